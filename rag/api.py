@@ -1,0 +1,233 @@
+"""The public Python API: open a store, ingest a folder, retrieve, ask (plain or streamed).
+
+The CLI, the Gradio app and the evaluator are thin layers over this class.
+
+    from rag import open_rag
+    rag = open_rag()                      # settings from env / rag.toml / defaults
+    rag.ingest("seeds")
+    answer = rag.ask("Why did Clark lose his powers?")
+    print(answer.text, answer.citations[0].source)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rag.offline import prepare_offline_environment
+
+prepare_offline_environment()
+
+from rag.config import Settings, load_settings  # noqa: E402
+from rag.errors import CorpusError, InvalidQuestionError, ModeUnavailableError, StoreError  # noqa: E402
+from rag.generative import AnswerDelta, AnswerDone  # noqa: E402
+from rag.types import Answer, IndexInfo, IngestReport, Passage  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+StreamEvent = AnswerDelta | AnswerDone
+
+
+def open_rag(settings: Settings | None = None, embedding: Any = None, **overrides: Any) -> Rag:
+    """A ``Rag`` for the given settings (default: environment, config file, then defaults).
+
+    ``embedding`` lets several stores share one loaded embedding model.
+    """
+    if settings is None:
+        settings = load_settings(**overrides)
+    elif overrides:
+        settings = settings.with_overrides(**overrides)
+    return Rag(settings, embedding=embedding)
+
+
+class Rag:
+    """One corpus index with its retriever and answerers. Safe to share between threads."""
+
+    def __init__(self, settings: Settings, embedding: Any = None):
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._store = None
+        self._source_dir: Path | None = None
+        self._embedding = embedding
+        self._dictionary = None
+        self._corpus = None
+        self._retriever = None
+        self._answerers: dict[str, Any] = {}
+
+    # --- components, built lazily --------------------------------------------------------------
+
+    def _store_for(self, create: bool):
+        from rag.store import ChunkStore
+
+        with self._lock:
+            if self._store is None:
+                self._store = ChunkStore(self.settings, create=create)
+            return self._store
+
+    @property
+    def embedding(self):
+        with self._lock:
+            if self._embedding is None:
+                from rag.embeddings import build_embedding
+
+                self._embedding = build_embedding(self.settings)
+            return self._embedding
+
+    @property
+    def dictionary(self):
+        with self._lock:
+            if self._dictionary is None:
+                self._dictionary = load_dictionary(self.settings)
+            return self._dictionary
+
+    def _retriever_for_current_index(self):
+        from rag.retrieval import CorpusIndex, HybridRetriever
+
+        with self._lock:
+            if self._retriever is None:
+                corpus = CorpusIndex(self._store_for(create=False))
+                if not corpus.chunks:
+                    raise StoreError(
+                        f"The index at {self._store.location} holds no documents. Ingest a folder: "
+                        f"python -m rag ingest --source {self.settings.source_dir}"
+                    )
+                self._corpus = corpus
+                self._retriever = HybridRetriever(corpus, self.embedding, self.dictionary, self.settings.top_k)
+                self._answerers = {}
+            return self._retriever
+
+    def _answerer(self, mode: str):
+        from rag.relevance import RelevanceGate
+
+        retriever = self._retriever_for_current_index()
+        with self._lock:
+            if mode not in self._answerers:
+                gate = RelevanceGate(self.settings.min_coverage, self.settings.min_dense_cosine)
+                if mode == "extractive":
+                    from rag.extractive import ExtractiveAnswerer
+
+                    self._answerers[mode] = ExtractiveAnswerer(
+                        retriever.corpus.lexical, gate, self.settings.extractive_sentences
+                    )
+                elif mode == "llm":
+                    from rag.generative import LLMAnswerer
+
+                    self._answerers[mode] = LLMAnswerer(self.settings, gate)
+                else:
+                    raise ModeUnavailableError(f"Unknown answer mode {mode!r}: use 'extractive' or 'llm'.")
+            return self._answerers[mode]
+
+    def _engine(self, mode: str | None, top_k: int | None, sources: list[str] | None):
+        from rag.engine import CitedQueryEngine
+
+        mode = mode or self.settings.answer_mode
+        return CitedQueryEngine(
+            retriever=self._retriever_for_current_index(),
+            answerer=self._answerer(mode),
+            top_k=top_k or self.settings.top_k,
+            sources=sources or None,
+        )
+
+    # --- public operations ----------------------------------------------------------------------
+
+    def ingest(
+        self, source_dir: str | Path | None = None, rebuild: bool = False, progress: bool | None = None
+    ) -> IngestReport:
+        """Bring the index in line with the folder (incremental; see rag.ingest)."""
+        from rag.ingest import ingest_folder, tqdm_progress
+        from rag.store import delete_embedded_store
+
+        folder = Path(source_dir or self.settings.source_dir)
+        if not folder.is_dir():
+            raise CorpusError(f"Source folder {folder} does not exist or is not a folder.")
+        show = self.settings.show_progress if progress is None else progress
+        with self._lock:
+            if rebuild:
+                self._store = None
+                delete_embedded_store(self.settings)
+            store = self._store_for(create=True)
+            callback, close = tqdm_progress(show)
+            try:
+                report = ingest_folder(folder, store, self.embedding, self.settings, callback)
+            finally:
+                close()
+            self._retriever = None  # the next question sees the new index
+            self._source_dir = folder
+        return report
+
+    def retrieve(self, question: str, top_k: int | None = None, sources: list[str] | None = None) -> list[Passage]:
+        question = self.validate_question(question)
+        retriever = self._retriever_for_current_index()
+        return retriever.search(question, top_k or self.settings.top_k, sources or None).passages
+
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        sources: list[str] | None = None,
+        mode: str | None = None,
+    ) -> Answer:
+        question = self.validate_question(question)
+        response = self._engine(mode, top_k, sources).query(question)
+        return response.metadata["answer"]
+
+    def ask_stream(
+        self,
+        question: str,
+        top_k: int | None = None,
+        sources: list[str] | None = None,
+        mode: str | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Yields ``AnswerDelta`` pieces, then one ``AnswerDone`` with the final ``Answer``."""
+        question = self.validate_question(question)
+        yield from self._engine(mode, top_k, sources).stream(question)
+
+    def info(self) -> IndexInfo:
+        from rag.store import describe_documents
+
+        store = self._store_for(create=False)
+        records = store.file_records()
+        return IndexInfo(
+            location=store.location,
+            documents=describe_documents(records),
+            chunks=sum(r.n_chunks for r in records.values()),
+        )
+
+    def source_text(self, source: str, source_dir: str | Path | None = None) -> str:
+        """The full text of an ingested file, for showing a passage in context."""
+        from rag.corpus import read_source_text
+
+        folder = Path(source_dir or self._source_dir or self.settings.source_dir)
+        path = (folder / source).resolve()
+        if folder.resolve() not in path.parents:
+            raise CorpusError(f"{source!r} is not inside {folder}.")
+        return read_source_text(path)
+
+    def validate_question(self, question: str) -> str:
+        if question is None or not str(question).strip():
+            raise InvalidQuestionError("The question is empty. Ask something about the texts.")
+        question = " ".join(str(question).split())
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise InvalidQuestionError(
+                f"The question is {len(question)} characters long; the limit is {limit}. Shorten it."
+            )
+        return question
+
+
+def load_dictionary(settings: Settings):
+    """The German-English dictionary, or None (with a warning) when it is not installed."""
+    from rag.translate import Dictionary, DictionaryNotFoundError
+
+    try:
+        return Dictionary.load(settings.dictionary_path, cache_dir=settings.resolved_cache_dir / "dictionary")
+    except DictionaryNotFoundError:
+        log.warning(
+            "Dictionary %s not found: cross-language search falls back to shared names and dense "
+            "vectors. Install it with: apt-get install trans-de-en",
+            settings.dictionary_path,
+        )
+        return None

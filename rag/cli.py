@@ -1,0 +1,179 @@
+"""Command line: the stable interface for scripts and evaluation.
+
+    python -m rag ingest   [--source DIR] [--store DIR] [--rebuild]
+    python -m rag ask      QUESTION [--store DIR] [--top-k K] [--mode M] [--json]
+    python -m rag retrieve QUESTION [--store DIR] [--top-k K] [--json]
+    python -m rag info     [--store DIR] [--json]
+    python -m rag eval     FIXTURES [...]   (see `python -m rag eval --help`)
+
+A QUESTION of "-" reads one question per line from standard input and writes one result per line.
+Errors are printed as one line on stderr (never a traceback); the exit status is 0 on success,
+1 when some questions failed, 2 when nothing could be done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from collections.abc import Callable, Iterable
+
+from rag.offline import prepare_offline_environment
+
+EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m rag", description="Cited answers over a folder of texts.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", help="Ingest a folder into the index (incremental).")
+    _store_options(ingest)
+    ingest.add_argument("--rebuild", action="store_true", help="Delete the index and build it anew.")
+    ingest.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
+
+    for name, help_text in (("ask", "Answer a question with citations."), ("retrieve", "Show the passages found.")):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("question", help='The question, or "-" to read one question per line from stdin.')
+        _store_options(command)
+        command.add_argument("--top-k", type=int, default=None, help="Passages to retrieve.")
+        command.add_argument("--json", action="store_true", help="Write JSON (one object per line).")
+        command.add_argument("--filter-source", action="append", default=None, metavar="FILE",
+                             help="Only search this source file (repeatable).")
+        if name == "ask":
+            command.add_argument("--mode", choices=["extractive", "llm"], default=None, help="Answer mode.")
+
+    info = commands.add_parser("info", help="Show what the index holds.")
+    _store_options(info)
+    info.add_argument("--json", action="store_true")
+
+    # EVAL-PARSER
+    return parser
+
+
+def _store_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--source", default=None, help="Folder of texts (default: seeds).")
+    command.add_argument("--store", default=None, help="Index store folder (default: index_store).")
+
+
+def main(argv: list[str] | None = None) -> int:
+    prepare_offline_environment()
+    from rag.errors import RagError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except RagError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted: the index keeps every file committed so far; run ingest again to resume.",
+              file=sys.stderr)
+        return 130
+
+
+def run(args: argparse.Namespace) -> int:
+    from rag.api import open_rag
+
+    overrides = {"source_dir": args.source, "store_dir": args.store}
+    if args.command == "eval":
+        from rag.evaluation import run_eval_command
+
+        return run_eval_command(args, overrides)
+    rag = open_rag(**overrides)
+    if args.command == "ingest":
+        report = rag.ingest(rebuild=args.rebuild, progress=False if args.no_progress else None)
+        print(report.summary())
+        return EXIT_OK
+    if args.command == "info":
+        info = rag.info()
+        print(json.dumps(info.model_dump(), ensure_ascii=False, indent=2) if args.json else format_info(info))
+        return EXIT_OK
+    if args.command == "ask":
+        answer_one = lambda q: rag.ask(q, top_k=args.top_k, sources=args.filter_source, mode=args.mode)
+        render = (lambda a: json.dumps(a.to_json(), ensure_ascii=False)) if args.json else format_answer
+        return for_each_question(args.question, answer_one, render, args.json)
+    if args.command == "retrieve":
+        def retrieve_one(q):
+            return q, rag.retrieve(q, top_k=args.top_k, sources=args.filter_source)
+
+        render = (
+            (lambda r: json.dumps({"question": r[0], "passages": [p.to_json() for p in r[1]]}, ensure_ascii=False))
+            if args.json
+            else lambda r: format_passages(r[1])
+        )
+        return for_each_question(args.question, retrieve_one, render, args.json)
+    raise AssertionError(args.command)
+
+
+def for_each_question(question: str, handle: Callable, render: Callable, as_json: bool) -> int:
+    """Answer one question, or every line of stdin for "-"; errors per question do not stop a batch."""
+    from rag.errors import InvalidQuestionError, RagError
+
+    if question != "-":
+        print(render(handle(question)))
+        return EXIT_OK
+    failures = 0
+    for line in _stdin_questions(sys.stdin):
+        try:
+            print(render(handle(line)), flush=True)
+        except InvalidQuestionError as error:
+            failures += 1
+            _print_batch_error(line, error, as_json)
+        except RagError as error:
+            failures += 1
+            _print_batch_error(line, error, as_json)
+    return EXIT_PARTIAL if failures else EXIT_OK
+
+
+def _stdin_questions(stream: Iterable[str]) -> Iterable[str]:
+    for line in stream:
+        if line.strip():
+            yield line.rstrip("\n")
+
+
+def _print_batch_error(question: str, error: Exception, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"question": question, "error": str(error)}, ensure_ascii=False), flush=True)
+    else:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+
+
+# --- human-readable output -------------------------------------------------------------------------
+
+
+def format_answer(answer) -> str:
+    lines = [answer.text, ""]
+    if answer.citations:
+        lines.append("Sources:")
+        for citation in answer.citations:
+            lines.extend(_format_passage(f"[{citation.n}]", citation.passage))
+    elif answer.not_found:
+        lines.append("(No passage of the sources supports an answer.)")
+    return "\n".join(lines).rstrip()
+
+
+def format_passages(passages) -> str:
+    if not passages:
+        return "No passages found."
+    lines = []
+    for rank, passage in enumerate(passages, start=1):
+        lines.extend(_format_passage(f"{rank}.", passage))
+    return "\n".join(lines).rstrip()
+
+
+def _format_passage(label: str, passage) -> list[str]:
+    header = (
+        f"{label} {passage.title} ({passage.source}, {passage.language}, "
+        f"chars {passage.start}-{passage.end}, score {passage.score:.3f})"
+    )
+    excerpt = textwrap.shorten(" ".join(passage.text.split()), width=300, placeholder=" …")
+    return [header, textwrap.indent(textwrap.fill(excerpt, width=96), "    "), ""]
+
+
+def format_info(info) -> str:
+    lines = [f"Index: {info.location}", f"{len(info.documents)} documents, {info.chunks} chunks"]
+    for doc in info.documents:
+        lines.append(f"  {doc['source']}: {doc['title']} ({doc['language']}, {doc['chunks']} chunks)")
+    return "\n".join(lines)

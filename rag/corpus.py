@@ -1,0 +1,216 @@
+"""Reading a folder of texts and cutting it into chunks with exact character offsets.
+
+A chunk's text is always ``source_text[start:end]``: the splitter's output is aligned back onto the
+source, so citations can point at the exact characters that support an answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from rag.config import Settings
+from rag.errors import CorpusError
+from rag.language import detect_language
+
+CHUNKER_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """One source file, read and described."""
+
+    source: str  # path relative to the corpus folder, with forward slashes
+    text: str
+    title: str
+    language: str
+    kind: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a source document; ``document.text[start:end] == text``."""
+
+    document: SourceDocument
+    index: int
+    start: int
+    end: int
+    text: str
+    metadata: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def text_hash(self) -> str:
+        return sha256_text(self.text)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def discover_files(folder: Path, settings: Settings) -> list[Path]:
+    """The ingestible files below ``folder``, sorted; hidden files and folders are skipped."""
+    if not folder.exists():
+        raise CorpusError(f"Source folder {folder} does not exist.")
+    if not folder.is_dir():
+        raise CorpusError(f"Source {folder} is not a folder.")
+    files = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_file() and path.suffix.lower() in settings.file_extensions:
+            files.append(path)
+    return files
+
+
+def read_source_text(path: Path) -> str:
+    """The file's text as UTF-8 (a BOM is dropped; CRLF kept, so offsets match the file)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise CorpusError(f"Cannot read {path}: {error.strerror or error}.") from error
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CorpusError(
+            f"{path} is not valid UTF-8 (byte {error.start}: {raw[error.start:error.start + 1]!r}). "
+            "Convert it to UTF-8, e.g. `iconv -f latin1 -t utf-8`."
+        ) from error
+    return text.removeprefix("\ufeff")
+
+
+def load_folder_metadata(folder: Path, settings: Settings) -> dict[str, dict]:
+    """Per-file metadata from ``<folder>/<metadata_file>``: {relative path: {title, language, kind}}."""
+    path = folder / settings.metadata_file
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(read_source_text(path))
+    except json.JSONDecodeError as error:
+        raise CorpusError(f"{path} is not valid JSON: {error}.") from error
+    documents = data.get("documents", data) if isinstance(data, dict) else None
+    if not isinstance(documents, dict):
+        raise CorpusError(f"{path} must map file names to {{title, language, kind}} objects.")
+    return documents
+
+
+def read_document(path: Path, folder: Path, metadata: dict[str, dict]) -> SourceDocument:
+    text = read_source_text(path)
+    source = path.relative_to(folder).as_posix()
+    described = metadata.get(source, {})
+    return SourceDocument(
+        source=source,
+        text=text,
+        title=described.get("title") or title_from_text(path, text),
+        language=described.get("language") or detect_language(text[:5000]),
+        kind=described.get("kind", ""),
+        content_hash=sha256_text(text),
+    )
+
+
+def title_from_text(path: Path, text: str) -> str:
+    """A Markdown heading if the file starts with one, else the file name."""
+    first_line = text.lstrip().split("\n", 1)[0].strip()
+    if first_line.startswith("#"):
+        return first_line.lstrip("#").strip()[:120] or path.stem
+    return path.stem
+
+
+def read_folder(folder: Path, settings: Settings) -> Iterator[SourceDocument]:
+    metadata = load_folder_metadata(folder, settings)
+    for path in discover_files(folder, settings):
+        yield read_document(path, folder, metadata)
+
+
+# --- chunking -------------------------------------------------------------------------------------
+
+
+class Chunker:
+    """Sentence-aware chunks sized in the embedding model's word pieces, aligned to the source."""
+
+    def __init__(self, settings: Settings):
+        from llama_index.core.node_parser import SentenceSplitter
+
+        self.settings = settings
+        self._splitter = SentenceSplitter(
+            chunk_size=settings.chunk_size,
+            chunk_overlap=settings.chunk_overlap,
+            tokenizer=word_piece_counter(settings),
+            paragraph_separator="\n\n",
+            include_metadata=False,
+            include_prev_next_rel=False,
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever chunk boundaries could change."""
+        s = self.settings
+        return f"chunker{CHUNKER_VERSION}:{s.embedding_model}:{s.chunk_size}:{s.chunk_overlap}"
+
+    def chunk(self, document: SourceDocument) -> list[Chunk]:
+        if not document.text.strip():
+            return []
+        pieces = self._splitter.split_text(document.text)
+        spans = align_pieces(document.text, pieces)
+        return [
+            Chunk(document=document, index=i, start=start, end=end, text=document.text[start:end])
+            for i, (start, end) in enumerate(spans)
+        ]
+
+
+def word_piece_counter(settings: Settings) -> Callable[[str], list]:
+    """The embedding model's tokenizer (word pieces), or tiktoken for API embeddings."""
+    tokenizer_file = Path(settings.embedding_model) / "tokenizer.json"
+    if settings.embedding_backend == "local" and tokenizer_file.is_file():
+        return _hf_tokenizer(str(tokenizer_file))
+    import tiktoken
+
+    encoding = tiktoken.get_encoding("cl100k_base")
+    return encoding.encode
+
+
+@lru_cache(maxsize=4)
+def _hf_tokenizer(tokenizer_file: str) -> Callable[[str], list]:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(tokenizer_file)
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return lambda text: tokenizer.encode(text, add_special_tokens=False).ids
+
+
+def align_pieces(text: str, pieces: list[str]) -> list[tuple[int, int]]:
+    """Character spans of the splitter's pieces in ``text``, searched in order.
+
+    Pieces are normally exact substrings; if the splitter changed whitespace, the piece is matched
+    with any run of whitespace standing for any other.
+    """
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for piece in pieces:
+        start = text.find(piece, cursor)
+        if start >= 0:
+            end = start + len(piece)
+        else:
+            start, end = _find_ignoring_whitespace(text, piece, cursor)
+        spans.append((start, end))
+        cursor = start + 1
+    return spans
+
+
+def _find_ignoring_whitespace(text: str, piece: str, cursor: int) -> tuple[int, int]:
+    words = piece.split()
+    pattern = r"\s+".join(re.escape(word) for word in words)
+    match = re.compile(pattern).search(text, cursor) or re.compile(pattern).search(text)
+    if match is None:
+        raise CorpusError(f"Internal error: a chunk could not be located in its source ({piece[:60]!r}).")
+    return match.start(), match.end()

@@ -1,0 +1,36 @@
+"""Errors a user can act on. Every message says what went wrong and what to do about it.
+
+The CLI and the app show ``str(error)`` of a ``RagError`` and never a traceback.
+"""
+
+
+class RagError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ConfigError(RagError):
+    """The configuration (environment, config file or arguments) is invalid."""
+
+
+class InvalidQuestionError(RagError):
+    """The question is empty, too long, or otherwise unusable."""
+
+
+class CorpusError(RagError):
+    """A source folder or file cannot be read (missing, unreadable, not UTF-8, empty corpus)."""
+
+
+class StoreError(RagError):
+    """The index store is missing, empty, corrupt, unreachable, or built with other settings."""
+
+
+class EmptyStoreError(StoreError):
+    """The index holds no documents yet."""
+
+
+class LLMError(RagError):
+    """The LLM server failed: unreachable, missing key, rejected request, timeout."""
+
+
+class ModeUnavailableError(RagError):
+    """An answer mode was requested that this configuration cannot provide."""

@@ -1,0 +1,113 @@
+"""Extractive answers: the most relevant sentences of the retrieved passages, quoted as written.
+
+No LLM and nothing invented: every sentence of the answer is a verbatim sentence of a passage,
+followed by the marker of that passage and, when its language differs from the question's, a
+label naming the language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.citations import sentence_spans
+from rag.lexical import LexicalIndex, namespaced
+from rag.prompts import language_name
+from rag.relevance import RelevanceGate
+from rag.retrieval import RetrievalResult, TermGroup, coverage
+from rag.tokens import count_tokens
+from rag.types import REFUSAL, Answer, Citation, Passage, TokenUsage
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    passage_rank: int  # 0-based rank of its passage in the retrieval
+    start: int  # offsets into the passage text
+    end: int
+    score: float
+
+
+class ExtractiveAnswerer:
+    """Builds a cited answer from passage sentences, or refuses when nothing is relevant."""
+
+    mode = "extractive"
+
+    def __init__(self, lexical: LexicalIndex, gate: RelevanceGate, max_sentences: int = 3):
+        self.lexical = lexical
+        self.gate = gate
+        self.max_sentences = max_sentences
+
+    def answer(self, question: str, retrieval: RetrievalResult) -> Answer:
+        passages = retrieval.passages
+        usage_prompt = count_tokens(question) + sum(count_tokens(p.text) for p in passages)
+        if not self.gate.supports(retrieval.nodes):
+            return refusal_answer(question, self.mode, passages, TokenUsage(prompt=usage_prompt))
+        sentences = self.rank_sentences(retrieval, passages)
+        if not sentences:
+            return refusal_answer(question, self.mode, passages, TokenUsage(prompt=usage_prompt))
+        text, citations = self.compose(sentences, passages, retrieval.plan.language)
+        return Answer(
+            question=question,
+            text=text,
+            citations=citations,
+            not_found=False,
+            mode=self.mode,
+            usage=TokenUsage(prompt=usage_prompt, completion=count_tokens(text)),
+            searched_question=question,
+            passages=passages,
+        )
+
+    def rank_sentences(self, retrieval: RetrievalResult, passages: list[Passage]) -> list[ScoredSentence]:
+        """The best sentences: those covering most of the question, from the best passages."""
+        scored = []
+        for rank, (node, passage) in enumerate(zip(retrieval.nodes, passages)):
+            groups = retrieval.plan.groups.get(passage.language, [])
+            for start, end in sentence_spans(passage.text):
+                sentence_coverage = self._sentence_coverage(passage.text[start:end], passage.language, groups)
+                if sentence_coverage <= 0:
+                    continue
+                score = sentence_coverage * (1.0 + (node.score or 0.0)) / (1.0 + 0.15 * rank)
+                scored.append(ScoredSentence(rank, start, end, score))
+        scored.sort(key=lambda s: -s.score)
+        if not scored:
+            return []
+        best = scored[0].score
+        return [s for s in scored if s.score >= 0.5 * best][: self.max_sentences]
+
+    def _sentence_coverage(self, sentence: str, language: str, groups: list[TermGroup]) -> float:
+        terms = {namespaced(language, t) for t in self.lexical.analyzer(language).analyze(sentence)}
+        return coverage(groups, terms, self.lexical)
+
+    def compose(
+        self, sentences: list[ScoredSentence], passages: list[Passage], question_language: str
+    ) -> tuple[str, list[Citation]]:
+        numbers: dict[int, int] = {}
+        highlights: dict[int, list[tuple[int, int]]] = {}
+        lines = []
+        for sentence in sentences:
+            passage = passages[sentence.passage_rank]
+            n = numbers.setdefault(sentence.passage_rank, len(numbers) + 1)
+            highlights.setdefault(sentence.passage_rank, []).append(
+                (passage.start + sentence.start, passage.start + sentence.end)
+            )
+            label = ""
+            if passage.language not in (question_language, "und"):
+                label = f"({language_name(passage.language)}) "
+            lines.append(f"{label}“{passage.text[sentence.start:sentence.end]}” [{n}]")
+        citations = [
+            Citation(n=n, passage=passages[rank], highlights=sorted(highlights[rank]))
+            for rank, n in sorted(numbers.items(), key=lambda item: item[1])
+        ]
+        return "\n".join(lines), citations
+
+
+def refusal_answer(question: str, mode: str, passages: list[Passage], usage: TokenUsage) -> Answer:
+    return Answer(
+        question=question,
+        text=REFUSAL,
+        citations=[],
+        not_found=True,
+        mode=mode,
+        usage=TokenUsage(prompt=usage.prompt, completion=count_tokens(REFUSAL)),
+        searched_question=question,
+        passages=passages,
+    )

@@ -1,0 +1,130 @@
+"""Language-aware BM25 over the stored chunks.
+
+Each chunk is analysed in its own language (stemming; German compounds split against the corpus
+vocabulary). Terms are namespaced by language ("de:kraft", "en:power"), so a query reaches a
+German chunk only through German terms: its own, or its dictionary translation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from rag.language import Analyzer, tokenize
+
+K1 = 1.2
+B = 0.75
+
+WeightedTerms = list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class LexicalDocument:
+    text: str
+    language: str
+
+
+def namespaced(language: str, term: str) -> str:
+    return f"{language}:{term}"
+
+
+class LexicalIndex:
+    """BM25 term weights as a sparse (documents x terms) matrix: scoring is one product."""
+
+    def __init__(self, documents: Sequence[LexicalDocument]):
+        self.languages = sorted({d.language for d in documents} | {"en"})
+        self.german_vocabulary = _surface_vocabulary(d.text for d in documents if d.language == "de")
+        self.analyzers = {
+            lang: Analyzer(lang, vocabulary=self.german_vocabulary if lang == "de" else None)
+            for lang in self.languages
+        }
+        term_counts = [
+            Counter(namespaced(d.language, t) for t in self.analyzers[d.language].analyze(d.text))
+            for d in documents
+        ]
+        self.term_ids: dict[str, int] = {}
+        for counts in term_counts:
+            for term in counts:
+                self.term_ids.setdefault(term, len(self.term_ids))
+        self.document_languages = [d.language for d in documents]
+        self.matrix = self._bm25_matrix(term_counts)
+        self.document_frequency = self._document_frequency(term_counts)
+
+    @property
+    def size(self) -> int:
+        return len(self.document_languages)
+
+    def analyzer(self, language: str) -> Analyzer:
+        if language not in self.analyzers:
+            self.analyzers[language] = Analyzer(language if language in ("en", "de") else "und")
+        return self.analyzers[language]
+
+    def vocabulary(self, language: str) -> dict[str, int]:
+        """Terms of one language's chunks (without namespace) with their document frequencies."""
+        prefix = f"{language}:"
+        return {t[len(prefix):]: df for t, df in self.document_frequency.items() if t.startswith(prefix)}
+
+    def _bm25_matrix(self, term_counts: list[Counter]) -> sparse.csr_matrix:
+        n_docs = len(term_counts)
+        lengths = np.array([sum(c.values()) for c in term_counts], dtype=np.float64)
+        docs_per_language = Counter(self.document_languages)
+        average_length = {
+            lang: max(
+                float(np.mean([lengths[i] for i, l in enumerate(self.document_languages) if l == lang])), 1.0
+            )
+            for lang in docs_per_language
+        }
+        df = Counter(t for counts in term_counts for t in counts)
+        rows, cols, values = [], [], []
+        for doc, counts in enumerate(term_counts):
+            lang = self.document_languages[doc]
+            norm = K1 * (1 - B + B * lengths[doc] / average_length[lang])
+            n_lang = docs_per_language[lang]
+            for term, tf in counts.items():
+                idf = math.log(1 + (n_lang - df[term] + 0.5) / (df[term] + 0.5))
+                rows.append(doc)
+                cols.append(self.term_ids[term])
+                values.append(idf * tf * (K1 + 1) / (tf + norm))
+        return sparse.csr_matrix(
+            (values, (rows, cols)), shape=(n_docs, max(len(self.term_ids), 1)), dtype=np.float32
+        )
+
+    def _document_frequency(self, term_counts: list[Counter]) -> dict[str, int]:
+        return dict(Counter(t for counts in term_counts for t in counts))
+
+    def query_vector(self, weighted_terms: WeightedTerms) -> np.ndarray:
+        vector = np.zeros(self.matrix.shape[1], dtype=np.float32)
+        for term, weight in weighted_terms:
+            index = self.term_ids.get(term)
+            if index is not None:
+                vector[index] += weight
+        return vector
+
+    def scores(self, weighted_terms: WeightedTerms) -> np.ndarray:
+        """BM25 score of every document for namespaced, weighted query terms."""
+        if self.size == 0:
+            return np.zeros(0, dtype=np.float32)
+        return self.matrix @ self.query_vector(weighted_terms)
+
+    def matched_terms(self, document: int, terms: Sequence[str]) -> set[str]:
+        """Which of the namespaced terms occur in the document."""
+        row = self.matrix.getrow(document)
+        present = set(row.indices.tolist())
+        return {t for t in terms if self.term_ids.get(t) in present}
+
+    def idf(self, term: str) -> float:
+        df = self.document_frequency.get(term, 0)
+        n = max(self.size, 1)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def _surface_vocabulary(texts) -> set[str]:
+    vocabulary: set[str] = set()
+    for text in texts:
+        vocabulary.update(t for t in tokenize(text) if len(t) >= 3)
+    return vocabulary

@@ -1,0 +1,288 @@
+"""The index store: chunks and their vectors in Chroma, plus a manifest of ingested files.
+
+Two collections:
+- ``<collection>``: one record per chunk (vector, exact text, metadata), written through
+  LlamaIndex's ``ChromaVectorStore``; cosine space.
+- ``<collection>_files``: the manifest, one record per ingested file (content hash, title, language,
+  chunk count). A chunk counts only while the manifest names its file with the same content hash
+  and fingerprint, so a run interrupted half-way leaves chunks that nobody reads and that the next
+  ingest deletes: the store is never misread.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.config import Settings
+from rag.errors import EmptyStoreError, StoreError
+
+MAX_CHROMA_BATCH = 4000  # Chroma rejects batches above ~5,461 records.
+SQLITE_FILE = "chroma.sqlite3"
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """The manifest's entry for one ingested file."""
+
+    source: str
+    content_hash: str
+    fingerprint: str
+    title: str
+    language: str
+    kind: str
+    n_chunks: int
+    chars: int
+
+    def to_metadata(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any]) -> FileRecord:
+        return cls(**{name: metadata[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as read back from the store."""
+
+    chunk_id: str
+    text: str
+    metadata: dict[str, Any]
+    score: float = 0.0
+
+
+def open_chroma_client(settings: Settings, create: bool) -> Any:
+    """A Chroma client for the configured location, with telemetry off."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.uses_chroma_server:
+        headers = {}
+        if settings.chroma_auth_token is not None:
+            headers["Authorization"] = f"Bearer {settings.chroma_auth_token.get_secret_value()}"
+        try:
+            client = chromadb.HttpClient(
+                host=settings.chroma_host,
+                port=settings.chroma_port,
+                ssl=settings.chroma_ssl,
+                headers=headers,
+                settings=chroma_settings,
+            )
+            client.heartbeat()
+        except Exception as error:
+            raise StoreError(
+                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
+                f"({type(error).__name__}: {error}). Start it with `chroma run --path DIR --port "
+                f"{settings.chroma_port}` or unset RAG_CHROMA_HOST to use the embedded store."
+            ) from error
+        return client
+    store_dir = Path(settings.store_dir)
+    if not create and not (store_dir / SQLITE_FILE).is_file():
+        raise StoreError(
+            f"There is no index at {store_dir}. Build it first: python -m rag ingest --source "
+            f"{settings.source_dir} --store {store_dir}"
+        )
+    if store_dir.exists() and not store_dir.is_dir():
+        raise StoreError(f"The store location {store_dir} is a file, not a folder.")
+    try:
+        store_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(store_dir), settings=chroma_settings)
+    except Exception as error:
+        raise _corrupt_store_error(store_dir, error) from error
+
+
+def _corrupt_store_error(store_dir: Path, error: Exception) -> StoreError:
+    return StoreError(
+        f"The index at {store_dir} cannot be read ({type(error).__name__}: {error}). "
+        f"It may be corrupt or written by another Chroma version. Rebuild it: "
+        f"python -m rag ingest --store {store_dir} --rebuild"
+    )
+
+
+class ChunkStore:
+    """Chunks, vectors and the file manifest in Chroma."""
+
+    def __init__(self, settings: Settings, create: bool = False):
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.settings = settings
+        self.client = open_chroma_client(settings, create=create)
+        try:
+            self.chunks = self._collection(settings.collection, create)
+            self.files = self._collection(f"{settings.collection}_files", create)
+        except StoreError:
+            raise
+        except Exception as error:
+            raise _corrupt_store_error(Path(settings.store_dir), error) from error
+        self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
+
+    @property
+    def location(self) -> str:
+        s = self.settings
+        if s.uses_chroma_server:
+            return f"chroma server {s.chroma_host}:{s.chroma_port}, collection {s.collection}"
+        return f"{s.store_dir} (collection {s.collection})"
+
+    def _collection(self, name: str, create: bool) -> Any:
+        if create:
+            return self.client.get_or_create_collection(
+                name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+        try:
+            return self.client.get_collection(name, embedding_function=None)
+        except Exception as error:
+            if "does not exist" in str(error) or "NotFound" in type(error).__name__:
+                raise EmptyStoreError(
+                    f"The index at {self.location} is empty. Build it first: python -m rag ingest "
+                    f"--source {self.settings.source_dir} --store {self.settings.store_dir}"
+                ) from error
+            raise
+
+    # --- manifest -------------------------------------------------------------------------------
+
+    def file_records(self) -> dict[str, FileRecord]:
+        result = self.files.get(include=["metadatas"])
+        return {
+            record.source: record
+            for record in (FileRecord.from_metadata(m) for m in result["metadatas"] or [])
+        }
+
+    def commit_file(self, record: FileRecord) -> None:
+        # The manifest collection carries no meaningful vectors; a constant 1-d vector keeps Chroma
+        # from calling its default embedding function (which would download a model).
+        self.files.upsert(ids=[record.source], embeddings=[[1.0]], metadatas=[record.to_metadata()])
+
+    def forget_file(self, source: str) -> None:
+        self.files.delete(ids=[source])
+
+    # --- chunks ---------------------------------------------------------------------------------
+
+    def add_nodes(self, nodes: list[Any]) -> None:
+        for batch in batched(nodes, MAX_CHROMA_BATCH):
+            self.vector_store.add(batch)
+
+    def vectors_by_text_hash(self, source: str, fingerprint: str) -> dict[str, list[float]]:
+        """Vectors stored for ``source`` by the same chunker and model, keyed by text hash."""
+        result = self.chunks.get(where={"source": source}, include=["embeddings", "metadatas"])
+        vectors = {}
+        for metadata, vector in zip(result["metadatas"] or [], _as_list(result.get("embeddings"))):
+            if metadata.get("fingerprint") == fingerprint:
+                vectors[metadata["text_hash"]] = list(vector)
+        return vectors
+
+    def chunk_ids_of(self, source: str) -> list[str]:
+        return self.chunks.get(where={"source": source}, include=[])["ids"]
+
+    def delete_stale_chunks(self, current: dict[str, FileRecord]) -> int:
+        """Delete every chunk that the manifest does not vouch for; returns how many."""
+        stale = [
+            chunk_id
+            for chunk_id, metadata in self._iter_ids_and_metadata()
+            if not is_current(metadata, current)
+        ]
+        for batch in batched(stale, MAX_CHROMA_BATCH):
+            self.chunks.delete(ids=batch)
+        return len(stale)
+
+    def _iter_ids_and_metadata(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        total = self.chunks.count()
+        for offset in range(0, total, MAX_CHROMA_BATCH):
+            page = self.chunks.get(include=["metadatas"], limit=MAX_CHROMA_BATCH, offset=offset)
+            yield from zip(page["ids"], page["metadatas"])
+
+    def current_chunks(self) -> list[StoredChunk]:
+        """Every chunk that the manifest vouches for, in source order."""
+        records = self.file_records()
+        chunks = []
+        total = self.chunks.count()
+        for offset in range(0, total, MAX_CHROMA_BATCH):
+            page = self.chunks.get(
+                include=["metadatas", "documents"], limit=MAX_CHROMA_BATCH, offset=offset
+            )
+            for chunk_id, text, metadata in zip(page["ids"], page["documents"], page["metadatas"]):
+                if is_current(metadata, records):
+                    chunks.append(StoredChunk(chunk_id, text, metadata))
+        chunks.sort(key=lambda c: (c.metadata["source"], c.metadata["start"]))
+        return chunks
+
+    def dense_search(
+        self, vector: list[float], k: int, records: dict[str, FileRecord], sources: list[str] | None = None
+    ) -> list[StoredChunk]:
+        """The k nearest current chunks, scored by cosine similarity."""
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        available = self.chunks.count()
+        if available == 0:
+            return []
+        # Ask for a few more than k: stale chunks of an interrupted ingest are filtered out below.
+        where = {"source": {"$in": sources}} if sources else None
+        query = VectorStoreQuery(query_embedding=vector, similarity_top_k=min(available, k + 8))
+        result = self.vector_store.query(query, where=where) if where else self.vector_store.query(query)
+        hits = []
+        for node, similarity in zip(result.nodes, result.similarities or []):
+            if is_current(node.metadata, records):
+                # ChromaVectorStore reports exp(-distance); cosine distance is 1 - cos.
+                cosine = 1.0 + math.log(max(similarity, 1e-12))
+                hits.append(StoredChunk(node.node_id, node.get_content(), node.metadata, cosine))
+        return hits[:k]
+
+    def count(self) -> int:
+        return self.chunks.count()
+
+
+def is_current(metadata: dict[str, Any], records: dict[str, FileRecord]) -> bool:
+    record = records.get(metadata.get("source", ""))
+    return (
+        record is not None
+        and metadata.get("doc_hash") == record.content_hash
+        and metadata.get("fingerprint") == record.fingerprint
+    )
+
+
+def batched(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return [] if value is None else list(value)
+
+
+def delete_embedded_store(settings: Settings) -> None:
+    """Remove the embedded store's collections (for --rebuild); works on a corrupt store too."""
+    import shutil
+
+    store_dir = Path(settings.store_dir)
+    if settings.uses_chroma_server:
+        client = open_chroma_client(settings, create=True)
+        for name in (settings.collection, f"{settings.collection}_files"):
+            try:
+                client.delete_collection(name)
+            except Exception:
+                pass
+        return
+    if store_dir.is_dir():
+        for child in store_dir.iterdir():
+            if child.name == ".gitkeep":
+                continue
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+
+
+def describe_documents(records: dict[str, FileRecord]) -> list[dict[str, Any]]:
+    return [
+        {"source": r.source, "title": r.title, "language": r.language, "kind": r.kind, "chunks": r.n_chunks}
+        for r in sorted(records.values(), key=lambda r: r.source)
+    ]
+
+
+def records_json(records: dict[str, FileRecord]) -> str:
+    return json.dumps({s: r.to_metadata() for s, r in sorted(records.items())}, sort_keys=True)

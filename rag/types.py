@@ -1,0 +1,149 @@
+"""Typed results shared by the API, the CLI, the app and the evaluator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: The one answer given when the sources do not support an answer. Tests assert on it.
+REFUSAL = "The sources do not contain an answer to this question."
+
+
+class Passage(BaseModel):
+    """A retrieved chunk: ``source_text[start:end] == text`` for the file at ``source``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str = Field(description="Path of the source file, relative to the ingested folder.")
+    title: str = Field(description="Human title of the source document.")
+    language: str = Field(description="Language of the source document ('en', 'de' or 'und').")
+    kind: str = Field("", description="Kind of text, e.g. 'episode summary'.")
+    text: str = Field(description="The passage, exactly as in the source file.")
+    start: int = Field(description="Character offset of the passage in the source file.")
+    end: int = Field(description="Character offset just past the passage.")
+    score: float = Field(description="Relevance score of the retrieval (higher is better).")
+    chunk_id: str = Field("", description="Id of the chunk in the store.")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "title": self.title,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 6),
+        }
+
+
+class Citation(BaseModel):
+    """A numbered passage that the answer cites with the marker ``[n]``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int = Field(description="The marker number used in the answer text.")
+    passage: Passage
+    highlights: list[tuple[int, int]] = Field(
+        default_factory=list,
+        description="Character spans (offsets into the source file) of the cited sentences.",
+    )
+
+    @property
+    def source(self) -> str:
+        return self.passage.source
+
+    @property
+    def text(self) -> str:
+        return self.passage.text
+
+    @property
+    def start(self) -> int:
+        return self.passage.start
+
+    @property
+    def end(self) -> int:
+        return self.passage.end
+
+    @property
+    def score(self) -> float:
+        return self.passage.score
+
+    def to_json(self) -> dict[str, Any]:
+        return {"n": self.n, **self.passage.to_json()}
+
+
+class TokenUsage(BaseModel):
+    """Token counts (tiktoken, or the LLM server's own counts when it reports them)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt: int = Field(0, description="Tokens of the question and context given to the answerer.")
+    completion: int = Field(0, description="Tokens of the answer.")
+
+    @property
+    def total(self) -> int:
+        return self.prompt + self.completion
+
+
+class Answer(BaseModel):
+    """An answer with numbered citations; markers ``[n]`` in ``text`` match ``citations[i].n``."""
+
+    question: str
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    not_found: bool = Field(description="True when the sources do not support an answer.")
+    mode: str = Field(description="'extractive' or 'llm'.")
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    searched_question: str = Field("", description="The question as it was searched.")
+    passages: list[Passage] = Field(
+        default_factory=list, description="Every retrieved passage, cited or not."
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "mode": self.mode,
+            "not_found": self.not_found,
+            "citations": [citation.to_json() for citation in self.citations],
+            "tokens": {
+                "prompt": self.usage.prompt,
+                "completion": self.usage.completion,
+                "total": self.usage.total,
+            },
+        }
+
+
+class IngestReport(BaseModel):
+    """What an ingest changed."""
+
+    source_dir: str
+    files_seen: int = 0
+    files_added: list[str] = Field(default_factory=list)
+    files_updated: list[str] = Field(default_factory=list)
+    files_removed: list[str] = Field(default_factory=list)
+    files_unchanged: list[str] = Field(default_factory=list)
+    chunks_total: int = 0
+    chunks_embedded: int = Field(0, description="Chunks whose vectors were computed in this run.")
+    chunks_reused: int = Field(0, description="Chunks whose vectors were reused by content hash.")
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.files_added or self.files_updated or self.files_removed)
+
+    def summary(self) -> str:
+        return (
+            f"{self.files_seen} files: {len(self.files_added)} added, {len(self.files_updated)} updated, "
+            f"{len(self.files_removed)} removed, {len(self.files_unchanged)} unchanged; "
+            f"{self.chunks_total} chunks in the index, {self.chunks_embedded} embedded, "
+            f"{self.chunks_reused} reused; {self.seconds:.1f} s"
+        )
+
+
+class IndexInfo(BaseModel):
+    """What the index holds, for status displays."""
+
+    location: str
+    documents: list[dict[str, Any]] = Field(default_factory=list)
+    chunks: int = 0

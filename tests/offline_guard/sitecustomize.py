@@ -1,0 +1,3 @@
+import network_guard
+
+network_guard.install()

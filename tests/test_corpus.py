@@ -1,0 +1,86 @@
+"""Chunking: every chunk is an exact slice of its source, and chunks fit the embedding model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import given, settings as hsettings, strategies as st
+
+from conftest import SEEDS, make_settings
+from rag.corpus import Chunker, align_pieces, read_folder, word_piece_counter
+
+
+def test_every_stored_chunk_of_every_seed_slices_its_source_exactly(seed_rag):
+    store = seed_rag._store_for(create=False)
+    chunks = store.current_chunks()
+    sources = {c.metadata["source"] for c in chunks}
+    assert sources == {p.name for p in SEEDS.glob("*.txt")}
+    for chunk in chunks:
+        text = (SEEDS / chunk.metadata["source"]).read_text(encoding="utf-8")
+        assert text[chunk.metadata["start"] : chunk.metadata["end"]] == chunk.text
+
+
+def test_chunks_cover_every_word_of_every_seed(tmp_path):
+    settings = make_settings(tmp_path)
+    chunker = Chunker(settings)
+    for document in read_folder(SEEDS, settings):
+        covered = bytearray(len(document.text))
+        for chunk in chunker.chunk(document):
+            covered[chunk.start : chunk.end] = b"\x01" * (chunk.end - chunk.start)
+        uncovered = "".join(ch for ch, c in zip(document.text, covered) if not c)
+        assert uncovered.strip() == "", f"{document.source}: text outside every chunk"
+
+
+def test_chunks_fit_the_embedding_models_window(tmp_path):
+    settings = make_settings(tmp_path)
+    count = word_piece_counter(settings)
+    chunker = Chunker(settings)
+    for document in read_folder(SEEDS, settings):
+        for chunk in chunker.chunk(document):
+            assert len(count(chunk.text)) <= 256
+
+
+def test_metadata_file_describes_documents_and_is_not_a_document(tmp_path):
+    settings = make_settings(tmp_path)
+    documents = {d.source: d for d in read_folder(SEEDS, settings)}
+    assert "sources.json" not in documents
+    assert documents["000_10d9073bc3f8410e.txt"].language == "de"
+    assert documents["002_835fa61d1c21454d.txt"].language == "en"
+    described = json.loads((SEEDS / "sources.json").read_text())["documents"]
+    assert documents["001_acc81d348d7d4859.txt"].title == described["001_acc81d348d7d4859.txt"]["title"]
+
+
+def test_files_without_metadata_get_a_title_and_a_detected_language(tmp_path):
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "notes.md").write_text("# Meine Notizen\n\nDas ist ein kurzer deutscher Text über die Stadt.")
+    (folder / ".hidden.txt").write_text("ignored")
+    (folder / "image.png").write_bytes(b"\x89PNG")
+    documents = list(read_folder(folder, make_settings(tmp_path)))
+    assert [d.source for d in documents] == ["sub/notes.md"]
+    assert documents[0].title == "Meine Notizen"
+    assert documents[0].language == "de"
+
+
+words = st.text(alphabet=st.characters(whitelist_categories=("Lu", "Ll", "Nd")), min_size=1, max_size=12)
+separators = st.sampled_from([" ", "  ", "\n", "\n\n", ". ", "! ", "? ", ".\n", " \t "])
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(words, separators), min_size=1, max_size=400))
+def test_chunk_offsets_slice_arbitrary_text_exactly(tmp_path_factory, parts):
+    text = "".join(w + s for w, s in parts)
+    settings = make_settings(Path("unused"), chunk_size=40, chunk_overlap=8)
+    from rag.corpus import SourceDocument
+
+    document = SourceDocument("x.txt", text, "x", "en", "", "h")
+    for chunk in Chunker(settings).chunk(document):
+        assert text[chunk.start : chunk.end] == chunk.text
+        assert chunk.text.strip()
+
+
+def test_alignment_tolerates_changed_whitespace():
+    text = "One  sentence here.\nAnother\tone there."
+    spans = align_pieces(text, ["One sentence here.", "Another one there."])
+    assert [text[a:b] for a, b in spans] == ["One  sentence here.", "Another\tone there."]

@@ -1,0 +1,148 @@
+"""Incremental ingest: idempotent, replaces changed files, removes deleted ones, survives interruption."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import SEEDS
+from rag.errors import CorpusError, StoreError
+
+
+def copy_seeds(tmp_path):
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+def stored_ids(rag):
+    return sorted(c.chunk_id for c in rag._store_for(create=False).current_chunks())
+
+
+def test_reingesting_an_unchanged_folder_embeds_nothing_and_keeps_ids(tmp_path, fresh_rag):
+    folder = copy_seeds(tmp_path)
+    rag = fresh_rag()
+    first = rag.ingest(folder)
+    ids = stored_ids(rag)
+    second = rag.ingest(folder)
+    assert first.chunks_embedded == first.chunks_total > 0
+    assert second.chunks_embedded == 0
+    assert not second.changed
+    assert len(second.files_unchanged) == 3
+    assert stored_ids(rag) == ids
+    assert rag._store_for(create=False).count() == len(ids)
+
+
+def test_a_changed_file_is_replaced_and_unchanged_passages_keep_their_vectors(tmp_path, fresh_rag):
+    folder = copy_seeds(tmp_path)
+    rag = fresh_rag()
+    rag.ingest(folder)
+    target = folder / "002_835fa61d1c21454d.txt"
+    target.write_text(target.read_text() + "\n\nEpilogue: Clark plants a walnut tree behind the barn.\n")
+    report = rag.ingest(folder)
+    assert report.files_updated == ["002_835fa61d1c21454d.txt"]
+    assert 0 < report.chunks_embedded < 5
+    assert report.chunks_reused > 0
+    passages = rag.retrieve("walnut tree behind the barn", top_k=1)
+    assert "walnut tree" in passages[0].text
+    text = target.read_text()
+    for chunk in rag._store_for(create=False).current_chunks():
+        if chunk.metadata["source"] == target.name:
+            assert text[chunk.metadata["start"] : chunk.metadata["end"]] == chunk.text
+    assert rag._store_for(create=False).count() == report.chunks_total
+
+
+def test_a_deleted_file_disappears_from_the_index(tmp_path, fresh_rag):
+    folder = copy_seeds(tmp_path)
+    rag = fresh_rag()
+    rag.ingest(folder)
+    (folder / "001_acc81d348d7d4859.txt").unlink()
+    report = rag.ingest(folder)
+    assert report.files_removed == ["001_acc81d348d7d4859.txt"]
+    sources = {c.metadata["source"] for c in rag._store_for(create=False).current_chunks()}
+    assert "001_acc81d348d7d4859.txt" not in sources
+    assert rag._store_for(create=False).count() == report.chunks_total
+    assert all(p.source != "001_acc81d348d7d4859.txt" for p in rag.retrieve("Morgan Edge Metropolis", top_k=10))
+
+
+def test_an_interrupted_ingest_is_never_misread_and_resumes_without_reembedding(tmp_path, fresh_rag, embedding):
+    folder = copy_seeds(tmp_path)
+    rag = fresh_rag(embedding_batch_size=1)
+    rag.ingest(folder)
+    target = folder / "000_10d9073bc3f8410e.txt"
+    # Changes every chunk of the file, so its new version takes several embedding batches.
+    target.write_text(target.read_text().replace("Clark", "Klark").replace("Sonnenuntergang", "Mitternacht"))
+
+    calls = {"n": 0}
+    original = type(embedding)._get_text_embeddings
+
+    def failing(self, texts):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise KeyboardInterrupt
+        return original(self, texts)
+
+    type(embedding)._get_text_embeddings = failing
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            rag.ingest(folder)
+    finally:
+        type(embedding)._get_text_embeddings = original
+
+    # Readers still see the last complete version of the file, with exact offsets.
+    old_text = (SEEDS / target.name).read_text()
+    for chunk in rag._store_for(create=False).current_chunks():
+        if chunk.metadata["source"] == target.name:
+            assert old_text[chunk.metadata["start"] : chunk.metadata["end"]] == chunk.text
+    assert any("Sonnenuntergang" in p.text for p in rag.retrieve("Sonnenuntergang", top_k=3))
+
+    resumed = rag.ingest(folder)
+    assert resumed.files_updated == [target.name]
+    assert resumed.chunks_reused >= 4  # the batch stored before the interruption
+    assert rag._store_for(create=False).count() == resumed.chunks_total
+    assert any("Mitternacht" in p.text for p in rag.retrieve("Mitternacht", top_k=3))
+
+
+def test_a_non_utf8_file_stops_the_ingest_before_anything_is_written(tmp_path, fresh_rag):
+    folder = copy_seeds(tmp_path)
+    (folder / "latin1.txt").write_bytes("Café über".encode("latin-1"))
+    rag = fresh_rag()
+    with pytest.raises(CorpusError, match=r"latin1.txt is not valid UTF-8"):
+        rag.ingest(folder)
+    with pytest.raises(StoreError):
+        rag.retrieve("Clark")
+
+
+def test_an_unreadable_file_is_named_in_the_error(tmp_path, fresh_rag):
+    folder = copy_seeds(tmp_path)
+    (folder / "broken.txt").symlink_to(tmp_path / "missing-target.txt")
+    with pytest.raises(CorpusError, match="broken.txt"):
+        fresh_rag().ingest(folder)
+
+
+def test_an_empty_folder_is_a_clear_error(tmp_path, fresh_rag):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusError, match="No .txt or .md files"):
+        fresh_rag().ingest(tmp_path / "empty")
+
+
+def test_a_missing_folder_is_a_clear_error(tmp_path, fresh_rag):
+    with pytest.raises(CorpusError, match="does not exist"):
+        fresh_rag().ingest(tmp_path / "nowhere")
+
+
+def test_asking_a_missing_store_says_how_to_ingest(fresh_rag):
+    with pytest.raises(StoreError, match="python -m rag ingest"):
+        fresh_rag().ask("Why did Clark lose his powers?")
+
+
+def test_a_corrupt_store_is_reported_and_can_be_rebuilt(tmp_path, fresh_rag):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
+    rag = fresh_rag()
+    with pytest.raises(StoreError, match="--rebuild"):
+        rag.ask("Why did Clark lose his powers?")
+    report = fresh_rag().ingest(SEEDS, rebuild=True)
+    assert report.chunks_total > 0
