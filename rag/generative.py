@@ -61,7 +61,7 @@ def build_llm(settings: Settings) -> Any:
         temperature=settings.llm_temperature,
         timeout=settings.llm_timeout,
         max_retries=settings.llm_max_retries,
-        stream_options={"include_usage": True},
+        additional_kwargs={"stream_options": {"include_usage": True}},
     )
 
 

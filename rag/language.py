@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -92,6 +92,8 @@ _APOSTROPHE_RE = re.compile(r"['’]")
 _UMLAUT_FOLDING = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 
 COMPOUND_LINKS = ("", "s", "es", "n", "en")
+# Counted as this many extra parts: any split into known parts beats an unknown modifier.
+_UNKNOWN_PART_PENALTY = 100
 # Inflection endings a compound's last part may carry beyond its vocabulary form.
 _HEAD_INFLECTIONS = frozenset(("", "e", "n", "en", "s", "es", "er", "ern", "em"))
 
@@ -260,91 +262,73 @@ def split_compound(
     min_part: int = 3,
     *,
     allow_unknown_modifier: bool = True,
+    links: Sequence[str] = COMPOUND_LINKS,
 ) -> list[str]:
     """Split a lowercase German compound into known parts, or return [word].
 
     Parts must be in `vocabulary`, at least `min_part` long and not German function
-    words; linking elements ("s", "es", "n", "en") may sit between parts and are not
-    returned, and the last part may carry an inflection ending ("superkräften" ->
-    ["super", "kräfte"]). Among all splits the one with the fewest parts wins, then the
-    one with the fewest linking/inflection letters, then the longest head (last part).
-    With `allow_unknown_modifier`, the first part may be unknown if it is longer than
-    `min_part` letters, is not a function word and the rest splits into known parts
-    ("superkräfte" -> ["super", "kräfte"] even without "super"); prefixes such as "ver"
-    or "unter" never count.
+    words; linking elements (`links`: "s", "es", "n", "en") may sit between parts and are
+    not returned, and the last part may carry an inflection ending ("superkräften" ->
+    ["super", "kräfte"]). Splits into known parts win over others; among them the one with
+    the fewest parts, then the fewest linking/inflection letters, then the longest head
+    (last part). With `allow_unknown_modifier`, the first part may be unknown if it is
+    longer than `min_part` letters, is not a function word and the rest splits into known
+    parts ("superkräfte" -> ["super", "kräfte"] even without "super"); prefixes such as
+    "ver" or "unter" never count.
     """
-    best = _best_split(word, vocabulary, min_part, allow_unknown_modifier)
-    return list(best) if best is not None and len(best) > 1 else [word]
+    if len(word) < 2 * min_part:
+        return [word]
+    splitter = _CompoundSplitter(word, vocabulary, min_part, tuple(links))
+    best = splitter.best_split(allow_unknown_modifier)
+    return list(best) if best is not None else [word]
 
 
-def _best_split(
-    word: str,
-    vocabulary: Collection[str],
-    min_part: int,
-    allow_unknown_modifier: bool,
-) -> tuple[str, ...] | None:
-    n = len(word)
-    if n < 2 * min_part:
-        return None
-    # tails[i]: best split of word[i:] into known parts as (cost, parts); cost ranks by
-    # number of parts, then filler (linking/inflection) letters, then a longer head.
-    tails: list[_Split | None] = [None] * (n + 1)
-    for start in range(n - min_part, 0, -1):
-        tails[start] = _best_tail(word, start, vocabulary, min_part, tails, require_split=False)
+class _CompoundSplitter:
+    """Dynamic programming over one word: tails[i] is the best split of word[i:] into
+    known parts (or None), computed right to left."""
 
-    candidates = []
-    whole_split = _best_tail(word, 0, vocabulary, min_part, tails, require_split=True)
-    if whole_split is not None:
-        candidates.append(whole_split)
-    if allow_unknown_modifier:
-        candidates.extend(_unknown_modifier_splits(word, min_part, tails))
-    if not candidates:
-        return None
-    return min(candidates)[1]
+    def __init__(self, word: str, vocabulary: Collection[str], min_part: int, links: tuple[str, ...]):
+        self.word, self.vocabulary, self.min_part = word, vocabulary, min_part
+        self.links = links if "" in links else ("", *links)
+        self.tails: list[_Split | None] = [None] * (len(word) + 1)
+        for start in range(len(word) - min_part, 0, -1):
+            self.tails[start] = self._best_tail(start, require_split=False)
 
+    def best_split(self, allow_unknown_modifier: bool) -> tuple[str, ...] | None:
+        """Parts of the best split into at least two parts, or None."""
+        candidates = []
+        whole = self._best_tail(0, require_split=True)
+        if whole is not None:
+            candidates.append(whole)
+        if allow_unknown_modifier:
+            candidates.extend(self._unknown_modifier_splits())
+        return min(candidates)[1] if candidates else None
 
-
-def _best_tail(
-    word: str,
-    start: int,
-    vocabulary: Collection[str],
-    min_part: int,
-    tails: list[_Split | None],
-    require_split: bool,
-) -> _Split | None:
-    n = len(word)
-    candidates: list[_Split] = []
-    for end in range(start + min_part, n + 1):
-        part = word[start:end]
-        if not _is_known_part(part, vocabulary):
-            continue
-        if not require_split and word[end:] in _HEAD_INFLECTIONS:
-            candidates.append(((1, n - end, start - end), (part,)))
-        for link in COMPOUND_LINKS:
-            following = end + len(link)
-            if following > n - min_part or not word.startswith(link, end):
+    def _best_tail(self, start: int, require_split: bool) -> _Split | None:
+        word, n = self.word, len(self.word)
+        candidates: list[_Split] = []
+        for end in range(start + self.min_part, n + 1):
+            part = word[start:end]
+            if part not in self.vocabulary or part in STOPWORDS["de"]:
                 continue
-            tail = tails[following]
-            if tail is not None:
-                (parts_count, filler, head), parts = tail
-                candidates.append(((parts_count + 1, filler + len(link), head), (part, *parts)))
-    return min(candidates) if candidates else None
+            if not require_split and word[end:] in _HEAD_INFLECTIONS:
+                candidates.append(((1, n - end, start - end), (part,)))
+            for link in self.links:
+                following = end + len(link)
+                if following > n - self.min_part or not word.startswith(link, end):
+                    continue
+                tail = self.tails[following]
+                if tail is not None:
+                    (parts_count, filler, head), parts = tail
+                    candidates.append(((parts_count + 1, filler + len(link), head), (part, *parts)))
+        return min(candidates) if candidates else None
 
-
-def _is_known_part(part: str, vocabulary: Collection[str]) -> bool:
-    return part in vocabulary and part not in STOPWORDS["de"]
-
-
-def _unknown_modifier_splits(
-    word: str, min_part: int, tails: list[_Split | None]
-) -> Iterator[_Split]:
-    for start in range(min_part + 1, len(word) - min_part + 1):
-        tail = tails[start]
-        if tail is None:
-            continue
-        modifier = word[:start]
-        if modifier in STOPWORDS["de"]:
-            continue  # "unter|halten", "über|leben": a prefix, not a compound part
-        (parts_count, filler, head), parts = tail
-        # An unknown part is worse than any extra known part.
-        yield ((parts_count + 2, filler, head), (modifier, *parts))
+    def _unknown_modifier_splits(self) -> Iterator[_Split]:
+        for start in range(self.min_part + 1, len(self.word) - self.min_part + 1):
+            tail = self.tails[start]
+            modifier = self.word[:start]
+            # "unter|halten", "über|leben": a prefix, not a compound part.
+            if tail is None or modifier in STOPWORDS["de"]:
+                continue
+            (parts_count, filler, head), parts = tail
+            yield ((parts_count + 1 + _UNKNOWN_PART_PENALTY, filler, head), (modifier, *parts))

@@ -36,6 +36,8 @@ FUSION_WEIGHTS: dict[tuple[str, str], tuple[float, float]] = {
     ("de", "en"): (1.0, 0.3),
 }
 DEFAULT_WEIGHTS = (1.0, 0.5)
+MIN_RELATIVE_SENSE = 0.3  # translations weaker than this share of the best sense are ignored
+MAX_TRANSLATIONS = 4
 
 
 @dataclass
@@ -106,10 +108,35 @@ class QueryPlanner:
     def _group(self, term: str, source: str, target: str) -> TermGroup:
         if target == source or target not in ("en", "de") or self.dictionary is None:
             return TermGroup(term, [(namespaced(target, term), 1.0)])
-        translated = self.dictionary.translate_terms(
-            [term], source, target, vocabulary=self._vocabularies.get(target)
+        translations = translate_against_corpus(
+            self.dictionary, term, source, target, self._vocabularies.get(target, {})
         )
-        return TermGroup(term, [(namespaced(target, t), w) for t, w in translated])
+        return TermGroup(term, [(namespaced(target, t), w) for t, w in translations])
+
+
+def translate_against_corpus(
+    dictionary, term: str, source: str, target: str, vocabulary: dict[str, int]
+) -> list[tuple[str, float]]:
+    """Plausible translations of one term that occur in the corpus, weighted by plausibility.
+
+    Weights are relative to the dictionary's best sense and never scaled up after filtering: a word
+    whose main senses are absent from the corpus keeps only its weak senses' small weights (or
+    none), instead of letting a rare sense that happens to occur count as a full match.
+    A word the dictionary does not know (a name) stands for itself.
+    """
+    candidates = dictionary.lookup(term, source, target) or dictionary._compound_translations(
+        term, source, target
+    )
+    if not candidates:
+        return [(term, 1.0)]
+    best = max(w for _, w in candidates)
+    plausible = [(t, w / best) for t, w in candidates if w / best >= MIN_RELATIVE_SENSE]
+    if vocabulary.get(term, 0) > 0 and all(t != term for t, _ in plausible):
+        plausible.append((term, 1.0))  # loanwords and names shared by both languages
+    in_corpus = sorted(((t, w) for t, w in plausible if vocabulary.get(t, 0) > 0), key=lambda tw: -tw[1])
+    in_corpus = in_corpus[:MAX_TRANSLATIONS]
+    total = sum(w for _, w in in_corpus)
+    return [(t, w / max(total, 1.0)) for t, w in in_corpus]
 
 
 class HybridRetriever(BaseRetriever):
@@ -193,12 +220,11 @@ def coverage(groups: list[TermGroup], matched: set[str], lexical: LexicalIndex) 
     """Share of the question's words (weighted by rarity) found in a text, in any translation."""
     total = found = 0.0
     for group in groups:
-        if not group.targets:
-            continue
-        weight = max(lexical.idf(t) for t, _ in group.targets)
+        # A word with no counterpart in the corpus weighs like a rare word that is missing.
+        weight = max((lexical.idf(t) for t, _ in group.targets), default=lexical.idf(""))
         total += weight
-        if any(t in matched for t, _ in group.targets):
-            found += weight
+        best_match = max((w for t, w in group.targets if t in matched), default=0.0)
+        found += weight * min(1.0, best_match / max(w for _, w in group.targets)) if best_match else 0.0
     return found / total if total else 0.0
 
 

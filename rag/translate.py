@@ -20,12 +20,20 @@ import pickle
 import re
 import threading
 from array import array
-from contextlib import contextmanager
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from functools import cached_property
+from operator import itemgetter
 from pathlib import Path
 
-from rag.language import ANALYZER_VERSION, STOPWORDS, SUPPORTED, Analyzer, split_compound
+from rag.language import (
+    ANALYZER_VERSION,
+    COMPOUND_LINKS,
+    STOPWORDS,
+    SUPPORTED,
+    Analyzer,
+    split_compound,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +42,15 @@ DEFAULT_DICTIONARY_PATH = Path("/usr/share/trans/de-en")
 FORMAT_VERSION = 1
 MAX_TRANSLATIONS_PER_TERM = 32
 
+_DIRECTIONS = (("en", "de"), ("de", "en"))
+
 Translations = list[tuple[str, float]]
 _Phrases = list[tuple[int, tuple[str, ...]]]  # (synonym rank, analyzed terms)
 
 # --- Ding format -------------------------------------------------------------------
 _SIDE_SEPARATOR = " :: "
 _ANNOTATION_RE = re.compile(r"\{[^{}]*\}|\[[^\[\]]*\]|\([^()]*\)|<[^<>]*>|\s/[^/\s|:;]+/")
+_OPENING_BRACKETS = frozenset("{[(<")
 # Placeholders for objects ("to lose sb./sth.", "jdm. etw. geben"), not translatable words.
 _PLACEHOLDERS = frozenset(
     "sth. sb. sb.'s sb.’s sth.'s sth.’s st. so. jd. jdm. jdn. jds. jmd. etw. "
@@ -53,6 +64,8 @@ _MAX_PHRASE_TERMS = 3
 _LATER_SEGMENT_WEIGHT = 0.5  # segments after the first: plurals, inflections, idioms
 _SYNONYM_DECAY = 0.5  # weight of the j-th synonym in a segment: 1 / (1 + decay * j)
 _VERB_FORM_WEIGHT = 0.3  # participle <-> infinitive across languages
+_COMPOUND_MIN_PART = 4
+_STEM_COMPOUND_LINKS = (*COMPOUND_LINKS, "e", "er")
 
 
 class DictionaryNotFoundError(FileNotFoundError):
@@ -201,10 +214,19 @@ class Dictionary:
         return _normalised(_best(candidates, max_per_term, vocabulary))
 
     def _compound_translations(self, term: str, src: str, dst: str) -> Translations:
-        # Only German writes compounds as one word ("superkraft" -> "super" + "kraft").
+        # Only German writes compounds as one word ("raumschiffwrack" -> "raumschiff" +
+        # "wrack"). The term is a stem but its modifiers keep their surface endings
+        # ("hitze|blick" -> "hitz" + "e"), hence the extra links. Strict and with longer
+        # parts than for text, because names split into junk ("luthor" -> "lut" + "hor").
         if src != "de":
             return []
-        parts = split_compound(term, self.source_terms(src))
+        parts = split_compound(
+            term,
+            self.source_terms(src),
+            _COMPOUND_MIN_PART,
+            allow_unknown_modifier=False,
+            links=_STEM_COMPOUND_LINKS,
+        )
         if len(parts) < 2:
             return []
         share = 1.0 / len(parts)
@@ -231,8 +253,6 @@ class Dictionary:
         return cls(terms, links)
 
 
-_DIRECTIONS = (("en", "de"), ("de", "en"))
-
 
 class _Links:
     """Translations of one direction as flat arrays (CSR): fast to pickle and load.
@@ -253,7 +273,9 @@ class _Links:
     ) -> _Links:
         rows: list[list[tuple[int, float]]] = [[] for _ in range(len(src_ids))]
         for src_term, translations in table.items():
-            best = _best(list(translations.items()), MAX_TRANSLATIONS_PER_TERM)
+            # Alphabetical first so that equal weights keep a deterministic order.
+            ranked = sorted(sorted(translations.items()), key=itemgetter(1), reverse=True)
+            best = ranked[:MAX_TRANSLATIONS_PER_TERM]
             rows[src_ids[src_term]] = [(dst_ids[t], w) for t, w in _normalised(best)]
         offsets, targets, weights = array("i", [0]), array("i"), array("f")
         for row in rows:
@@ -326,7 +348,8 @@ def translate_terms(
 
     See :meth:`Dictionary.translate_terms`.
     """
-    dictionary = dictionary or default_dictionary()
+    if dictionary is None:
+        dictionary = default_dictionary()
     return dictionary.translate_terms(terms, src, dst, vocabulary, max_per_term)
 
 
@@ -449,12 +472,11 @@ def _split_entry(line: str) -> tuple[str, str] | None:
 
 
 def _strip_annotations(text: str) -> str:
+    stripped = _ANNOTATION_RE.sub(" ", text)
     # Repeat for nested brackets such as "(Abk. (engl.) ...)".
-    while True:
-        stripped = _ANNOTATION_RE.sub(" ", text)
-        if stripped == text:
-            return text
-        text = stripped
+    while stripped != text and _OPENING_BRACKETS.intersection(stripped):
+        text, stripped = stripped, _ANNOTATION_RE.sub(" ", stripped)
+    return stripped
 
 
 def _aligned_segments(german: str, english: str) -> list[tuple[str, str]]:
@@ -593,7 +615,8 @@ def _write_cache(dictionary: Dictionary, cache_file: Path, key: str) -> None:
         os.replace(tmp, cache_file)
     except OSError as e:  # a read-only cache dir only costs speed
         log.warning("could not write dictionary cache %s: %s", cache_file, e)
-        tmp.unlink(missing_ok=True)
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
         return
     _remove_stale_caches(cache_file)
 
@@ -602,4 +625,5 @@ def _remove_stale_caches(current: Path) -> None:
     prefix = current.name[: -len("0123456789abcdef.pickle")]
     for stale in current.parent.glob(f"{prefix}*.pickle"):
         if stale != current:
-            stale.unlink(missing_ok=True)
+            with suppress(OSError):  # e.g. removed concurrently by another process
+                stale.unlink(missing_ok=True)

@@ -1,0 +1,112 @@
+"""Extractive answers over the seeds: cited, exact, refusing when the texts say nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import SEEDS
+from rag import REFUSAL
+from rag.errors import InvalidQuestionError
+
+SUMMARY_000 = "000_10d9073bc3f8410e.txt"
+# Where the German summary says why Clark lost his powers: the sunset ultimatum and its outcome.
+POWERS_EVIDENCE = ("Sonnenuntergang", "Ultimatum", "Superkräfte von Jor-El entzogen")
+
+
+def source_text(source):
+    return (SEEDS / source).read_text(encoding="utf-8")
+
+
+def assert_citations_are_exact(answer):
+    for citation in answer.citations:
+        text = source_text(citation.source)
+        assert text[citation.start : citation.end] == citation.text
+        for start, end in citation.highlights:
+            assert citation.start <= start < end <= citation.end
+
+
+def test_the_seed_question_is_answered_from_the_german_summary(seed_rag):
+    answer = seed_rag.ask("Why did Clark lose his powers?")
+    assert not answer.not_found
+    assert answer.mode == "extractive"
+    assert "[1]" in answer.text
+    cited = [c for c in answer.citations if c.source == SUMMARY_000]
+    assert cited, answer.text
+    assert any(e in c.text for c in cited for e in POWERS_EVIDENCE)
+    assert "(German)" in answer.text
+    assert_citations_are_exact(answer)
+
+
+def test_markers_in_the_answer_match_the_citations(seed_rag):
+    answer = seed_rag.ask("Who are Nam Ek and Aethyr?")
+    numbers = [c.n for c in answer.citations]
+    assert numbers == list(range(1, len(numbers) + 1))
+    for n in numbers:
+        assert f"[{n}]" in answer.text
+
+
+def test_german_question_about_the_english_chapter(seed_rag):
+    answer = seed_rag.ask("Wohin verbannt Clark die beiden Kryptonier?")
+    assert not answer.not_found
+    assert any("Phantom Zone" in c.text for c in answer.citations), answer.text
+    assert "(English)" in answer.text
+    assert_citations_are_exact(answer)
+
+
+def test_extractive_sentences_are_quoted_verbatim(seed_rag):
+    answer = seed_rag.ask("Where did Clark land?")
+    for citation in answer.citations:
+        for start, end in citation.highlights:
+            assert source_text(citation.source)[start:end] in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the boiling point of tungsten?", "Wie hoch ist die Inflation in Japan?"],
+)
+def test_questions_the_texts_do_not_cover_are_refused(seed_rag, question):
+    answer = seed_rag.ask(question)
+    assert answer.not_found
+    assert answer.text == REFUSAL
+    assert answer.citations == []
+
+
+def test_token_counts_are_reported(seed_rag):
+    answer = seed_rag.ask("Why did Clark lose his powers?")
+    assert answer.usage.prompt > 50
+    assert answer.usage.completion > 5
+    assert answer.usage.total == answer.usage.prompt + answer.usage.completion
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t"])
+def test_an_empty_question_is_a_clear_error(seed_rag, question):
+    with pytest.raises(InvalidQuestionError, match="empty"):
+        seed_rag.ask(question)
+
+
+def test_a_huge_question_is_a_clear_error(seed_rag):
+    with pytest.raises(InvalidQuestionError, match="limit"):
+        seed_rag.ask("Clark " * 2000)
+
+
+def test_retrieve_returns_exact_passages_with_scores(seed_rag):
+    passages = seed_rag.retrieve("Jor-El Sonnenuntergang", top_k=4)
+    assert 1 <= len(passages) <= 4
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+    for passage in passages:
+        assert source_text(passage.source)[passage.start : passage.end] == passage.text
+        assert passage.title and passage.language in ("en", "de")
+
+
+def test_search_can_be_limited_to_one_source(seed_rag):
+    passages = seed_rag.retrieve("Clark", top_k=5, sources=["001_acc81d348d7d4859.txt"])
+    assert passages and {p.source for p in passages} == {"001_acc81d348d7d4859.txt"}
+
+
+def test_streaming_extractive_answer_ends_with_the_final_answer(seed_rag):
+    from rag import AnswerDelta, AnswerDone
+
+    events = list(seed_rag.ask_stream("Why did Clark lose his powers?"))
+    assert isinstance(events[-1], AnswerDone)
+    assert all(isinstance(e, AnswerDelta) for e in events[:-1])
+    assert "".join(e.text for e in events[:-1]) == events[-1].answer.text
