@@ -287,7 +287,9 @@ class _CompoundSplitter:
     """Dynamic programming over one word: tails[i] is the best split of word[i:] into
     known parts (or None), computed right to left."""
 
-    def __init__(self, word: str, vocabulary: Collection[str], min_part: int, links: tuple[str, ...]):
+    def __init__(
+        self, word: str, vocabulary: Collection[str], min_part: int, links: tuple[str, ...]
+    ) -> None:
         self.word, self.vocabulary, self.min_part = word, vocabulary, min_part
         self.links = links if "" in links else ("", *links)
         self.tails: list[_Split | None] = [None] * (len(word) + 1)

@@ -82,6 +82,10 @@ class CorpusIndex:
             [LexicalDocument(c.text, c.metadata.get("language", "und")) for c in self.chunks]
         )
         self.languages = sorted({c.metadata.get("language", "und") for c in self.chunks})
+        chunk_languages = np.array([c.metadata.get("language", "und") for c in self.chunks])
+        self.indices_by_language = {
+            lang: np.flatnonzero(chunk_languages == lang) for lang in self.languages
+        }
 
     def vocabulary(self, language: str) -> dict[str, int]:
         return self.lexical.vocabulary(language)
@@ -160,11 +164,15 @@ class HybridRetriever(BaseRetriever):
             return RetrievalResult(plan, [])
         allowed = self._allowed_mask(sources)
         lexical_scores = corpus.lexical.scores(plan.weighted_terms())
-        lexical_rank = _ranks(np.where(allowed, lexical_scores, -1.0), positive_only=True)
         dense_cosine = self._dense_cosines(question, sources)
-        dense_rank = _ranks_from_hits(dense_cosine, len(corpus.chunks))
-        fused = self._fuse(plan.language, lexical_rank, dense_rank)
-        fused = np.where(allowed, fused, 0.0)
+        dense_scores = np.full(len(corpus.chunks), -np.inf)
+        for index, cosine in dense_cosine.items():
+            dense_scores[index] = cosine
+        # Scores are not comparable across languages (an English question is always closer to
+        # English text), so each language's chunks are ranked among themselves, then fused.
+        lexical_rank = self._ranks_per_language(np.where(allowed & (lexical_scores > 0), lexical_scores, -np.inf))
+        dense_rank = self._ranks_per_language(np.where(allowed, dense_scores, -np.inf))
+        fused = np.where(allowed, self._fuse(plan.language, lexical_rank, dense_rank), 0.0)
         best = [int(i) for i in np.argsort(-fused, kind="stable")[:top_k] if fused[i] > 0]
         ceiling = _fusion_ceiling(plan.language, corpus.languages)
         nodes = [
@@ -172,6 +180,15 @@ class HybridRetriever(BaseRetriever):
             for i in best
         ]
         return RetrievalResult(plan, nodes)
+
+    def _ranks_per_language(self, scores: np.ndarray) -> np.ndarray:
+        """1-based rank of each chunk among the chunks of its language; 0 when unranked."""
+        ranks = np.zeros(len(scores), dtype=np.int64)
+        for indices in self.corpus.indices_by_language.values():
+            order = indices[np.argsort(-scores[indices], kind="stable")][:CANDIDATES]
+            order = order[np.isfinite(scores[order])]
+            ranks[order] = np.arange(1, len(order) + 1)
+        return ranks
 
     def _allowed_mask(self, sources: list[str] | None) -> np.ndarray:
         if not sources:
@@ -226,26 +243,6 @@ def coverage(groups: list[TermGroup], matched: set[str], lexical: LexicalIndex) 
         best_match = max((w for t, w in group.targets if t in matched), default=0.0)
         found += weight * min(1.0, best_match / max(w for _, w in group.targets)) if best_match else 0.0
     return found / total if total else 0.0
-
-
-def _ranks(scores: np.ndarray, positive_only: bool) -> np.ndarray:
-    """1-based ranks by descending score; 0 for documents without a positive score."""
-    order = np.argsort(-scores, kind="stable")[:CANDIDATES]
-    ranks = np.zeros(len(scores), dtype=np.int64)
-    rank = 0
-    for index in order:
-        if positive_only and scores[index] <= 0:
-            break
-        rank += 1
-        ranks[index] = rank
-    return ranks
-
-
-def _ranks_from_hits(cosines: dict[int, float], size: int) -> np.ndarray:
-    ranks = np.zeros(size, dtype=np.int64)
-    for rank, index in enumerate(sorted(cosines, key=lambda i: -cosines[i]), start=1):
-        ranks[index] = rank
-    return ranks
 
 
 def _fusion_ceiling(language: str, corpus_languages: list[str]) -> float:

@@ -46,6 +46,7 @@ _DIRECTIONS = (("en", "de"), ("de", "en"))
 
 Translations = list[tuple[str, float]]
 _Phrases = list[tuple[int, tuple[str, ...]]]  # (synonym rank, analyzed terms)
+_PairWeights = dict[tuple[str, str], float]  # (src term, dst term) -> weight
 
 # --- Ding format -------------------------------------------------------------------
 _SIDE_SEPARATOR = " :: "
@@ -164,7 +165,9 @@ class Dictionary:
     @cached_property
     def _source_terms(self) -> dict[str, frozenset[str]]:
         return {
-            src: frozenset(t for i, t in enumerate(self._terms[src]) if self._links[(src, dst)].has_targets(i))
+            src: frozenset(
+                t for i, t in enumerate(self._terms[src]) if self._links[(src, dst)].has_targets(i)
+            )
             for src, dst in _DIRECTIONS
         }
 
@@ -373,7 +376,9 @@ def _normalised(candidates: Translations) -> Translations:
     return [(t, w / total) for t, w in candidates] if total > 0 else []
 
 
-def _restrict_to_vocabulary(term: str, candidates: Translations, vocabulary: Mapping[str, int]) -> Translations:
+def _restrict_to_vocabulary(
+    term: str, candidates: Translations, vocabulary: Mapping[str, int]
+) -> Translations:
     kept = [(t, w) for t, w in candidates if vocabulary.get(t, 0) > 0]
     # Shared names and loanwords: the corpus uses the source word itself.
     if vocabulary.get(term, 0) > 0 and all(t != term for t, _ in kept):
@@ -420,12 +425,12 @@ def _parse_ding(lines: Iterable[str]) -> dict[tuple[str, str], dict[str, dict[st
     return weights
 
 
-def _links_of_line(line: str, readers: Mapping[str, _PhraseReader]) -> dict[tuple[str, str], dict[tuple[str, str], float]]:
+def _links_of_line(line: str, readers: Mapping[str, _PhraseReader]) -> dict[tuple[str, str], _PairWeights]:
     """Weighted term pairs of one entry; within an entry a pair counts once (max weight)."""
     sides = _split_entry(line)
     if sides is None:
         return {}
-    links: dict[tuple[str, str], dict[tuple[str, str], float]] = {d: {} for d in _DIRECTIONS}
+    links: dict[tuple[str, str], _PairWeights] = {d: {} for d in _DIRECTIONS}
     segments = [
         (_phrases(de_segment, readers["de"]), _phrases(en_segment, readers["en"]))
         for de_segment, en_segment in _aligned_segments(*sides)
@@ -442,7 +447,9 @@ def _is_verb_entry(english: str) -> bool:
     return any(s.strip().startswith("to ") for s in english.split("|", 1)[0].split(";"))
 
 
-def _link_verb_forms(links: dict, segments: list[tuple[_Phrases, _Phrases]]) -> None:
+def _link_verb_forms(
+    links: dict[tuple[str, str], _PairWeights], segments: list[tuple[_Phrases, _Phrases]]
+) -> None:
     # "verlieren | verlierend | verloren :: to lose | losing | lost": also link each
     # participle to the other language's infinitive, so "lose" finds "verloren" (-> "verlor").
     head_de, head_en = segments[0]
@@ -456,7 +463,9 @@ def _are_word_forms(phrases: _Phrases) -> bool:
     return bool(phrases) and all(len(terms) == 1 for _, terms in phrases)
 
 
-def _link_phrases(links: dict, de_phrases: _Phrases, en_phrases: _Phrases, weight: float) -> None:
+def _link_phrases(
+    links: dict[tuple[str, str], _PairWeights], de_phrases: _Phrases, en_phrases: _Phrases, weight: float
+) -> None:
     for de_rank, de_terms in de_phrases:
         for en_rank, en_terms in en_phrases:
             pair_weight = weight * _synonym_weight(de_rank) * _synonym_weight(en_rank)
@@ -555,7 +564,9 @@ def _synonym_weight(rank: int) -> float:
     return 1.0 / (1.0 + _SYNONYM_DECAY * rank)
 
 
-def _add_pairs(pairs: dict[tuple[str, str], float], src_terms: tuple[str, ...], dst_terms: tuple[str, ...], weight: float) -> None:
+def _add_pairs(
+    pairs: _PairWeights, src_terms: tuple[str, ...], dst_terms: tuple[str, ...], weight: float
+) -> None:
     # Only a single-term source is a translatable key; a multi-term target shares the weight
     # ("Sonnenuntergang" -> "sunset", "Superkraft" -> "super" + "power").
     if len(src_terms) != 1:
@@ -611,7 +622,8 @@ def _write_cache(dictionary: Dictionary, cache_file: Path, key: str) -> None:
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         with tmp.open("wb") as f:
-            pickle.dump({"key": key, "state": dictionary.to_state()}, f, protocol=pickle.HIGHEST_PROTOCOL)
+            payload = {"key": key, "state": dictionary.to_state()}
+            pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, cache_file)
     except OSError as e:  # a read-only cache dir only costs speed
         log.warning("could not write dictionary cache %s: %s", cache_file, e)
