@@ -48,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     _store_options(info)
     info.add_argument("--json", action="store_true")
 
-    # EVAL-PARSER
+    from rag.evaluation import add_eval_arguments
+
+    add_eval_arguments(commands.add_parser("eval", help="Evaluate over question-answer fixtures."))
     return parser
 
 
