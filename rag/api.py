@@ -206,6 +206,66 @@ class Rag:
             raise CorpusError(f"{source!r} is not inside {folder}.")
         return read_source_text(path)
 
+    # --- conversations ---------------------------------------------------------------------------
+
+    def llm_available(self) -> bool:
+        """Whether LLM mode can be used: a key is set, or a non-OpenAI (local) server is configured."""
+        from rag.generative import OPENAI_HOST
+
+        return bool(self.settings.api_key_value()) or OPENAI_HOST not in self.settings.llm_base_url
+
+    def condense(self, history: list, question: str, use_llm: bool | None = None) -> str:
+        """A standalone version of a follow-up ``question`` (history: ``rag.conversation.Turn``s)."""
+        from rag.conversation import condense_deterministic, condense_with_llm
+
+        question = self.validate_question(question)
+        if not history:
+            return question
+        use_llm = self.settings.answer_mode == "llm" if use_llm is None else use_llm
+        if use_llm and self.llm_available():
+            from rag.generative import build_llm, llm_error
+            from rag.prompts import load_prompt
+
+            try:
+                llm = build_llm(self.settings)
+                return condense_with_llm(llm, load_prompt(self.settings.prompts_dir, "condense_question"), history, question)
+            except Exception as error:
+                raise llm_error(error, self.settings) from error
+        return condense_deterministic(history, question)
+
+    # --- managing the corpus folder ----------------------------------------------------------------
+
+    def add_documents(self, files: list[str | Path], progress: bool | None = None) -> IngestReport:
+        """Copy .txt/.md files into the corpus folder and ingest them. Every file is checked
+        (type, UTF-8, not empty) before anything is copied."""
+        import shutil
+
+        from rag.corpus import read_source_text
+
+        folder = Path(self._source_dir or self.settings.source_dir)
+        checked = []
+        for file in files:
+            path = Path(file)
+            if path.suffix.lower() not in self.settings.file_extensions:
+                allowed = ", ".join(self.settings.file_extensions)
+                raise CorpusError(f"{path.name}: only {allowed} files can be added.")
+            if not read_source_text(path).strip():
+                raise CorpusError(f"{path.name} is empty.")
+            checked.append(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in checked:
+            shutil.copyfile(path, folder / path.name)
+        return self.ingest(folder, progress=progress)
+
+    def remove_document(self, source: str, progress: bool | None = None) -> IngestReport:
+        """Delete a file from the corpus folder and remove it from the index."""
+        folder = Path(self._source_dir or self.settings.source_dir)
+        path = (folder / source).resolve()
+        if folder.resolve() not in path.parents or not path.is_file():
+            raise CorpusError(f"{source!r} is not a document of {folder}.")
+        path.unlink()
+        return self.ingest(folder, progress=progress)
+
     def validate_question(self, question: str) -> str:
         if question is None or not str(question).strip():
             raise InvalidQuestionError("The question is empty. Ask something about the texts.")
