@@ -1,0 +1,28 @@
+# The two commands a fresh machine needs:
+#   make app    set up, ingest the seeds if needed, and serve the chat app on http://127.0.0.1:7860
+#   make test   set up and run the whole test suite plus the evaluation gate on the seed fixtures
+PY := .venv/bin/python
+SETUP_STAMP := .venv/.setup-done
+EVAL_MIN := --min hit@3=0.70 --min citation_recall=0.35 --min refused_unanswerable=0.25 --min latency_p95_ms=500
+
+.PHONY: app test setup eval bench
+
+$(SETUP_STAMP): pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh
+	touch $(SETUP_STAMP)
+
+setup: $(SETUP_STAMP)
+
+app: $(SETUP_STAMP)
+	$(PY) app.py
+
+test: $(SETUP_STAMP)
+	$(PY) -m pytest -q
+	$(PY) -m rag eval fixtures/seeds.jsonl --store .cache/eval-store --no-progress \
+		--report test-output/eval/seeds.md $(EVAL_MIN)
+
+eval: $(SETUP_STAMP)
+	$(PY) -m rag eval fixtures/seeds.jsonl --store .cache/eval-store --report test-output/eval/seeds.md
+
+bench: $(SETUP_STAMP)
+	$(PY) bench/run.py
