@@ -67,7 +67,8 @@ def discover_files(folder: Path, settings: Settings) -> list[Path]:
         relative = path.relative_to(folder)
         if any(part.startswith(".") for part in relative.parts):
             continue
-        if path.is_file() and path.suffix.lower() in settings.file_extensions:
+        # A broken link is kept so that reading it fails with a clear error instead of vanishing.
+        if (path.is_file() or path.is_symlink()) and path.suffix.lower() in settings.file_extensions:
             files.append(path)
     return files
 

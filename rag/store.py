@@ -267,6 +267,7 @@ def delete_embedded_store(settings: Settings) -> None:
             except Exception:
                 pass
         return
+    _forget_cached_clients()
     if store_dir.is_dir():
         for child in store_dir.iterdir():
             if child.name == ".gitkeep":
@@ -275,6 +276,13 @@ def delete_embedded_store(settings: Settings) -> None:
                 shutil.rmtree(child)
             else:
                 child.unlink()
+
+
+def _forget_cached_clients() -> None:
+    """Chroma caches one client per path in the process; a deleted store must not be reused."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
 
 
 def describe_documents(records: dict[str, FileRecord]) -> list[dict[str, Any]]:

@@ -123,7 +123,7 @@ def test_the_whole_pipeline_runs_with_the_network_unreachable(cli_store, tmp_pat
     ingest = run_cli("ingest", "--source", str(SEEDS), "--no-progress", store=store,
                      env_extra={"TIKTOKEN_CACHE_DIR": str(tmp_path / "empty-cache")})
     assert ingest.returncode == 0, ingest.stderr
-    ask = run_cli("ask", "Warum verliert Clark seine Kräfte?", "--json", store=store)
+    ask = run_cli("ask", "Who was banished to the Phantom Zone?", "--json", store=store)
     assert ask.returncode == 0, ask.stderr
     assert "test network guard" not in ask.stderr
     assert json.loads(ask.stdout)["citations"]
