@@ -14,7 +14,8 @@ from rag.types import Citation, Passage
 MARKER = re.compile(r"\[(\d{1,3})\]")
 # "[1, 2]" or "[1; 3]" -> "[1][2]", so one pattern handles every marker afterwards.
 MARKER_GROUP = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})+)\]")
-SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'“”»«)]*\s+(?=[\"'„“«»(]*[A-ZÄÖÜ0-9])|\n+")
+# A sentence ends after . ! ? … and any closing quotes (group 1), before whitespace and a capital.
+SENTENCE_END = re.compile(r"(?<=[.!?…])([\"'“”»«)]*)\s+(?=[\"'„“«»(]*[A-ZÄÖÜ0-9])|\n+")
 
 
 def expand_marker_groups(text: str) -> str:
@@ -104,7 +105,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans = []
     start = 0
     for match in SENTENCE_END.finditer(text):
-        spans.extend(_stripped_span(text, start, match.start()))
+        sentence_end = match.end(1) if match.group(1) is not None else match.start()
+        spans.extend(_stripped_span(text, start, sentence_end))
         start = match.end()
     spans.extend(_stripped_span(text, start, len(text)))
     return spans
