@@ -263,6 +263,10 @@ class Rag:
         path = (folder / source).resolve()
         if folder.resolve() not in path.parents or not path.is_file():
             raise CorpusError(f"{source!r} is not a document of {folder}.")
+        from rag.corpus import discover_files
+
+        if len(discover_files(folder, self.settings)) <= 1:
+            raise CorpusError(f"{source} is the only document of {folder}; the index needs at least one.")
         path.unlink()
         return self.ingest(folder, progress=progress)
 

@@ -123,3 +123,23 @@ def _stripped_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def strip_markers(text: str) -> str:
     return tidy_spacing(MARKER.sub("", expand_marker_groups(text)))
+
+
+_WORD = re.compile(r"[\w-]{4,}", re.UNICODE)
+
+
+def supporting_sentence_spans(answer_text: str, number: int, passage: Passage) -> list[tuple[int, int]]:
+    """Spans (offsets into the source file) of the passage sentence that shares the most words
+    with the answer sentences citing ``[number]``; empty when none shares a word (e.g. the answer
+    translates the passage)."""
+    marker = f"[{number}]"
+    citing = [answer_text[a:b] for a, b in sentence_spans(answer_text) if marker in answer_text[a:b]]
+    words = {w.lower() for sentence in citing for w in _WORD.findall(sentence)}
+    best, best_overlap = None, 0
+    for start, end in sentence_spans(passage.text):
+        overlap = len(words & {w.lower() for w in _WORD.findall(passage.text[start:end])})
+        if overlap > best_overlap:
+            best, best_overlap = (start, end), overlap
+    if best is None:
+        return []
+    return [(passage.start + best[0], passage.start + best[1])]

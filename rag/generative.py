@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from rag.citations import StreamingRenumberer, tidy_spacing
+from rag.citations import StreamingRenumberer, supporting_sentence_spans, tidy_spacing
 from rag.config import Settings
 from rag.errors import ConfigError, LLMError
 from rag.extractive import refusal_answer
@@ -159,7 +159,10 @@ class LLMAnswerer:
         prompt_tokens = sum(count_tokens(m.content or "") for m in messages)
         usage = usage or TokenUsage(prompt=prompt_tokens, completion=count_tokens(raw))
         text = _rebuild_text(raw, len(shown))
-        citations = renumberer.citations(shown)
+        citations = [
+            c.model_copy(update={"highlights": supporting_sentence_spans(text, c.n, c.passage)})
+            for c in renumberer.citations(shown)
+        ]
         if _is_refusal(raw) or not citations:  # an answer citing nothing is not grounded
             return refusal_answer(question, self.mode, shown, usage)
         return Answer(

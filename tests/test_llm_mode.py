@@ -157,3 +157,23 @@ def test_embeddings_can_come_from_an_openai_compatible_server(tmp_path, server):
     assert server.requests_to("/embeddings")
     passages = rag.retrieve("Phantom Zone banished", top_k=3)
     assert any("Phantom Zone" in p.text for p in passages)
+
+
+def test_cited_sentences_are_highlighted_when_the_answer_quotes_them(llm_rag, server):
+    def cite_the_phantom_zone_passage(messages):
+        prompt = messages[-1]["content"]
+        number = next(
+            block.split("]")[0].lstrip("[")
+            for block in prompt.split("\n\n")
+            if block.startswith("[") and "banished them to the Phantom Zone" in block
+        )
+        return f"They banished them to the Phantom Zone, where they should remain for all eternity [{number}]."
+
+    server.reply = cite_the_phantom_zone_passage
+    answer = llm_rag.ask("Where did Clark banish Nam Ek and Aethyr?")
+    citation = answer.citations[0]
+    assert citation.highlights
+    start, end = citation.highlights[0]
+    source = (SEEDS / citation.source).read_text(encoding="utf-8")
+    assert "Phantom Zone" in source[start:end]
+    assert citation.start <= start < end <= citation.end
