@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import SEEDS, make_settings
@@ -162,15 +164,12 @@ def test_embeddings_can_come_from_an_openai_compatible_server(tmp_path, server):
 def test_cited_sentences_are_highlighted_when_the_answer_quotes_them(llm_rag, server):
     def cite_the_phantom_zone_passage(messages):
         prompt = messages[-1]["content"]
-        number = next(
-            block.split("]")[0].lstrip("[")
-            for block in prompt.split("\n\n")
-            if block.startswith("[") and "banished them to the Phantom Zone" in block
-        )
+        before = prompt[: prompt.index("banished them to the Phantom Zone")]
+        number = re.findall(r"^\[(\d+)\] \(", before, flags=re.MULTILINE)[-1]
         return f"They banished them to the Phantom Zone, where they should remain for all eternity [{number}]."
 
     server.reply = cite_the_phantom_zone_passage
-    answer = llm_rag.ask("Where did Clark banish Nam Ek and Aethyr?")
+    answer = llm_rag.ask("Who was banished to the Phantom Zone for all eternity?")
     citation = answer.citations[0]
     assert citation.highlights
     start, end = citation.highlights[0]
