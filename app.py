@@ -25,7 +25,7 @@ from rag import AnswerDelta, AnswerDone, RagError, load_settings, open_rag  # no
 from rag.api import Rag  # noqa: E402
 from rag.conversation import Turn  # noqa: E402
 from rag.errors import StoreError  # noqa: E402
-from rag.presentation import CSS, answer_markdown, sources_html  # noqa: E402
+from rag.presentation import CSS, HEAD_JS, answer_markdown, sources_html, unlink_markers  # noqa: E402
 
 log = logging.getLogger("app")
 
@@ -73,6 +73,24 @@ def friendly(error: Exception) -> str:
     return f"⚠️ Something went wrong ({type(error).__name__}: {error}). The app keeps working; try again."
 
 
+def unlinked(message: dict) -> dict:
+    """An earlier chat message with plain markers: the sources panel shows only the latest answer."""
+    if message.get("role") != "assistant":
+        return message
+    content = message.get("content")
+    if isinstance(content, str):
+        return {**message, "content": unlink_markers(content)}
+    if isinstance(content, list):  # Gradio 6 sends message content back as a list of parts
+        parts = [
+            {**part, "text": unlink_markers(part["text"])}
+            if isinstance(part, dict) and part.get("type") == "text"
+            else part
+            for part in content
+        ]
+        return {**message, "content": parts}
+    return message
+
+
 def build_app(rag: Rag) -> gr.Blocks:
     def source_text(source: str) -> str | None:
         try:
@@ -81,7 +99,13 @@ def build_app(rag: Rag) -> gr.Blocks:
             return None
 
     def respond(message, chat, turns, top_k, mode, sources):
-        chat = list(chat or []) + [{"role": "user", "content": message}]
+        earlier = [unlinked(m) for m in chat or []]
+        try:
+            rag.validate_question(message)
+        except RagError as error:
+            yield earlier + [{"role": "assistant", "content": friendly(error)}], gr.skip(), gr.skip(), turns, ""
+            return
+        chat = earlier + [{"role": "user", "content": message}]
         searched_note = ""
         try:
             searched = rag.condense([Turn(**t) for t in turns], message, use_llm=(mode == "llm"))
@@ -153,7 +177,7 @@ def build_app(rag: Rag) -> gr.Blocks:
                     message = gr.Textbox(
                         placeholder="Ask in English or German…", show_label=False, scale=5, elem_id="question"
                     )
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
                 gr.Examples(EXAMPLES, inputs=message)
                 clear_button = gr.Button("New conversation", size="sm")
             with gr.Column(scale=2):
@@ -190,7 +214,7 @@ def build_app(rag: Rag) -> gr.Blocks:
             try:
                 answer = rag.ask(question, top_k=int(top_k))
             except RagError as error:
-                raise gr.Error(str(error)) from error
+                raise gr.Error(str(error), print_exception=False) from error
             return answer.text, answer.to_json()
 
         gr.api(ask, api_name="ask", concurrency_limit=8)
@@ -218,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
         server_port=args.port,
         share=False,
         css=CSS,
+        head=HEAD_JS,
         footer_links=["api"],
     )
 

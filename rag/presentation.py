@@ -4,13 +4,14 @@ shows answers to people: linked citation markers, highlighted passages, passages
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 
 from rag.citations import MARKER
 from rag.prompts import language_name
 from rag.types import Answer, Citation, Passage
 
-CONTEXT_CHARS = 1500  # characters of the source shown around a passage "in context"
+CONTEXT_CHARS = 6000  # characters of the source shown around a passage "in context"
 
 
 def anchor(n: int) -> str:
@@ -20,6 +21,14 @@ def anchor(n: int) -> str:
 def answer_markdown(answer_text: str) -> str:
     """Markers become links to the numbered sources: ``[1]`` -> ``[[1]](#source-1)``."""
     return MARKER.sub(lambda m: f"[\\[{m.group(1)}\\]](#{anchor(int(m.group(1)))})", answer_text)
+
+
+_LINKED_MARKER = re.compile(r"\[\\\[(\d+)\\\]\]\(#source-\d+\)")
+
+
+def unlink_markers(markdown: str) -> str:
+    """Plain ``[n]`` again: for earlier answers, whose sources are no longer in the panel."""
+    return _LINKED_MARKER.sub(r"[\1]", markdown)
 
 
 def _highlighted(text: str, offset: int, spans: list[tuple[int, int]]) -> str:
@@ -83,7 +92,8 @@ def sources_html(answer: Answer, source_text: Callable[[str], str | None]) -> st
     if answer.passages:
         closest = "".join(
             f'<li>{html.escape(p.title)} <span class="citation-meta">({html.escape(p.source)}, '
-            f"score {p.score:.2f})</span></li>"
+            f"chars {p.start}–{p.end}, score {p.score:.2f})</span>"
+            f'<div class="passage">{html.escape(p.text[:200])}…</div></li>'
             for p in answer.passages[:3]
         )
         note += f"<p>Closest passages, not cited:</p><ul>{closest}</ul>"
@@ -96,8 +106,22 @@ CSS = """
 .sources .citation:target { outline: 3px solid var(--color-accent); }
 .citation-meta { color: var(--body-text-color-subdued); font-size: 0.85em; margin: 2px 0 6px; }
 .passage, .in-context { white-space: pre-wrap; font-size: 0.92em; line-height: 1.45; }
-.in-context { max-height: 320px; overflow-y: auto; border-top: 1px dashed var(--border-color-primary);
+.in-context { position: relative; max-height: 320px; overflow-y: auto; border-top: 1px dashed var(--border-color-primary);
   margin-top: 6px; padding-top: 6px; }
 .in-context .cited-passage { background: rgba(255, 214, 102, 0.25); }
 mark { background: #ffd666; color: inherit; padding: 0 1px; }
+#chat a[href^="#source-"] { color: var(--color-accent); font-weight: 600; text-decoration: none; }
+#chat a[href^="#source-"]:hover { text-decoration: underline; }
+.sources .citation { scroll-margin-top: 12px; }
 """
+
+# Opening "Show in the whole text" scrolls the box to the cited passage.
+HEAD_JS = """<script>
+document.addEventListener('toggle', (event) => {
+  const details = event.target;
+  if (!(details instanceof HTMLDetailsElement) || !details.open) return;
+  const box = details.querySelector('.in-context');
+  const cited = box && box.querySelector('.cited-passage');
+  if (cited) box.scrollTop = cited.offsetTop - 24;
+}, true);
+</script>"""
