@@ -112,6 +112,21 @@ class Settings(BaseSettings):
     query_threads: int = Field(
         1, ge=1, description="CPU threads for embedding a query (1 keeps latency stable under load)."
     )
+    embedding_runtime: Literal["onnx-int8", "onnx-fp32", "torch"] = Field(
+        "onnx-int8",
+        description="How the local model runs: 'onnx-int8' (ONNX Runtime, int8 per-channel weights: "
+        "2-3x faster ingest than torch, no torch import when answering), 'onnx-fp32' (ONNX Runtime, "
+        "the same vectors as torch) or 'torch' (sentence-transformers). The ONNX file is exported "
+        "from the local model folder once (torch is needed then) and cached in model_cache_dir. "
+        "Each runtime makes its own vectors: changing it re-embeds on the next ingest.",
+    )
+    model_cache_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        / "rag"
+        / "models",
+        description="Folder for files derived from the local model (ONNX exports), shared by all "
+        "stores. Default: $XDG_CACHE_HOME/rag/models, or ~/.cache/rag/models.",
+    )
 
     # --- retrieval ---------------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
