@@ -111,21 +111,23 @@ class LLMAnswerer:
         messages, shown = self.messages(question, retrieval.plan.language, passages)
         renumberer = StreamingRenumberer(len(shown))
         raw_parts: list[str] = []
+        emitted_parts: list[str] = []
         usage = None
         try:
             for chunk in self.llm.stream_chat(messages):
                 raw_parts.append(chunk.delta or "")
                 usage = _usage_from_raw(chunk.raw) or usage
-                emitted = renumberer.feed(chunk.delta or "")
-                if emitted:
-                    yield AnswerDelta(emitted)
+                emitted_parts.append(renumberer.feed(chunk.delta or ""))
+                if emitted_parts[-1]:
+                    yield AnswerDelta(emitted_parts[-1])
         except Exception as error:  # the client raises many types; all become one clear message
             raise llm_error(error, self.settings) from error
-        tail = renumberer.finish()
-        if tail:
-            yield AnswerDelta(tail)
+        emitted_parts.append(renumberer.finish())
+        if emitted_parts[-1]:
+            yield AnswerDelta(emitted_parts[-1])
+        text = tidy_spacing("".join(emitted_parts))
         raw = "".join(raw_parts)
-        yield AnswerDone(self._final_answer(question, raw, shown, renumberer, messages, usage))
+        yield AnswerDone(self._final_answer(question, raw, text, shown, renumberer, messages, usage))
 
     def messages(self, question: str, language: str, passages: list[Passage]) -> tuple[list, list[Passage]]:
         from llama_index.core.llms import ChatMessage
@@ -155,10 +157,9 @@ class LLMAnswerer:
             budget -= cost
         return shown
 
-    def _final_answer(self, question, raw, shown, renumberer, messages, usage) -> Answer:
+    def _final_answer(self, question, raw, text, shown, renumberer, messages, usage) -> Answer:
         prompt_tokens = sum(count_tokens(m.content or "") for m in messages)
         usage = usage or TokenUsage(prompt=prompt_tokens, completion=count_tokens(raw))
-        text = _rebuild_text(raw, len(shown))
         citations = [
             c.model_copy(update={"highlights": supporting_sentence_spans(text, c.n, c.passage)})
             for c in renumberer.citations(shown)
@@ -175,11 +176,6 @@ class LLMAnswerer:
             searched_question=question,
             passages=shown,
         )
-
-
-def _rebuild_text(raw: str, n_passages: int) -> str:
-    renumberer = StreamingRenumberer(n_passages)
-    return tidy_spacing(renumberer.feed(raw) + renumberer.finish())
 
 
 def _is_refusal(text: str) -> bool:
