@@ -20,6 +20,7 @@ from rag.evaluation import (
     score_question,
     token_f1,
     write_report,
+    XQUAD_DIR,
     EvalRun,
 )
 from rag.errors import ConfigError, CorpusError
@@ -141,6 +142,7 @@ def test_bad_fixture_lines_are_named(tmp_path):
         load_fixtures(path)
 
 
+@pytest.mark.skipif(not XQUAD_DIR.is_dir(), reason=f"the shared XQuAD split is not at {XQUAD_DIR}")
 def test_xquad_converter_reads_the_shared_split():
     fixtures, corpus = resolve_fixtures("xquad:en-de")
     assert len(fixtures) == 632 and corpus.name == "corpus_de"
