@@ -1,0 +1,162 @@
+"""The ONNX Runtime embedding: same vectors as sentence-transformers, no torch when answering,
+order kept through length-sorted batches, the exported model cached and reused, and fingerprints
+that keep vectors of different runtimes apart."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import REPO, SEEDS, make_settings
+from rag.embeddings import LocalEmbedding, OnnxEmbedding, build_embedding, embedding_fingerprint
+
+
+def seed_sentences(limit: int = 40) -> list[str]:
+    """Real sentences of the seed texts (German and English), short and long."""
+    sentences = []
+    for path in sorted(SEEDS.glob("*.txt")):
+        parts = re.split(r"(?<=[.!?])\s+", path.read_text(encoding="utf-8"))
+        sentences += [p.strip() for p in parts if len(p.split()) >= 4][: limit // 3]
+    return sentences[:limit]
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory):
+    return make_settings(tmp_path_factory.mktemp("store"))
+
+
+@pytest.fixture(scope="module")
+def torch_embedding(settings):
+    return build_embedding(settings.with_overrides(embedding_runtime="torch"))
+
+
+@pytest.fixture(scope="module")
+def int8_embedding(settings):
+    return build_embedding(settings.with_overrides(embedding_runtime="onnx-int8"))
+
+
+@pytest.fixture(scope="module")
+def fp32_embedding(settings):
+    return build_embedding(settings.with_overrides(embedding_runtime="onnx-fp32"))
+
+
+def cosines(a, b) -> np.ndarray:
+    return (np.asarray(a) * np.asarray(b)).sum(axis=1)
+
+
+def test_default_runtime_is_onnx_int8(settings):
+    embedding = build_embedding(settings)
+    assert isinstance(embedding, OnnxEmbedding)
+    assert embedding.precision == "int8"
+
+
+def test_onnx_vectors_match_sentence_transformers(torch_embedding, int8_embedding, fp32_embedding):
+    sentences = seed_sentences()
+    assert len(sentences) >= 20
+    reference = torch_embedding.get_text_embedding_batch(sentences)
+    fp32 = cosines(fp32_embedding.get_text_embedding_batch(sentences), reference)
+    int8 = cosines(int8_embedding.get_text_embedding_batch(sentences), reference)
+    assert fp32.min() >= 0.9999
+    assert int8.min() >= 0.97 and int8.mean() >= 0.985
+    query = "Why did Clark lose his powers?"
+    assert cosines([int8_embedding.get_query_embedding(query)], [torch_embedding.get_query_embedding(query)])[0] >= 0.97
+
+
+def test_vectors_are_normalised_and_have_the_model_dimension(int8_embedding):
+    vectors = np.array(int8_embedding.get_text_embedding_batch(seed_sentences()[:10]))
+    assert vectors.shape == (10, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_long_texts_are_truncated_like_sentence_transformers(torch_embedding, fp32_embedding):
+    long_text = " ".join((SEEDS / name).read_text(encoding="utf-8") for name in sorted(p.name for p in SEEDS.glob("*.txt")))[:20000]
+    both = cosines([fp32_embedding.get_text_embedding(long_text)], [torch_embedding.get_text_embedding(long_text)])
+    assert both[0] >= 0.9999
+
+
+def test_length_sorted_batches_keep_the_input_order(fp32_embedding, int8_embedding):
+    sentences = seed_sentences(30)
+    # Mixed lengths in a scrambled order, more than one model batch.
+    texts = [" ".join([s] * (1 + i % 5)) for i, s in enumerate(sentences)]
+    texts = [texts[i] for i in np.random.default_rng(7).permutation(len(texts))]
+    for embedding in (fp32_embedding, int8_embedding):
+        small_batches = embedding.model_copy(update={"run_batch_size": 4})
+        batched = np.array(small_batches.get_text_embedding_batch(texts))
+        one_by_one = np.array([embedding.get_text_embedding(t) for t in texts])
+        similarity = batched @ one_by_one.T
+        assert (similarity.argmax(axis=1) == np.arange(len(texts))).all()
+        assert np.diag(similarity).min() >= (0.9999 if embedding.precision == "fp32" else 0.98)
+
+
+def test_the_exported_model_is_cached_and_reused(settings, int8_embedding, monkeypatch):
+    onnx_file = int8_embedding.onnx_file
+    assert onnx_file.is_file() and Path(settings.model_cache_dir) in onnx_file.parents
+    modified = onnx_file.stat().st_mtime_ns
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("the cached model should have been reused")
+
+    monkeypatch.setattr(subprocess, "run", no_export)
+    again = build_embedding(settings)
+    assert again.onnx_file == onnx_file
+    again.get_query_embedding("Wer ist Morgan Edge?")
+    assert onnx_file.stat().st_mtime_ns == modified
+
+
+def test_cache_keys_differ_by_precision_and_model(tmp_path, settings):
+    from rag.onnx_model import cache_key
+
+    model = settings.embedding_model
+    assert cache_key(model, "int8") != cache_key(model, "fp32")
+    copy = tmp_path / "model"
+    copy.mkdir()
+    for name in ("config.json", "tokenizer.json"):
+        (copy / name).write_bytes((Path(model) / name).read_bytes())
+    assert cache_key(copy, "int8") != cache_key(model, "int8")
+
+
+def test_an_unexportable_folder_is_a_clear_config_error(tmp_path, settings):
+    from rag.errors import ConfigError
+
+    embedding = build_embedding(settings.with_overrides(embedding_model=str(tmp_path), model_cache_dir=tmp_path / "c"))
+    with pytest.raises(ConfigError, match="not a local transformer model folder"):
+        embedding.get_query_embedding("anything")
+
+
+def test_fingerprints_differ_between_runtimes(settings, torch_embedding, int8_embedding, fp32_embedding):
+    fingerprints = {
+        runtime: embedding_fingerprint(settings.with_overrides(embedding_runtime=runtime))
+        for runtime in ("torch", "onnx-fp32", "onnx-int8")
+    }
+    assert len(set(fingerprints.values())) == 3
+    assert fingerprints["torch"] == settings.embedding_model  # stores built with torch stay valid
+    assert torch_embedding.fingerprint == fingerprints["torch"]
+    assert fp32_embedding.fingerprint == fingerprints["onnx-fp32"]
+    assert int8_embedding.fingerprint == fingerprints["onnx-int8"]
+    assert isinstance(torch_embedding, LocalEmbedding)
+
+
+def test_answering_a_query_does_not_import_torch(int8_embedding):
+    int8_embedding.onnx_file  # make sure the export exists, so the child only loads it
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(REPO)!r})
+        from rag.config import load_settings
+        from rag.embeddings import build_embedding
+        settings = load_settings(preset="tests", model_cache_dir={str(int8_embedding.cache_dir)!r})
+        vector = build_embedding(settings).get_query_embedding("Why did Clark lose his powers?")
+        assert len(vector) == 384
+        heavy = sorted(m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules)
+        print("heavy:", heavy)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "heavy: []" in result.stdout
