@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,8 @@ from rag.corpus import Chunk, Chunker, SourceDocument, read_folder
 from rag.errors import CorpusError
 from rag.store import ChunkStore, FileRecord
 from rag.types import IngestReport
+
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int, str], None]  # (chunks done, chunks to embed, current file)
 
@@ -102,9 +105,21 @@ def ingest_folder(
         report.files_removed.append(source)
 
     store.delete_stale_chunks(records)
+    _update_glosses(store, embedding, settings, records)
     report.chunks_total = sum(r.n_chunks for r in records.values())
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _update_glosses(store: ChunkStore, embedding: BaseEmbedding, settings: Settings, records: dict) -> None:
+    """Keep the English-gloss vectors of German chunks in step with the chunks (see rag.gloss)."""
+    from rag.gloss import load_gloss_dictionary, update_gloss_vectors
+
+    has_german = any(record.language == "de" for record in records.values())
+    dictionary = load_gloss_dictionary(settings) if has_german else None
+    embedded = update_gloss_vectors(store, embedding, dictionary, max(settings.embedding_batch_size, 1) * 4)
+    if embedded:
+        log.info("embedded %d gloss vectors of German chunks", embedded)
 
 
 class _ChunkWriter:

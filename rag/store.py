@@ -4,7 +4,9 @@ Two collections:
 - ``<collection>``: one record per chunk (vector, exact text, metadata), written through
   LlamaIndex's ``ChromaVectorStore``; cosine space.
 - ``<collection>_files``: the manifest, one record per ingested file (content hash, title, language,
-  chunk count). A chunk counts only while the manifest names its file with the same content hash
+  chunk count).
+- ``<collection>_gloss``: for each German chunk, the vector of its English gloss (rag.gloss), under
+  the chunk's id; derived data that ingest keeps in step with the chunks. A chunk counts only while the manifest names its file with the same content hash
   and fingerprint, so a run interrupted half-way leaves chunks that nobody reads and that the next
   ingest deletes: the store is never misread.
 """
@@ -121,6 +123,7 @@ class ChunkStore:
         except Exception as error:
             raise _corrupt_store_error(Path(settings.store_dir), error) from error
         self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
+        self._glosses = None
 
     @property
     def location(self) -> str:
@@ -235,6 +238,59 @@ class ChunkStore:
     def count(self) -> int:
         return self.chunks.count()
 
+    def chunk_vectors(self, chunk_ids: list[str]) -> dict[str, list[float]]:
+        """The stored vectors of the given chunks, by chunk id."""
+        vectors: dict[str, list[float]] = {}
+        for batch in batched(chunk_ids, MAX_CHROMA_BATCH):
+            result = self.chunks.get(ids=batch, include=["embeddings"])
+            vectors.update(zip(result["ids"], _as_list(result.get("embeddings"))))
+        return vectors
+
+    # --- gloss vectors --------------------------------------------------------------------------
+
+    @property
+    def glosses(self) -> Any:
+        """The gloss collection; created on first use, so stores from before it still open."""
+        if self._glosses is None:
+            self._glosses = self.client.get_or_create_collection(
+                f"{self.settings.collection}_gloss", metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+        return self._glosses
+
+    def gloss_hashes(self) -> dict[str, str]:
+        """Chunk id -> hash of the gloss whose vector is stored for it."""
+        hashes: dict[str, str] = {}
+        total = self.glosses.count()
+        for offset in range(0, total, MAX_CHROMA_BATCH):
+            page = self.glosses.get(include=["metadatas"], limit=MAX_CHROMA_BATCH, offset=offset)
+            hashes.update((i, m.get("gloss_hash", "")) for i, m in zip(page["ids"], page["metadatas"]))
+        return hashes
+
+    def gloss_vectors(self, chunk_ids: list[str]) -> dict[str, tuple[str, list[float]]]:
+        """Chunk id -> (gloss hash, gloss vector), for those of the given chunks that have one."""
+        vectors: dict[str, tuple[str, list[float]]] = {}
+        for batch in batched(chunk_ids, MAX_CHROMA_BATCH):
+            result = self.glosses.get(ids=batch, include=["embeddings", "metadatas"])
+            for chunk_id, metadata, vector in zip(
+                result["ids"], result["metadatas"] or [], _as_list(result.get("embeddings"))
+            ):
+                vectors[chunk_id] = (metadata.get("gloss_hash", ""), list(vector))
+        return vectors
+
+    def put_glosses(self, chunk_ids: list[str], vectors: list[list[float]], hashes: list[str], glosses: list[str]) -> None:
+        for start in range(0, len(chunk_ids), MAX_CHROMA_BATCH):
+            end = start + MAX_CHROMA_BATCH
+            self.glosses.upsert(
+                ids=chunk_ids[start:end],
+                embeddings=vectors[start:end],
+                metadatas=[{"gloss_hash": h} for h in hashes[start:end]],
+                documents=glosses[start:end],
+            )
+
+    def delete_glosses(self, chunk_ids: list[str]) -> None:
+        for batch in batched(chunk_ids, MAX_CHROMA_BATCH):
+            self.glosses.delete(ids=batch)
+
 
 def is_current(metadata: dict[str, Any], records: dict[str, FileRecord]) -> bool:
     record = records.get(metadata.get("source", ""))
@@ -261,7 +317,7 @@ def delete_embedded_store(settings: Settings) -> None:
     store_dir = Path(settings.store_dir)
     if settings.uses_chroma_server:
         client = open_chroma_client(settings, create=True)
-        for name in (settings.collection, f"{settings.collection}_files"):
+        for name in (settings.collection, f"{settings.collection}_files", f"{settings.collection}_gloss"):
             try:
                 client.delete_collection(name)
             except Exception:

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DICTIONARY_PATH = Path("/usr/share/trans/de-en")
 # Bump when parsing or weighting changes, so stale caches are rebuilt.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAX_TRANSLATIONS_PER_TERM = 32
 
 _DIRECTIONS = (("en", "de"), ("de", "en"))
@@ -66,6 +66,7 @@ _LATER_SEGMENT_WEIGHT = 0.5  # segments after the first: plurals, inflections, i
 _SYNONYM_DECAY = 0.5  # weight of the j-th synonym in a segment: 1 / (1 + decay * j)
 _VERB_FORM_WEIGHT = 0.3  # participle <-> infinitive across languages
 _COMPOUND_MIN_PART = 4
+_MAX_GLOSS_WORDS = 3
 _STEM_COMPOUND_LINKS = (*COMPOUND_LINKS, "e", "er")
 
 
@@ -82,10 +83,16 @@ class Dictionary:
     :meth:`from_lines`.
     """
 
-    def __init__(self, terms: Mapping[str, list[str]], links: Mapping[tuple[str, str], _Links]):
+    def __init__(
+        self,
+        terms: Mapping[str, list[str]],
+        links: Mapping[tuple[str, str], _Links],
+        glosses: Mapping[str, str] | None = None,
+    ):
         self._terms = {lang: terms.get(lang, []) for lang in SUPPORTED}
         self._ids = {lang: {t: i for i, t in enumerate(ts)} for lang, ts in self._terms.items()}
         self._links = dict(links)
+        self._glosses = dict(glosses or {})
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{s}->{d}: {len(self.source_terms(s))}" for s, d in _DIRECTIONS)
@@ -109,24 +116,31 @@ class Dictionary:
         """
         path = Path(path)
         key = _source_key(path)
-        cache_file = _cache_file(path, key, cache_dir) if cache_dir is not None else None
-        if cache_file is not None:
-            cached = _read_cache(cache_file, key)
-            if cached is not None:
-                return cached
-        dictionary = cls.from_lines(_read_lines(path), source=path)
-        if cache_file is not None:
-            _write_cache(dictionary, cache_file, key)
-        return dictionary
+        with _loaded_lock:
+            loaded = _loaded.get(key)
+            if loaded is not None:  # ingest and the retriever of one process share one copy
+                return loaded
+            cache_file = _cache_file(path, key, cache_dir) if cache_dir is not None else None
+            dictionary = _read_cache(cache_file, key) if cache_file is not None else None
+            if dictionary is None:
+                dictionary = cls.from_lines(_read_lines(path), source=path)
+                if cache_file is not None:
+                    _write_cache(dictionary, cache_file, key)
+            _loaded.clear()  # keep one: a changed file makes the old copy useless
+            _loaded[key] = dictionary
+            return dictionary
 
     @classmethod
     def from_lines(cls, lines: Iterable[str], source: Path | str = "<lines>") -> Dictionary:
         """Parse Ding-format lines ("German :: English"). Raises ValueError if none parse."""
+        lines = list(lines)
         with _gc_paused():
             weights = _parse_ding(lines)
             if not any(weights.values()):
                 raise ValueError(f"no dictionary entries found in {source}")
-            return cls.from_weights(weights)
+            dictionary = cls.from_weights(weights)
+            dictionary._glosses = _parse_glosses(lines)
+            return dictionary
 
     @classmethod
     def from_weights(cls, weights: Mapping[tuple[str, str], Mapping[str, Mapping[str, float]]]) -> Dictionary:
@@ -157,6 +171,19 @@ class Dictionary:
             return []
         dst_terms = self._terms[dst]
         return [(dst_terms[i], w) for i, w in self._links[(src, dst)].row(term_id)]
+
+    def gloss_word(self, word: str) -> str | None:
+        """The most usual English rendering of one German word as written ("Orte" -> "localities").
+
+        Keys are surface forms with their case, so the noun "Macht" ("power") and the verb form
+        "macht" ("makes") differ. None when the dictionary has no single-word entry for it.
+        """
+        return self._glosses.get(word)
+
+    @cached_property
+    def gloss_vocabulary(self) -> frozenset[str]:
+        """Lowercase German words with a gloss (for splitting compounds into glossable parts)."""
+        return frozenset(w.lower() for w in self._glosses if len(w) >= _COMPOUND_MIN_PART)
 
     def source_terms(self, lang: str) -> frozenset[str]:
         """All analyzed terms of `lang` that have at least one translation."""
@@ -246,6 +273,7 @@ class Dictionary:
         return {
             "terms": {lang: "\n".join(ts) for lang, ts in self._terms.items()},
             "links": {f"{s}-{d}": self._links[(s, d)].to_state() for s, d in _DIRECTIONS},
+            "glosses": "\n".join(f"{de}\t{en}" for de, en in self._glosses.items()),
         }
 
     @classmethod
@@ -253,7 +281,8 @@ class Dictionary:
         """Inverse of :meth:`to_state`."""
         terms = {lang: text.split("\n") if text else [] for lang, text in state["terms"].items()}
         links = {(s, d): _Links.from_state(state["links"][f"{s}-{d}"]) for s, d in _DIRECTIONS}
-        return cls(terms, links)
+        glosses = dict(line.split("\t", 1) for line in state.get("glosses", "").split("\n") if line)
+        return cls(terms, links, glosses)
 
 
 
@@ -310,6 +339,9 @@ class _Links:
 
 
 # --- module-level convenience --------------------------------------------------------
+
+_loaded: dict[str, Dictionary] = {}
+_loaded_lock = threading.Lock()
 
 _default: Dictionary | None = None
 _default_lock = threading.Lock()
@@ -441,6 +473,45 @@ def _links_of_line(line: str, readers: Mapping[str, _PhraseReader]) -> dict[tupl
     if _is_verb_entry(sides[1]):
         _link_verb_forms(links, segments)
     return links
+
+
+def _parse_glosses(lines: Iterable[str]) -> dict[str, str]:
+    """German surface word -> its best-attested English phrase, from single-word German synonyms.
+
+    A pairing's weight adds up over entries (segment and synonym rank discount it as in the term
+    links); the English phrase loses its "to " and object placeholders ("to lose sth." -> "lose").
+    """
+    scores: dict[str, dict[str, float]] = {}
+    for line in lines:
+        sides = _split_entry(line)
+        if sides is None:
+            continue
+        for index, (de_segment, en_segment) in enumerate(_aligned_segments(*sides)):
+            english = [p for p in (_gloss_phrase(s) for s in _synonyms(en_segment)) if p]
+            if not english:
+                continue
+            segment_weight = 1.0 if index == 0 else _LATER_SEGMENT_WEIGHT
+            for de_rank, synonym in enumerate(_synonyms(de_segment)):
+                words = [w for w in synonym.split() if not _is_placeholder_group(w)]
+                if len(words) != 1 or not words[0].isalpha():
+                    continue
+                table = scores.setdefault(words[0], {})
+                for en_rank, phrase in enumerate(english):
+                    weight = segment_weight * _synonym_weight(de_rank) * _synonym_weight(en_rank)
+                    table[phrase] = table.get(phrase, 0.0) + weight
+    return {
+        word: min(table.items(), key=lambda pw: (-pw[1], len(pw[0]), pw[0]))[0]
+        for word, table in scores.items()
+    }
+
+
+def _gloss_phrase(synonym: str) -> str | None:
+    words = [w for w in synonym.split() if not _is_placeholder_group(w)]
+    if words and words[0] == "to" and len(words) > 1:
+        words = words[1:]
+    if not words or len(words) > _MAX_GLOSS_WORDS or not all(w.replace("-", "").isalpha() for w in words):
+        return None
+    return " ".join(words)
 
 
 def _is_verb_entry(english: str) -> bool:
