@@ -1,0 +1,157 @@
+"""Cross-language retrieval: glosses, fusion per language pair, and the seed fixtures at top 3."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from rag.gloss import gloss_german, gloss_hash
+from rag.retrieval import DEFAULT_WEIGHTS, FUSION_WEIGHTS
+from rag.translate import DEFAULT_DICTIONARY_PATH, Dictionary
+
+FIXTURES = REPO / "fixtures" / "seeds.jsonl"
+# Answerable fixtures whose gold passage is not yet in the top 3 (see bench/RETRIEVAL.md); strict,
+# so a fixture that starts passing must be taken off this list.
+KNOWN_MISSES = {
+    "seed-powers", "en-sum0-007", "en-sum0-008", "en-sum1-011", "de-ff-001", "de-ff-002",
+    "de-ff-003", "de-ff-004", "de-ff-013", "span-006", "span-007",
+}
+
+
+@pytest.fixture(scope="module")
+def dictionary():
+    return Dictionary.load(DEFAULT_DICTIONARY_PATH)
+
+
+def normalised(text):
+    return " ".join(text.split())
+
+
+def answerable_fixtures():
+    rows = [json.loads(line) for line in FIXTURES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if r["answerable"]]
+
+
+# --- glosses ---------------------------------------------------------------------------------------
+
+
+def test_gloss_uses_capitalisation_to_tell_nouns_from_verbs(dictionary):
+    assert gloss_german("Macht", dictionary) == "power"
+    assert gloss_german("macht", dictionary) != "power"
+
+
+def test_gloss_renders_question_words_and_prepositions_by_their_usual_sense(dictionary):
+    assert gloss_german("Wer ist laut Clark schuld?", dictionary).startswith("who")
+    assert "according to" in gloss_german("laut Clark", dictionary)
+
+
+def test_gloss_splits_compounds_and_keeps_names(dictionary):
+    glossed = gloss_german("Lana beobachtet den Hubschrauberabsturz", dictionary)
+    assert glossed.split()[0] == "Lana"
+    assert "helicopter" in glossed
+
+
+def test_gloss_drops_function_words_and_keeps_numbers(dictionary):
+    glossed = gloss_german("Er stürzt aus dem 60. Stockwerk", dictionary)
+    assert "60" in glossed.split()
+    assert "dem" not in glossed.split()
+
+
+def test_gloss_hash_changes_with_the_gloss():
+    assert gloss_hash("sunset") == gloss_hash("sunset")
+    assert gloss_hash("sunset") != gloss_hash("sunrise")
+
+
+def test_without_a_dictionary_the_text_is_its_own_gloss():
+    assert gloss_german("Sonnenuntergang", None) == "Sonnenuntergang"
+
+
+# --- fusion ----------------------------------------------------------------------------------------
+
+
+def test_german_questions_over_german_text_do_not_use_minilm_on_raw_german():
+    assert FUSION_WEIGHTS[("de", "de")].dense == 0
+    assert FUSION_WEIGHTS[("de", "de")].gloss > 0
+
+
+def test_english_questions_reach_german_text_mainly_through_glosses():
+    weights = FUSION_WEIGHTS[("en", "de")]
+    assert weights.gloss > weights.dense
+    assert weights.gloss > 0 and weights.lexical > 0
+
+
+def test_every_pair_has_weights_and_unknown_pairs_fall_back():
+    for pair in (("en", "en"), ("en", "de"), ("de", "de"), ("de", "en")):
+        assert FUSION_WEIGHTS[pair].total > 0
+    assert DEFAULT_WEIGHTS.total > 0
+
+
+def test_a_german_question_is_embedded_as_its_english_gloss(seed_rag):
+    retriever = seed_rag._retriever_for_current_index()
+    plan = retriever.planner.plan("Wohin verbannt Clark die beiden Kryptonier?")
+    assert plan.language == "de"
+    assert plan.embedded_text != plan.question
+    assert "Clark" in plan.embedded_text
+    english = retriever.planner.plan("Where does Clark banish the two Kryptonians?")
+    assert english.language == "en" and english.embedded_text == english.question
+
+
+def test_scores_are_in_the_unit_interval_and_sorted(seed_rag):
+    retriever = seed_rag._retriever_for_current_index()
+    for question in ("Why did Clark lose his powers?", "Wohin verbannt Clark die beiden Kryptonier?", "xyzzy"):
+        nodes = retriever.search(question, top_k=10).nodes
+        scores = [n.score for n in nodes]
+        assert scores == sorted(scores, reverse=True)
+        assert all(0 < s <= 1 for s in scores)
+
+
+def test_nodes_carry_the_signals_the_answerers_rely_on(seed_rag):
+    retriever = seed_rag._retriever_for_current_index()
+    (node,) = retriever.search("Jor-El Sonnenuntergang", top_k=1).nodes
+    metadata = node.node.metadata
+    for key in ("source", "title", "language", "kind", "start", "end", "coverage", "dense_cosine",
+                "lexical_score", "matched_terms", "query_language"):
+        assert key in metadata
+    assert -1 <= metadata["dense_cosine"] <= 1
+
+
+def test_ingest_stores_one_gloss_vector_per_german_chunk(seed_rag):
+    corpus = seed_rag._retriever_for_current_index().corpus
+    german = {c.chunk_id for c in corpus.chunks if c.metadata["language"] == "de"}
+    assert german
+    assert set(corpus.store.gloss_hashes()) == german
+    english = [i for i, c in enumerate(corpus.chunks) if c.metadata["language"] == "en"]
+    # English chunks have no gloss: their row is their own vector.
+    assert np.allclose(corpus.gloss_vectors[english], corpus.vectors[english])
+
+
+def test_reingesting_embeds_no_glosses(tmp_path, fresh_rag):
+    from rag.gloss import load_gloss_dictionary, update_gloss_vectors
+
+    rag = fresh_rag()
+    rag.ingest(REPO / "seeds")
+    store = rag._store_for(create=False)
+    before = store.gloss_hashes()
+    assert update_gloss_vectors(store, rag.embedding, load_gloss_dictionary(rag.settings)) == 0
+    assert store.gloss_hashes() == before
+
+
+# --- the seed fixtures -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        pytest.param(f, id=f["id"], marks=pytest.mark.xfail(strict=True, reason="not yet in the top 3"))
+        if f["id"] in KNOWN_MISSES
+        else pytest.param(f, id=f["id"])
+        for f in answerable_fixtures()
+    ],
+)
+def test_each_answerable_fixture_finds_its_passage_in_the_top_3(seed_rag, fixture):
+    passages = seed_rag.retrieve(fixture["question"], top_k=3)
+    quotes = [normalised(q) for q in fixture["gold_quotes"]]
+    assert any(q in normalised(p.text) for p in passages for q in quotes), [p.source for p in passages]
