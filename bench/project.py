@@ -1,0 +1,144 @@
+"""The project's pipeline as a benchmark worker, through its public API (``rag.api.open_rag``).
+
+One process per measurement; prints one JSON object:
+    python bench/project.py ingest CORPUS STORE        (phases: parse, embed, store; peak RSS)
+    python bench/project.py query STORE QUESTIONS.json [--repeat N]   (retrieve and extractive ask)
+    python bench/project.py phases STORE QUESTION       (cold start, phase by phase)
+
+Phases of an ingest are measured by timing the embedding's batch calls and the store's writes;
+parse is the rest (reading, language detection, chunking, manifest).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+
+T0 = time.perf_counter()
+
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def ingest(corpus: str, store: str) -> dict:
+    from rag.api import open_rag
+    from rag.embeddings import build_embedding
+    from rag.store import ChunkStore
+
+    timers = {"embed": 0.0, "store": 0.0}
+    rag = open_rag(store_dir=store, show_progress=False)
+    embedding = build_embedding(rag.settings)
+    embed_batch = type(embedding)._get_text_embeddings
+    add_nodes = ChunkStore.add_nodes
+
+    def timed_embed(self, texts):
+        started = time.perf_counter()
+        try:
+            return embed_batch(self, texts)
+        finally:
+            timers["embed"] += time.perf_counter() - started
+
+    def timed_add(self, nodes):
+        started = time.perf_counter()
+        try:
+            return add_nodes(self, nodes)
+        finally:
+            timers["store"] += time.perf_counter() - started
+
+    type(embedding)._get_text_embeddings = timed_embed
+    ChunkStore.add_nodes = timed_add
+    rag = open_rag(rag.settings, embedding=embedding)
+    started = time.perf_counter()
+    report = rag.ingest(corpus, progress=False)
+    total = time.perf_counter() - started
+    chars = sum(p.stat().st_size for p in Path(corpus).rglob("*.txt"))  # ASCII-dominated: ~chars
+    return {
+        "chunks": report.chunks_total,
+        "chunks_embedded": report.chunks_embedded,
+        "files_unchanged": len(report.files_unchanged),
+        "bytes": chars,
+        "parse_s": total - timers["embed"] - timers["store"],
+        "embed_s": timers["embed"],
+        "store_s": timers["store"],
+        "total_s": total,
+        "process_s": time.perf_counter() - T0,
+        "runtime": rag.settings.embedding_runtime,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def query(store: str, questions_file: str, repeat: int = 1) -> dict:
+    from rag.api import open_rag
+
+    rag = open_rag(store_dir=store, show_progress=False)
+    questions = json.loads(Path(questions_file).read_text())
+    rag.ask(questions[0])
+    retrieve_ms, ask_ms = [], []
+    for _ in range(repeat):
+        for question in questions:
+            started = time.perf_counter()
+            rag.retrieve(question)
+            retrieve_ms.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            rag.ask(question)
+            ask_ms.append((time.perf_counter() - started) * 1000)
+    return {
+        "retrieve_ms": retrieve_ms,
+        "ask_ms": ask_ms,
+        "chunks": rag.info().chunks,
+        "peak_rss_mb": peak_rss_mb(),
+        "torch_imported": "torch" in sys.modules,
+    }
+
+
+def phases(store: str, question: str) -> dict:
+    marks = {"python_start": T0}
+
+    def mark(name: str) -> None:
+        marks[name] = time.perf_counter()
+
+    import rag.api  # noqa: F401  (the package, settings, offline environment)
+
+    mark("import_rag")
+    from rag.api import open_rag
+
+    instance = open_rag(store_dir=store, show_progress=False)
+    instance._store_for(create=False)
+    mark("open_store")
+    embedding = instance.embedding
+    embedding.get_query_embedding("warm up")
+    mark("load_embedding")
+    instance._retriever_for_current_index()
+    mark("load_index")
+    instance.ask(question)
+    mark("first_answer")
+    names = list(marks)
+    result = {f"{b}_s": marks[b] - marks[a] for a, b in zip(names, names[1:])}
+    result["total_in_process_s"] = marks[names[-1]] - T0
+    result["torch_imported"] = "torch" in sys.modules
+    result["peak_rss_mb"] = peak_rss_mb()
+    return result
+
+
+def main() -> None:
+    command, *args = sys.argv[1:]
+    if command == "ingest":
+        result = ingest(args[0], args[1])
+    elif command == "query":
+        result = query(args[0], args[1], int(args[3]) if len(args) > 3 else 1)
+    elif command == "phases":
+        result = phases(args[0], args[1])
+    else:
+        raise SystemExit(__doc__)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
