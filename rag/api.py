@@ -80,7 +80,9 @@ class Rag:
     def dictionary(self):
         with self._lock:
             if self._dictionary is None:
-                self._dictionary = load_dictionary(self.settings)
+                from rag.translate import dictionary_for
+
+                self._dictionary = dictionary_for(self.settings)
             return self._dictionary
 
     def _retriever_for_current_index(self):
@@ -280,18 +282,3 @@ class Rag:
                 f"The question is {len(question)} characters long; the limit is {limit}. Shorten it."
             )
         return question
-
-
-def load_dictionary(settings: Settings):
-    """The German-English dictionary, or None (with a warning) when it is not installed."""
-    from rag.translate import Dictionary, DictionaryNotFoundError
-
-    try:
-        return Dictionary.load(settings.dictionary_path, cache_dir=settings.resolved_cache_dir / "dictionary")
-    except DictionaryNotFoundError:
-        log.warning(
-            "Dictionary %s not found: cross-language search falls back to shared names and dense "
-            "vectors. Install it with: apt-get install trans-de-en",
-            settings.dictionary_path,
-        )
-        return None

@@ -153,9 +153,15 @@ class Chunker:
 
     @property
     def fingerprint(self) -> str:
-        """Changes whenever chunk boundaries could change."""
+        """Changes whenever chunk boundaries or their vectors could change: the store never mixes
+        vectors of different models, runtimes or prefixes."""
+        from rag.embeddings import embedding_fingerprint
+
         s = self.settings
-        return f"chunker{CHUNKER_VERSION}:{s.embedding_model}:{s.chunk_size}:{s.chunk_overlap}"
+        return (
+            f"chunker{CHUNKER_VERSION}:{s.embedding_backend}:{embedding_fingerprint(s)}:"
+            f"{s.embedding_passage_prefix}:{s.chunk_size}:{s.chunk_overlap}"
+        )
 
     def chunk(self, document: SourceDocument) -> list[Chunk]:
         if not document.text.strip():

@@ -91,9 +91,9 @@ def gloss_german(text: str, dictionary) -> str:
     return " ".join(words)
 
 
-def gloss_hash(gloss: str) -> str:
-    """Identifies a gloss together with the glossing rules, for reusing stored gloss vectors."""
-    return hashlib.sha256(f"gloss{GLOSS_VERSION}\0{gloss}".encode()).hexdigest()
+def gloss_hash(gloss: str, fingerprint: str = "") -> str:
+    """Identifies a gloss with the glossing rules and the embedding that made its vector."""
+    return hashlib.sha256(f"gloss{GLOSS_VERSION}\0{fingerprint}\0{gloss}".encode()).hexdigest()
 
 
 def _gloss_token(token: str, dictionary) -> str | None:
@@ -149,17 +149,7 @@ def _lookup_forms(word: str, dictionary) -> str | None:
 # --- gloss vectors in the store ------------------------------------------------------------------
 
 
-def load_gloss_dictionary(settings):
-    """The dictionary for glossing, or None (no glosses) when it is not installed."""
-    from rag.translate import Dictionary, DictionaryNotFoundError
-
-    try:
-        return Dictionary.load(settings.dictionary_path, cache_dir=settings.resolved_cache_dir / "dictionary")
-    except DictionaryNotFoundError:
-        return None
-
-
-def update_gloss_vectors(store, embedding, dictionary, batch_size: int = 256) -> int:
+def update_gloss_vectors(store, embedding, dictionary, fingerprint: str = "", batch_size: int = 256) -> int:
     """Give every current German chunk the vector of its current gloss; drop the others.
 
     Incremental like the chunks themselves: a stored vector is kept while its gloss is unchanged
@@ -175,7 +165,7 @@ def update_gloss_vectors(store, embedding, dictionary, batch_size: int = 256) ->
     if dictionary is None:
         return 0
     glosses = {c.chunk_id: gloss_german(c.text, dictionary) for c in german}
-    hashes = {chunk_id: gloss_hash(g) for chunk_id, g in glosses.items()}
+    hashes = {chunk_id: gloss_hash(g, fingerprint) for chunk_id, g in glosses.items()}
     missing = [chunk_id for chunk_id, h in hashes.items() if stored.get(chunk_id) != h]
     if not missing:
         return 0

@@ -104,20 +104,27 @@ def ingest_folder(
         del records[source]
         report.files_removed.append(source)
 
-    store.delete_stale_chunks(records)
-    _update_glosses(store, embedding, settings, records)
+    stale = store.delete_stale_chunks(records)
+    _update_glosses(store, embedding, settings, records, fingerprint, unchanged=not report.changed and not stale)
     report.chunks_total = sum(r.n_chunks for r in records.values())
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _update_glosses(store: ChunkStore, embedding: BaseEmbedding, settings: Settings, records: dict) -> None:
+def _update_glosses(
+    store: ChunkStore, embedding: BaseEmbedding, settings: Settings, records: dict, fingerprint: str, unchanged: bool
+) -> None:
     """Keep the English-gloss vectors of German chunks in step with the chunks (see rag.gloss)."""
-    from rag.gloss import load_gloss_dictionary, update_gloss_vectors
+    from rag.gloss import update_gloss_vectors
+    from rag.translate import dictionary_for
 
-    has_german = any(record.language == "de" for record in records.values())
-    dictionary = load_gloss_dictionary(settings) if has_german else None
-    embedded = update_gloss_vectors(store, embedding, dictionary, max(settings.embedding_batch_size, 1) * 4)
+    german_chunks = sum(r.n_chunks for r in records.values() if r.language == "de")
+    if unchanged and store.glosses.count() == german_chunks:
+        return  # an unchanged corpus whose glosses are complete: nothing to read or embed
+    dictionary = dictionary_for(settings) if german_chunks else None
+    embedded = update_gloss_vectors(
+        store, embedding, dictionary, fingerprint, max(settings.embedding_batch_size, 1) * 4
+    )
     if embedded:
         log.info("embedded %d gloss vectors of German chunks", embedded)
 

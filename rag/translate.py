@@ -710,3 +710,17 @@ def _remove_stale_caches(current: Path) -> None:
         if stale != current:
             with suppress(OSError):  # e.g. removed concurrently by another process
                 stale.unlink(missing_ok=True)
+
+
+def dictionary_for(settings) -> Dictionary | None:
+    """The configured dictionary (cached under the settings' cache folder), or None with a
+    warning when it is not installed: cross-language search then relies on names and vectors."""
+    try:
+        return Dictionary.load(settings.dictionary_path, cache_dir=settings.resolved_cache_dir / "dictionary")
+    except DictionaryNotFoundError:
+        log.warning(
+            "Dictionary %s not found: cross-language search falls back to shared names and dense "
+            "vectors. Install it with: apt-get install trans-de-en",
+            settings.dictionary_path,
+        )
+        return None

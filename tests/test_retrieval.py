@@ -129,13 +129,16 @@ def test_ingest_stores_one_gloss_vector_per_german_chunk(seed_rag):
 
 
 def test_reingesting_embeds_no_glosses(tmp_path, fresh_rag):
-    from rag.gloss import load_gloss_dictionary, update_gloss_vectors
+    from rag.corpus import Chunker
+    from rag.gloss import update_gloss_vectors
+    from rag.translate import dictionary_for
 
     rag = fresh_rag()
     rag.ingest(REPO / "seeds")
     store = rag._store_for(create=False)
     before = store.gloss_hashes()
-    assert update_gloss_vectors(store, rag.embedding, load_gloss_dictionary(rag.settings)) == 0
+    fingerprint = Chunker(rag.settings).fingerprint
+    assert update_gloss_vectors(store, rag.embedding, dictionary_for(rag.settings), fingerprint) == 0
     assert store.gloss_hashes() == before
 
 
