@@ -86,14 +86,14 @@ class Rag:
             return self._dictionary
 
     def _retriever_for_current_index(self):
-        from rag.retrieval import CorpusIndex, HybridRetriever
+        from rag.retrieval import HybridRetriever, load_corpus_index
 
         with self._lock:
             if self._retriever is None:
-                corpus = CorpusIndex(self._store_for(create=False))
+                corpus = load_corpus_index(self.settings, lambda: self._store_for(create=False))
                 if not corpus.chunks:
                     raise StoreError(
-                        f"The index at {self._store.location} holds no documents. Ingest a folder: "
+                        f"The index at {self._store_for(create=False).location} holds no documents. Ingest a folder: "
                         f"python -m rag ingest --source {self.settings.source_dir}"
                     )
                 self._corpus = corpus
@@ -139,7 +139,9 @@ class Rag:
         self, source_dir: str | Path | None = None, rebuild: bool = False, progress: bool | None = None
     ) -> IngestReport:
         """Bring the index in line with the folder (incremental; see rag.ingest)."""
+        from rag import snapshot
         from rag.ingest import ingest_folder, tqdm_progress
+        from rag.retrieval import load_corpus_index
         from rag.store import delete_embedded_store
 
         folder = Path(source_dir or self.settings.source_dir)
@@ -147,8 +149,10 @@ class Rag:
             raise CorpusError(f"Source folder {folder} does not exist or is not a folder.")
         show = self.settings.show_progress if progress is None else progress
         with self._lock:
+            snapshot.clear_stamp(self.settings)
             if rebuild:
                 self._store = None
+                snapshot.delete_snapshots(self.settings)
                 delete_embedded_store(self.settings)
             store = self._store_for(create=True)
             callback, close = tqdm_progress(show)
@@ -157,6 +161,10 @@ class Rag:
             finally:
                 close()
             self._retriever = None  # the next question sees the new index
+            # Build (or find) the search index now, so the next process starts from a snapshot.
+            version = snapshot.index_version(store)
+            load_corpus_index(self.settings, lambda: store, version)
+            snapshot.write_stamp(self.settings, version)
             self._source_dir = folder
         return report
 

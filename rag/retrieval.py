@@ -96,42 +96,104 @@ class RetrievalResult:
         return [passage_from_node(n) for n in self.nodes]
 
 
-class CorpusIndex:
-    """The current chunks of a store with their lexical index, loaded once per store version."""
+SNAPSHOT_METADATA_KEYS = ("source", "title", "language", "kind", "start", "end", "chunk_index")
 
-    def __init__(self, store: ChunkStore):
+
+class CorpusIndex:
+    """The current chunks of a store with their vectors and lexical index, in memory.
+
+    Built from the store (``from_store``) or from a disk snapshot of an earlier build
+    (``from_state``; see rag.snapshot), which needs no Chroma at all.
+    """
+
+    def __init__(
+        self,
+        records: dict[str, FileRecord],
+        chunks: list[StoredChunk],
+        vectors: np.ndarray,
+        gloss_vectors: np.ndarray,
+        lexical: LexicalIndex | None = None,
+        store: ChunkStore | None = None,
+    ):
         self.store = store
-        self.records: dict[str, FileRecord] = store.file_records()
-        self.chunks: list[StoredChunk] = store.current_chunks()
-        self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
-        self.lexical = LexicalIndex(
-            [LexicalDocument(c.text, c.metadata.get("language", "und")) for c in self.chunks]
+        self.records = records
+        self.chunks = chunks
+        self.vectors = vectors
+        self.gloss_vectors = gloss_vectors
+        self.lexical = lexical or LexicalIndex(
+            [LexicalDocument(c.text, c.metadata.get("language", "und")) for c in chunks]
         )
-        self.languages = sorted({c.metadata.get("language", "und") for c in self.chunks})
-        chunk_languages = np.array([c.metadata.get("language", "und") for c in self.chunks])
+        self.position = {c.chunk_id: i for i, c in enumerate(chunks)}
+        self.languages = sorted({c.metadata.get("language", "und") for c in chunks})
+        chunk_languages = np.array([c.metadata.get("language", "und") for c in chunks])
         self.indices_by_language = {
             lang: np.flatnonzero(chunk_languages == lang) for lang in self.languages
         }
-        self.vectors, self.gloss_vectors = self._load_vectors()
 
-    def _load_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """Chunk vectors and gloss vectors as matrices (rows follow self.chunks; a chunk without a
-        gloss vector gets its own vector there). Dense search is then one matrix product."""
-        ids = [c.chunk_id for c in self.chunks]
-        if not ids:
-            return np.zeros((0, 0), dtype=np.float32), np.zeros((0, 0), dtype=np.float32)
-        by_id = self.store.chunk_vectors(ids)
-        vectors = np.array([by_id[i] for i in ids], dtype=np.float32)
-        glosses = vectors.copy()
-        german = [i for i, c in enumerate(self.chunks) if c.metadata.get("language") == "de"]
-        stored = self.store.gloss_vectors([ids[i] for i in german]) if german else {}
-        for i in german:
-            if ids[i] in stored:
-                glosses[i] = stored[ids[i]][1]
-        return vectors, glosses
+    @classmethod
+    def from_store(cls, store: ChunkStore) -> CorpusIndex:
+        chunks = [
+            StoredChunk(c.chunk_id, c.text, {k: c.metadata[k] for k in SNAPSHOT_METADATA_KEYS if k in c.metadata})
+            for c in store.current_chunks()
+        ]
+        vectors, gloss_vectors = _load_vectors(store, chunks)
+        return cls(store.file_records(), chunks, vectors, gloss_vectors, store=store)
+
+    def state(self) -> dict:
+        """What a snapshot stores; ``from_state`` rebuilds an equal index from it."""
+        return {
+            "records": self.records,
+            "chunks": [(c.chunk_id, c.text, c.metadata) for c in self.chunks],
+            "vectors": self.vectors,
+            "gloss_vectors": self.gloss_vectors,
+            "lexical": self.lexical,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, store: ChunkStore | None = None) -> CorpusIndex:
+        chunks = [StoredChunk(chunk_id, text, metadata) for chunk_id, text, metadata in state["chunks"]]
+        return cls(state["records"], chunks, state["vectors"], state["gloss_vectors"], state["lexical"], store)
 
     def vocabulary(self, language: str) -> dict[str, int]:
         return self.lexical.vocabulary(language)
+
+
+def _load_vectors(store: ChunkStore, chunks: list[StoredChunk]) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk vectors and gloss vectors as matrices (rows follow ``chunks``; a chunk without a
+    gloss vector gets its own vector there). Dense search is then one matrix product."""
+    ids = [c.chunk_id for c in chunks]
+    if not ids:
+        return np.zeros((0, 0), dtype=np.float32), np.zeros((0, 0), dtype=np.float32)
+    by_id = store.chunk_vectors(ids)
+    vectors = np.array([by_id[i] for i in ids], dtype=np.float32)
+    glosses = vectors.copy()
+    german = [i for i, c in enumerate(chunks) if c.metadata.get("language") == "de"]
+    stored = store.gloss_vectors([ids[i] for i in german]) if german else {}
+    for i in german:
+        if ids[i] in stored:
+            glosses[i] = stored[ids[i]][1]
+    return vectors, glosses
+
+
+def load_corpus_index(settings, open_store, version: str | None = None) -> CorpusIndex:
+    """The index for the store's current version: from a snapshot when one matches, else built
+    from the store and snapshotted. ``open_store()`` returns the ChunkStore (opened only if needed);
+    ``version`` is the store's index version when the caller knows it already."""
+    from rag import snapshot
+
+    stamped = version or snapshot.read_stamp(settings)
+    if stamped:
+        state = snapshot.load_snapshot(settings, stamped)
+        if state is not None:
+            return CorpusIndex.from_state(state)
+    store = open_store()
+    version = version or snapshot.index_version(store)
+    state = snapshot.load_snapshot(settings, version)
+    if state is not None:
+        return CorpusIndex.from_state(state, store)
+    corpus = CorpusIndex.from_store(store)
+    snapshot.save_snapshot(settings, version, corpus.state())
+    return corpus
 
 
 class QueryPlanner:

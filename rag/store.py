@@ -324,9 +324,10 @@ def delete_embedded_store(settings: Settings) -> None:
                 pass
         return
     _forget_cached_clients()
+    keep = {".gitkeep", settings.resolved_cache_dir.name}  # derived caches (dictionary) stay valid
     if store_dir.is_dir():
         for child in store_dir.iterdir():
-            if child.name == ".gitkeep":
+            if child.name in keep:
                 continue
             if child.is_dir():
                 shutil.rmtree(child)

@@ -122,7 +122,7 @@ def test_ingest_stores_one_gloss_vector_per_german_chunk(seed_rag):
     corpus = seed_rag._retriever_for_current_index().corpus
     german = {c.chunk_id for c in corpus.chunks if c.metadata["language"] == "de"}
     assert german
-    assert set(corpus.store.gloss_hashes()) == german
+    assert set(seed_rag._store_for(create=False).gloss_hashes()) == german
     english = [i for i, c in enumerate(corpus.chunks) if c.metadata["language"] == "en"]
     # English chunks have no gloss: their row is their own vector.
     assert np.allclose(corpus.gloss_vectors[english], corpus.vectors[english])

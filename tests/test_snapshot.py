@@ -1,0 +1,66 @@
+"""Cold starts load a snapshot of the search index; it always matches the store it came from."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from conftest import GUARD_DIR, REPO, SEEDS
+from rag import snapshot
+
+
+def test_a_new_process_answers_from_the_snapshot_without_importing_chroma_or_torch(seed_rag):
+    settings = seed_rag.settings
+    assert snapshot.read_stamp(settings)
+    code = (
+        "import json, sys\n"
+        "from rag.api import open_rag\n"
+        f"rag = open_rag(store_dir={str(settings.store_dir)!r}, cache_dir={str(settings.resolved_cache_dir)!r})\n"
+        "answer = rag.ask('Who was banished to the Phantom Zone?')\n"
+        "print(json.dumps({'cited': len(answer.citations),\n"
+        "                  'loaded': sorted(m for m in ('chromadb', 'torch') if m in sys.modules)}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(GUARD_DIR), str(REPO)])}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome == {"cited": outcome["cited"], "loaded": []} and outcome["cited"] > 0
+
+
+def test_an_ingest_that_changes_the_corpus_gets_a_new_snapshot(tmp_path, fresh_rag):
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    rag = fresh_rag()
+    rag.ingest(folder)
+    first = snapshot.read_stamp(rag.settings)
+    (folder / "extra.txt").write_text("Clark Kent works at the Daily Planet as a reporter.\n")
+    rag.ingest(folder)
+    second = snapshot.read_stamp(rag.settings)
+    assert first and second and first != second
+    assert [p.name for p in snapshot.snapshot_root(rag.settings).glob("*.pickle")] == [f"{second}.pickle"]
+    assert any("Daily Planet" in p.text for p in rag.retrieve("reporter Daily Planet", top_k=3))
+
+
+def test_an_unreadable_snapshot_is_rebuilt_from_the_store(tmp_path, fresh_rag, embedding):
+    from rag.api import open_rag
+
+    rag = fresh_rag()
+    rag.ingest(SEEDS)
+    version = snapshot.read_stamp(rag.settings)
+    (snapshot.snapshot_root(rag.settings) / f"{version}.pickle").write_bytes(b"not a pickle")
+    fresh = open_rag(rag.settings, embedding=embedding)
+    passages = fresh.retrieve("Phantom Zone", top_k=2)
+    assert passages and all(
+        (SEEDS / p.source).read_text(encoding="utf-8")[p.start : p.end] == p.text for p in passages
+    )
+
+
+def test_while_an_ingest_runs_readers_ignore_the_stamp(tmp_path, fresh_rag):
+    rag = fresh_rag()
+    rag.ingest(SEEDS)
+    snapshot.clear_stamp(rag.settings)  # what an ingest does first
+    assert snapshot.read_stamp(rag.settings) is None
+    assert rag.retrieve("Phantom Zone", top_k=1)  # falls back to the store's own version
