@@ -45,16 +45,8 @@ class ExtractiveAnswerer:
         if not sentences:
             return refusal_answer(question, self.mode, passages, TokenUsage(prompt=usage_prompt))
         text, citations = self.compose(sentences, passages, retrieval.plan.language)
-        return Answer(
-            question=question,
-            text=text,
-            citations=citations,
-            not_found=False,
-            mode=self.mode,
-            usage=TokenUsage(prompt=usage_prompt, completion=count_tokens(text)),
-            searched_question=question,
-            passages=passages,
-        )
+        usage = TokenUsage(prompt=usage_prompt, completion=count_tokens(text))
+        return Answer.cited(question, text, citations, self.mode, usage, passages)
 
     def rank_sentences(self, retrieval: RetrievalResult, passages: list[Passage]) -> list[ScoredSentence]:
         """The best sentences: those covering most of the question, from the best passages."""

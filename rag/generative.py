@@ -166,16 +166,7 @@ class LLMAnswerer:
         ]
         if _is_refusal(raw) or not citations:  # an answer citing nothing is not grounded
             return refusal_answer(question, self.mode, shown, usage)
-        return Answer(
-            question=question,
-            text=text,
-            citations=citations,
-            not_found=False,
-            mode=self.mode,
-            usage=usage,
-            searched_question=question,
-            passages=shown,
-        )
+        return Answer.cited(question, text, citations, self.mode, usage, shown)
 
 
 def _is_refusal(text: str) -> bool:

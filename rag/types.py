@@ -99,6 +99,22 @@ class Answer(BaseModel):
         default_factory=list, description="Every retrieved passage, cited or not."
     )
 
+    @classmethod
+    def cited(
+        cls, question: str, text: str, citations: list[Citation], mode: str, usage: TokenUsage, passages: list[Passage]
+    ) -> Answer:
+        """A found answer, supported by its citations."""
+        return cls(
+            question=question,
+            text=text,
+            citations=citations,
+            not_found=False,
+            mode=mode,
+            usage=usage,
+            searched_question=question,
+            passages=passages,
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "question": self.question,
