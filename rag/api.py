@@ -56,6 +56,7 @@ class Rag:
         self._corpus = None
         self._retriever = None
         self._answerers: dict[str, Any] = {}
+        self._query_translator = None
 
     # --- components, built lazily --------------------------------------------------------------
 
@@ -131,7 +132,16 @@ class Rag:
             answerer=self._answerer(mode),
             top_k=top_k or self.settings.top_k,
             sources=sources or None,
+            translator=self._translator() if mode == "llm" and self.settings.llm_query_translation else None,
         )
+
+    def _translator(self):
+        from rag.generative import LLMQueryTranslator
+
+        with self._lock:
+            if self._query_translator is None:
+                self._query_translator = LLMQueryTranslator(self.settings)
+            return self._query_translator
 
     # --- public operations ----------------------------------------------------------------------
 

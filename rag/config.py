@@ -147,6 +147,12 @@ class Settings(BaseSettings):
         0.5, ge=-1.0, le=1.0, description="...or when its embedding is at least this close to the question's."
     )
 
+    llm_query_translation: bool = Field(
+        True,
+        description="In llm mode, translate each question with the LLM into the corpus's other "
+        "languages before searching (one extra LLM call per question).",
+    )
+
     # --- answering ---------------------------------------------------------------------------
     answer_mode: AnswerMode = Field(
         "extractive", description="'extractive' (quotes passages, no LLM) or 'llm' (generates)."

@@ -22,17 +22,27 @@ class CitedQueryEngine(CustomQueryEngine):
     answerer: Any  # rag.extractive.ExtractiveAnswerer or rag.generative.LLMAnswerer
     top_k: int = 5
     sources: list[str] | None = None
+    translator: Any = None  # rag.generative.LLMQueryTranslator, when an LLM translates questions
 
     def custom_query(self, query_str: str) -> Response:
-        retrieval = self.retriever.search(query_str, self.top_k, self.sources)
+        retrieval = self._retrieve(query_str)
         answer: Answer = self.answerer.answer(query_str, retrieval)
         return Response(response=answer.text, source_nodes=retrieval.nodes, metadata={"answer": answer})
 
     def stream(self, question: str) -> Iterator[AnswerDelta | AnswerDone]:
-        retrieval = self.retriever.search(question, self.top_k, self.sources)
+        retrieval = self._retrieve(question)
         if hasattr(self.answerer, "stream"):
             yield from self.answerer.stream(question, retrieval)
             return
         answer = self.answerer.answer(question, retrieval)
         yield AnswerDelta(answer.text)
         yield AnswerDone(answer)
+
+    def _retrieve(self, question: str):
+        from rag.retrieval import question_language
+
+        translations = None
+        if self.translator is not None:
+            languages = self.retriever.corpus.languages
+            translations = self.translator.translations(question, question_language(question), languages)
+        return self.retriever.search(question, self.top_k, self.sources, translations)

@@ -187,3 +187,30 @@ def _usage_from_raw(raw: Any) -> TokenUsage | None:
     if prompt is None or completion is None:
         return None
     return TokenUsage(prompt=int(prompt), completion=int(completion))
+
+
+class LLMQueryTranslator:
+    """Translates a question into the corpus's other languages with the LLM, so lexical search
+    meets other-language documents with real translations instead of word-by-word ones."""
+
+    def __init__(self, settings: Settings, llm: Any | None = None):
+        self.settings = settings
+        self.llm = llm or build_llm(settings)
+        self.prompt = load_prompt(settings.prompts_dir, "translate_query")
+
+    def translations(self, question: str, question_language: str, languages: list[str]) -> dict[str, str]:
+        from llama_index.core.llms import ChatMessage
+
+        result = {}
+        for language in languages:
+            if language == question_language or language not in ("en", "de"):
+                continue
+            message = self.prompt.format(language=language_name(language), question=question)
+            try:
+                reply = self.llm.chat([ChatMessage(role="user", content=message)]).message.content or ""
+            except Exception as error:
+                raise llm_error(error, self.settings) from error
+            reply = reply.strip().strip('"').strip()
+            if reply:
+                result[language] = reply.splitlines()[0]
+        return result

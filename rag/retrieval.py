@@ -196,6 +196,12 @@ def load_corpus_index(settings, open_store, version: str | None = None) -> Corpu
     return corpus
 
 
+def question_language(question: str) -> str:
+    """'en' or 'de'; questions without clear evidence are treated as English."""
+    language = detect_language(question)
+    return language if language in ("en", "de") else "en"
+
+
 class QueryPlanner:
     """Turns a question into terms for each corpus language, translating where needed."""
 
@@ -204,16 +210,27 @@ class QueryPlanner:
         self.dictionary = dictionary
         self._vocabularies = {lang: corpus.vocabulary(lang) for lang in corpus.languages}
 
-    def plan(self, question: str) -> QueryPlan:
-        language = detect_language(question)
-        if language not in ("en", "de"):
-            language = "en"
-        source_terms = list(dict.fromkeys(self.corpus.lexical.analyzer(language).analyze(question)))
-        embedded = gloss_german(question, self.dictionary) if language == "de" else question
+    def plan(self, question: str, translations: dict[str, str] | None = None) -> QueryPlan:
+        """``translations`` (language -> the question translated, e.g. by an LLM) replace the
+        dictionary's word-by-word translation for that language, and the English translation of a
+        German question is embedded instead of its gloss."""
+        language = question_language(question)
+        translations = {k: v for k, v in (translations or {}).items() if k != language and v.strip()}
+        source_terms = self._terms(question, language)
+        embedded = question
+        if language == "de":
+            embedded = translations.get("en") or gloss_german(question, self.dictionary)
         plan = QueryPlan(question=question, language=language, embedded_text=embedded)
         for target in self.corpus.languages:
-            plan.groups[target] = [self._group(term, language, target) for term in source_terms]
+            if target in translations:
+                terms = self._terms(translations[target], target)
+                plan.groups[target] = [TermGroup(t, [(namespaced(target, t), 1.0)]) for t in terms]
+            else:
+                plan.groups[target] = [self._group(term, language, target) for term in source_terms]
         return plan
+
+    def _terms(self, text: str, language: str) -> list[str]:
+        return list(dict.fromkeys(self.corpus.lexical.analyzer(language).analyze(text)))
 
     def _group(self, term: str, source: str, target: str) -> TermGroup:
         if target == source or target not in ("en", "de") or self.dictionary is None:
@@ -263,9 +280,15 @@ class HybridRetriever(BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return self.search(query_bundle.query_str, self.top_k, self.sources).nodes
 
-    def search(self, question: str, top_k: int, sources: list[str] | None = None) -> RetrievalResult:
+    def search(
+        self,
+        question: str,
+        top_k: int,
+        sources: list[str] | None = None,
+        translations: dict[str, str] | None = None,
+    ) -> RetrievalResult:
         corpus = self.corpus
-        plan = self.planner.plan(question)
+        plan = self.planner.plan(question, translations)
         if not corpus.chunks:
             return RetrievalResult(plan, [])
         allowed = self._allowed_mask(sources)

@@ -22,7 +22,11 @@ def server():
 @pytest.fixture
 def llm_rag(seed_rag, server, embedding):
     settings = seed_rag.settings.with_overrides(
-        answer_mode="llm", llm_base_url=server.base_url, llm_model="test-model", llm_api_key="secret"
+        answer_mode="llm",
+        llm_base_url=server.base_url,
+        llm_model="test-model",
+        llm_api_key="secret",
+        llm_query_translation=False,  # one model call per question, so tests can script it
     )
     return open_rag(settings, embedding=embedding)
 
@@ -176,3 +180,29 @@ def test_cited_sentences_are_highlighted_when_the_answer_quotes_them(llm_rag, se
     source = (SEEDS / citation.source).read_text(encoding="utf-8")
     assert "Phantom Zone" in source[start:end]
     assert citation.start <= start < end <= citation.end
+
+
+def test_the_llm_translates_the_question_for_searching_other_language_texts(seed_rag, server, embedding):
+    def model(messages):
+        prompt = messages[-1]["content"]
+        if prompt.startswith("Translate this search question into German"):
+            return "Warum wurden Clark die Superkräfte entzogen?"
+        return "Jor-El took them [1]."
+
+    server.reply = model
+    settings = seed_rag.settings.with_overrides(
+        answer_mode="llm", llm_base_url=server.base_url, llm_api_key="k", llm_query_translation=True
+    )
+    rag = open_rag(settings, embedding=embedding)
+    answer = rag.ask("Why did Clark lose his powers?")
+    prompts = [body["messages"][-1]["content"] for _, body, _ in server.requests_to("/chat/completions")]
+    assert prompts[0].startswith("Translate this search question into German")
+    assert "Why did Clark lose his powers?" in prompts[0]
+    assert len(prompts) == 2  # the question needs German only: the corpus's other language
+    assert not answer.not_found
+    # The translation's words, not the dictionary's, searched the German summaries.
+    retrieval = rag._retriever_for_current_index().search(
+        "Why did Clark lose his powers?", 5, translations={"de": "Warum wurden Clark die Superkräfte entzogen?"}
+    )
+    assert any(t.startswith("de:entzog") for g in retrieval.plan.groups["de"] for t, _ in g.targets)
+    assert any("entzogen" in p.text for p in retrieval.passages)
