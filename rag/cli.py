@@ -26,6 +26,7 @@ EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rag", description="Cited answers over a folder of texts.")
+    parser.add_argument("--debug", action="store_true", help="Show tracebacks of unexpected errors.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser("ingest", help="Ingest a folder into the index (incremental).")
@@ -73,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: the index keeps every file committed so far; run ingest again to resume.",
               file=sys.stderr)
         return 130
+    except Exception as error:  # a bug: one line for the user, the traceback only on request
+        if args.debug:
+            raise
+        print(f"error: unexpected {type(error).__name__}: {error} (run with --debug for details)", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def run(args: argparse.Namespace) -> int:
