@@ -154,6 +154,9 @@ def write(results: dict, out: Path = BENCH) -> None:
 
         lines.append(markdown_table(quality))
     lines += ["", "## Targets", ""] + targets(results)
+    notes = BENCH / "notes.md"
+    if notes.is_file():
+        lines += ["", notes.read_text().strip()]
     lines += ["", "![cost by corpus size](growth.png)", ""]
     (out / "RESULTS.md").write_text("\n".join(lines) + "\n")
     plot(results, out / "growth.png")
