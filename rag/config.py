@@ -187,6 +187,11 @@ class Settings(BaseSettings):
         return tuple(ext.lower() if ext.startswith(".") else f".{ext.lower()}" for ext in value)
 
     @property
+    def dictionary_cache_dir(self) -> Path:
+        """The parsed dictionary, shared by all stores like the model files (parsing takes ~20 s)."""
+        return self.model_cache_dir.parent / "dictionary"
+
+    @property
     def uses_chroma_server(self) -> bool:
         return self.chroma_host is not None
 

@@ -184,6 +184,8 @@ class ChunkStore:
 
     def delete_stale_chunks(self, current: dict[str, FileRecord]) -> int:
         """Delete every chunk that the manifest does not vouch for; returns how many."""
+        if self.chunks.count() == sum(r.n_chunks for r in current.values()):
+            return 0  # every stored chunk is vouched for (chunk ids are unique per file version)
         stale = [
             chunk_id
             for chunk_id, metadata in self._iter_ids_and_metadata()

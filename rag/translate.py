@@ -716,7 +716,7 @@ def dictionary_for(settings) -> Dictionary | None:
     """The configured dictionary (cached under the settings' cache folder), or None with a
     warning when it is not installed: cross-language search then relies on names and vectors."""
     try:
-        return Dictionary.load(settings.dictionary_path, cache_dir=settings.resolved_cache_dir / "dictionary")
+        return Dictionary.load(settings.dictionary_path, cache_dir=settings.dictionary_cache_dir)
     except DictionaryNotFoundError:
         log.warning(
             "Dictionary %s not found: cross-language search falls back to shared names and dense "
