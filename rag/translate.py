@@ -343,51 +343,6 @@ class _Links:
 _loaded: dict[str, Dictionary] = {}
 _loaded_lock = threading.Lock()
 
-_default: Dictionary | None = None
-_default_lock = threading.Lock()
-
-
-def default_cache_dir() -> Path:
-    """Where the compiled dictionary is cached by default ($XDG_CACHE_HOME/rag)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "rag"
-
-
-def default_dictionary() -> Dictionary:
-    """The process-wide dictionary: the one set with set_default_dictionary, else the
-    Ding file at DEFAULT_DICTIONARY_PATH (cached in default_cache_dir()), loaded once."""
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = Dictionary.load(DEFAULT_DICTIONARY_PATH, default_cache_dir())
-        return _default
-
-
-def set_default_dictionary(dictionary: Dictionary | None) -> None:
-    """Replace the process-wide dictionary (None: load the default again on next use)."""
-    global _default
-    with _default_lock:
-        _default = dictionary
-
-
-def translate_terms(
-    terms: Iterable[str],
-    src: str,
-    dst: str,
-    vocabulary: Mapping[str, int] | None = None,
-    max_per_term: int = 5,
-    *,
-    dictionary: Dictionary | None = None,
-) -> Translations:
-    """Translate analyzed terms with `dictionary` (default: default_dictionary()).
-
-    See :meth:`Dictionary.translate_terms`.
-    """
-    if dictionary is None:
-        dictionary = default_dictionary()
-    return dictionary.translate_terms(terms, src, dst, vocabulary, max_per_term)
-
-
 # --- helpers -------------------------------------------------------------------------
 
 

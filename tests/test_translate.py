@@ -13,8 +13,6 @@ from rag.language import Analyzer
 from rag.translate import (
     Dictionary,
     DictionaryNotFoundError,
-    set_default_dictionary,
-    translate_terms,
 )
 
 DING_PATH = Path("/usr/share/trans/de-en")
@@ -221,19 +219,6 @@ def test_german_compounds_missing_from_the_dictionary_translate_through_their_pa
 
 def test_empty_dictionary_passes_everything_through():
     assert Dictionary.empty().translate_terms(["kraft"], "de", "en") == [("kraft", 1.0)]
-
-
-def test_module_level_translate_terms_uses_given_or_default_dictionary():
-    dictionary = sample_dictionary()
-    assert targets(translate_terms(["sunset"], "en", "de", dictionary=dictionary)) == ["sonnenuntergang"]
-    set_default_dictionary(dictionary)
-    try:
-        assert targets(translate_terms(["sunset"], "en", "de")) == ["sonnenuntergang"]
-    finally:
-        set_default_dictionary(None)
-
-
-# --- load and cache --------------------------------------------------------------------
 
 
 @pytest.fixture
