@@ -69,7 +69,7 @@ class LexicalIndex:
         prefix = f"{language}:"
         return {t[len(prefix):]: df for t, df in self.document_frequency.items() if t.startswith(prefix)}
 
-    def _bm25_matrix(self, term_counts: list[Counter]) -> sparse.csr_matrix:
+    def _bm25_matrix(self, term_counts: list[Counter]) -> sparse.csc_matrix:
         n_docs = len(term_counts)
         lengths = np.array([sum(c.values()) for c in term_counts], dtype=np.float64)
         docs_per_language = Counter(self.document_languages)
@@ -90,32 +90,47 @@ class LexicalIndex:
                 rows.append(doc)
                 cols.append(self.term_ids[term])
                 values.append(idf * tf * (K1 + 1) / (tf + norm))
-        return sparse.csr_matrix(
+        matrix = sparse.csc_matrix(
             (values, (rows, cols)), shape=(n_docs, max(len(self.term_ids), 1)), dtype=np.float32
         )
+        matrix.sort_indices()  # postings in document order, for the binary search in matched_terms
+        return matrix
 
     def _document_frequency(self, term_counts: list[Counter]) -> dict[str, int]:
         return dict(Counter(t for counts in term_counts for t in counts))
 
-    def query_vector(self, weighted_terms: WeightedTerms) -> np.ndarray:
-        vector = np.zeros(self.matrix.shape[1], dtype=np.float32)
+    def _query_weights(self, weighted_terms: WeightedTerms) -> dict[int, float]:
+        weights: dict[int, float] = {}
         for term, weight in weighted_terms:
             index = self.term_ids.get(term)
             if index is not None:
-                vector[index] += weight
-        return vector
+                weights[index] = weights.get(index, 0.0) + weight
+        return weights
 
     def scores(self, weighted_terms: WeightedTerms) -> np.ndarray:
-        """BM25 score of every document for namespaced, weighted query terms."""
-        if self.size == 0:
-            return np.zeros(0, dtype=np.float32)
-        return self.matrix @ self.query_vector(weighted_terms)
+        """BM25 score of every document for namespaced, weighted query terms.
+
+        Only the query's columns are touched (column-major matrix), so the cost follows the
+        postings of the question's terms, not the size of the whole index."""
+        weights = self._query_weights(weighted_terms)
+        if self.size == 0 or not weights:
+            return np.zeros(self.size, dtype=np.float32)
+        columns = np.fromiter(weights, dtype=np.int64)
+        return self.matrix[:, columns] @ np.fromiter(weights.values(), dtype=np.float32)
 
     def matched_terms(self, document: int, terms: Sequence[str]) -> set[str]:
         """Which of the namespaced terms occur in the document."""
-        row = self.matrix.getrow(document)
-        present = set(row.indices.tolist())
-        return {t for t in terms if self.term_ids.get(t) in present}
+        matrix = self.matrix
+        found = set()
+        for term in terms:
+            column = self.term_ids.get(term)
+            if column is None:
+                continue
+            postings = matrix.indices[matrix.indptr[column] : matrix.indptr[column + 1]]
+            position = np.searchsorted(postings, document)
+            if position < len(postings) and postings[position] == document:
+                found.add(term)
+        return found
 
     def idf(self, term: str) -> float:
         df = self.document_frequency.get(term, 0)

@@ -297,7 +297,7 @@ class HybridRetriever(BaseRetriever):
         dense = corpus.vectors @ vector
         gloss = corpus.gloss_vectors @ vector
         fused = np.where(allowed, self._fuse(plan.language, lexical, dense, gloss, allowed), -np.inf)
-        best = [int(i) for i in np.argsort(-fused, kind="stable")[:top_k] if np.isfinite(fused[i])]
+        best = [int(i) for i in top_indices(fused, top_k) if np.isfinite(fused[i])]
         nodes = [self._node(i, fused[i], plan, lexical[i], self._cosine(i, dense, gloss)) for i in best]
         return RetrievalResult(plan, nodes)
 
@@ -366,6 +366,14 @@ def coverage(groups: list[TermGroup], matched: set[str], lexical: LexicalIndex) 
         best_match = max((w for t, w in group.targets if t in matched), default=0.0)
         found += weight * min(1.0, best_match / max(w for _, w in group.targets)) if best_match else 0.0
     return found / total if total else 0.0
+
+
+def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k highest scores, best first (a partial sort: the index may be large)."""
+    if len(scores) <= k:
+        return np.argsort(-scores, kind="stable")
+    candidates = np.argpartition(-scores, k)[:k]
+    return candidates[np.argsort(-scores[candidates], kind="stable")]
 
 
 def passage_from_node(node: NodeWithScore) -> Passage:

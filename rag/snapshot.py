@@ -25,7 +25,7 @@ from rag.config import Settings
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2  # 2: BM25 matrix stored column-major
 STAMP_FILE = "index-version"
 
 
