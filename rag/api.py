@@ -98,7 +98,9 @@ class Rag:
                         f"python -m rag ingest --source {self.settings.source_dir}"
                     )
                 self._corpus = corpus
-                self._retriever = HybridRetriever(corpus, self.embedding, self.dictionary, self.settings.top_k)
+                self._retriever = HybridRetriever(
+                    corpus, self.embedding, lambda: self.dictionary, self.settings.top_k
+                )
                 self._answerers = {}
             return self._retriever
 

@@ -206,8 +206,11 @@ class QueryPlanner:
     """Turns a question into terms for each corpus language, translating where needed."""
 
     def __init__(self, corpus: CorpusIndex, dictionary):
+        """``dictionary``: a Dictionary, None, or a function returning one of them; a function is
+        called on first need only, so questions in a one-language corpus never load it."""
         self.corpus = corpus
-        self.dictionary = dictionary
+        self._dictionary = dictionary
+        self._dictionary_resolved = not callable(dictionary)
         self._vocabularies = {lang: corpus.vocabulary(lang) for lang in corpus.languages}
 
     def plan(self, question: str, translations: dict[str, str] | None = None) -> QueryPlan:
@@ -228,6 +231,13 @@ class QueryPlanner:
             else:
                 plan.groups[target] = [self._group(term, language, target) for term in source_terms]
         return plan
+
+    @property
+    def dictionary(self):
+        if not self._dictionary_resolved:
+            self._dictionary = self._dictionary()
+            self._dictionary_resolved = True
+        return self._dictionary
 
     def _terms(self, text: str, language: str) -> list[str]:
         return list(dict.fromkeys(self.corpus.lexical.analyzer(language).analyze(text)))

@@ -72,9 +72,14 @@ def clear_stamp(settings: Settings) -> None:
         pass
 
 
+def snapshot_path(settings: Settings, version: str) -> Path:
+    # The format is in the name: a stamp written by an older release never finds a file it cannot read.
+    return snapshot_root(settings) / f"v{SNAPSHOT_FORMAT}-{version}.pickle"
+
+
 def load_snapshot(settings: Settings, version: str):
     """The pickled index state for ``version``, or None if there is none (or it is unreadable)."""
-    path = snapshot_root(settings) / f"{version}.pickle"
+    path = snapshot_path(settings, version)
     try:
         with path.open("rb") as file:
             return pickle.load(file)
@@ -89,9 +94,10 @@ def save_snapshot(settings: Settings, version: str, state) -> None:
     """Write the state for ``version`` atomically and drop older snapshots."""
     root = snapshot_root(settings)
     try:
-        _atomic_write(root / f"{version}.pickle", pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+        path = snapshot_path(settings, version)
+        _atomic_write(path, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
         for old in root.glob("*.pickle"):
-            if old.stem != version:
+            if old != path:
                 old.unlink(missing_ok=True)
     except OSError as error:
         log.warning("could not write an index snapshot under %s: %s", root, error)

@@ -40,7 +40,7 @@ def test_an_ingest_that_changes_the_corpus_gets_a_new_snapshot(tmp_path, fresh_r
     rag.ingest(folder)
     second = snapshot.read_stamp(rag.settings)
     assert first and second and first != second
-    assert [p.name for p in snapshot.snapshot_root(rag.settings).glob("*.pickle")] == [f"{second}.pickle"]
+    assert list(snapshot.snapshot_root(rag.settings).glob("*.pickle")) == [snapshot.snapshot_path(rag.settings, second)]
     assert any("Daily Planet" in p.text for p in rag.retrieve("reporter Daily Planet", top_k=3))
 
 
@@ -50,7 +50,7 @@ def test_an_unreadable_snapshot_is_rebuilt_from_the_store(tmp_path, fresh_rag, e
     rag = fresh_rag()
     rag.ingest(SEEDS)
     version = snapshot.read_stamp(rag.settings)
-    (snapshot.snapshot_root(rag.settings) / f"{version}.pickle").write_bytes(b"not a pickle")
+    snapshot.snapshot_path(rag.settings, version).write_bytes(b"not a pickle")
     fresh = open_rag(rag.settings, embedding=embedding)
     passages = fresh.retrieve("Phantom Zone", top_k=2)
     assert passages and all(
@@ -64,3 +64,14 @@ def test_while_an_ingest_runs_readers_ignore_the_stamp(tmp_path, fresh_rag):
     snapshot.clear_stamp(rag.settings)  # what an ingest does first
     assert snapshot.read_stamp(rag.settings) is None
     assert rag.retrieve("Phantom Zone", top_k=1)  # falls back to the store's own version
+
+
+def test_a_snapshot_of_an_older_format_is_never_loaded(tmp_path, fresh_rag, embedding, monkeypatch):
+    from rag.api import open_rag
+
+    rag = fresh_rag()
+    rag.ingest(SEEDS)
+    version = snapshot.read_stamp(rag.settings)
+    monkeypatch.setattr(snapshot, "SNAPSHOT_FORMAT", snapshot.SNAPSHOT_FORMAT + 1)
+    assert snapshot.load_snapshot(rag.settings, version) is None
+    assert open_rag(rag.settings, embedding=embedding).retrieve("Phantom Zone", top_k=1)
