@@ -141,10 +141,17 @@ class _ChunkWriter:
         self.progress = progress
         self.total = 0
         self.done = 0
+        self._stored = None  # read on the first write: an unchanged ingest never needs it
 
     def write(self, document: SourceDocument, chunks: list[Chunk]) -> None:
-        stored = self.store.vectors_by_text_hash(document.source, self.fingerprint)
-        ids_present = set(self.store.chunk_ids_of(document.source))
+        if self._stored is None:
+            self._stored = self.store.stored_chunks_by_source(self.fingerprint)
+        reusable_by_source, present_by_source = self._stored
+        reusable = reusable_by_source.get(document.source, {})
+        wanted = {c.text_hash for c in chunks} & set(reusable)
+        vectors = self.store.chunk_vectors([reusable[h] for h in wanted]) if wanted else {}
+        stored = {h: vectors[reusable[h]] for h in wanted if reusable[h] in vectors}
+        ids_present = present_by_source.get(document.source, set())
         batch_size = max(self.settings.embedding_batch_size, 1) * 4
         for offset in range(0, len(chunks), batch_size):
             batch = chunks[offset : offset + batch_size]

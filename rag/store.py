@@ -170,17 +170,18 @@ class ChunkStore:
         for batch in batched(nodes, MAX_CHROMA_BATCH):
             self.vector_store.add(batch)
 
-    def vectors_by_text_hash(self, source: str, fingerprint: str) -> dict[str, list[float]]:
-        """Vectors stored for ``source`` by the same chunker and model, keyed by text hash."""
-        result = self.chunks.get(where={"source": source}, include=["embeddings", "metadatas"])
-        vectors = {}
-        for metadata, vector in zip(result["metadatas"] or [], _as_list(result.get("embeddings"))):
+    def stored_chunks_by_source(self, fingerprint: str) -> tuple[dict[str, dict[str, str]], dict[str, set[str]]]:
+        """Per source: text hash -> chunk id of the chunks made with this fingerprint (current, or
+        left by an interrupted run: reusable), and the ids of all its stored chunks. One pass over
+        the metadata instead of a filtered query per file, which Chroma answers by scanning."""
+        reusable: dict[str, dict[str, str]] = {}
+        present: dict[str, set[str]] = {}
+        for chunk_id, metadata in self._iter_ids_and_metadata():
+            source = metadata.get("source", "")
+            present.setdefault(source, set()).add(chunk_id)
             if metadata.get("fingerprint") == fingerprint:
-                vectors[metadata["text_hash"]] = list(vector)
-        return vectors
-
-    def chunk_ids_of(self, source: str) -> list[str]:
-        return self.chunks.get(where={"source": source}, include=[])["ids"]
+                reusable.setdefault(source, {})[metadata["text_hash"]] = chunk_id
+        return reusable, present
 
     def delete_stale_chunks(self, current: dict[str, FileRecord]) -> int:
         """Delete every chunk that the manifest does not vouch for; returns how many."""
