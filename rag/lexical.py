@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 
 from rag.language import Analyzer, tokenize
 
@@ -34,7 +33,9 @@ def namespaced(language: str, term: str) -> str:
 
 
 class LexicalIndex:
-    """BM25 term weights as a sparse (documents x terms) matrix: scoring is one product."""
+    """BM25 term weights as inverted lists: for each term, the documents it occurs in (sorted) and
+    its BM25 weight there (the columns of a sparse documents x terms matrix, in numpy arrays; scipy
+    would cost its import time on every cold start)."""
 
     def __init__(self, documents: Sequence[LexicalDocument]):
         self.languages = sorted({d.language for d in documents} | {"en"})
@@ -52,7 +53,7 @@ class LexicalIndex:
             for term in counts:
                 self.term_ids.setdefault(term, len(self.term_ids))
         self.document_languages = [d.language for d in documents]
-        self.matrix = self._bm25_matrix(term_counts)
+        self.postings = self._bm25_postings(term_counts)
         self.document_frequency = self._document_frequency(term_counts)
 
     @property
@@ -69,7 +70,7 @@ class LexicalIndex:
         prefix = f"{language}:"
         return {t[len(prefix):]: df for t, df in self.document_frequency.items() if t.startswith(prefix)}
 
-    def _bm25_matrix(self, term_counts: list[Counter]) -> sparse.csc_matrix:
+    def _bm25_postings(self, term_counts: list[Counter]) -> Postings:
         n_docs = len(term_counts)
         lengths = np.array([sum(c.values()) for c in term_counts], dtype=np.float64)
         docs_per_language = Counter(self.document_languages)
@@ -90,11 +91,7 @@ class LexicalIndex:
                 rows.append(doc)
                 cols.append(self.term_ids[term])
                 values.append(idf * tf * (K1 + 1) / (tf + norm))
-        matrix = sparse.csc_matrix(
-            (values, (rows, cols)), shape=(n_docs, max(len(self.term_ids), 1)), dtype=np.float32
-        )
-        matrix.sort_indices()  # postings in document order, for the binary search in matched_terms
-        return matrix
+        return Postings.from_triples(rows, cols, values, n_terms=max(len(self.term_ids), 1))
 
     def _document_frequency(self, term_counts: list[Counter]) -> dict[str, int]:
         return dict(Counter(t for counts in term_counts for t in counts))
@@ -115,20 +112,22 @@ class LexicalIndex:
         weights = self._query_weights(weighted_terms)
         if self.size == 0 or not weights:
             return np.zeros(self.size, dtype=np.float32)
-        columns = np.fromiter(weights, dtype=np.int64)
-        return self.matrix[:, columns] @ np.fromiter(weights.values(), dtype=np.float32)
+        scores = np.zeros(self.size, dtype=np.float32)
+        for column, weight in weights.items():
+            documents, values = self.postings.column(column)
+            scores[documents] += weight * values  # a term occurs once per document: no collisions
+        return scores
 
     def matched_terms(self, document: int, terms: Sequence[str]) -> set[str]:
         """Which of the namespaced terms occur in the document."""
-        matrix = self.matrix
         found = set()
         for term in terms:
             column = self.term_ids.get(term)
             if column is None:
                 continue
-            postings = matrix.indices[matrix.indptr[column] : matrix.indptr[column + 1]]
-            position = np.searchsorted(postings, document)
-            if position < len(postings) and postings[position] == document:
+            documents, _ = self.postings.column(column)
+            position = np.searchsorted(documents, document)
+            if position < len(documents) and documents[position] == document:
                 found.add(term)
         return found
 
@@ -136,6 +135,28 @@ class LexicalIndex:
         df = self.document_frequency.get(term, 0)
         n = max(self.size, 1)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+@dataclass(frozen=True)
+class Postings:
+    """Column-major sparse matrix: column c's rows are indices[indptr[c]:indptr[c+1]], sorted."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+
+    @classmethod
+    def from_triples(cls, rows: list[int], cols: list[int], values: list[float], n_terms: int) -> Postings:
+        rows_array = np.asarray(rows, dtype=np.int32)
+        cols_array = np.asarray(cols, dtype=np.int64)
+        order = np.lexsort((rows_array, cols_array))
+        indptr = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cols_array, minlength=n_terms), out=indptr[1:])
+        return cls(indptr, rows_array[order], np.asarray(values, dtype=np.float32)[order])
+
+    def column(self, column: int) -> tuple[np.ndarray, np.ndarray]:
+        start, end = self.indptr[column], self.indptr[column + 1]
+        return self.indices[start:end], self.data[start:end]
 
 
 def _surface_vocabulary(texts) -> set[str]:

@@ -25,7 +25,7 @@ from rag.config import Settings
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = 2  # 2: BM25 matrix stored column-major
+SNAPSHOT_FORMAT = 3  # 3: BM25 postings in numpy arrays
 STAMP_FILE = "index-version"
 
 
