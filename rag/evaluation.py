@@ -360,8 +360,8 @@ def missed_thresholds(metrics: dict[str, Any], thresholds: dict[str, float]) -> 
 def _fmt(value: Any) -> str:
     if value is None:
         return "–"
-    if isinstance(value, float):
-        return f"{value:.0f}" if value >= 10 else f"{value:.3f}"
+    if isinstance(value, float):  # shares (0..1) with three decimals, milliseconds with one
+        return f"{value:.1f}" if value > 1 else f"{value:.3f}"
     return str(value)
 
 
