@@ -78,7 +78,7 @@ def main() -> None:
         answer_ms.append((t2 - t0) * 1000)
 
     rows = [
-        f"\n## Query latency at 10^5 chunks (`bench/scale_latency.py`)\n",
+        "\n## Query latency at 10^5 chunks (`bench/scale_latency.py`)\n",
         f"The {len(base.chunks):,}-chunk store `{args.store}` (ingested normally) replicated {args.copies}× in "
         f"memory: {len(corpus.chunks):,} chunks (index built in {build_seconds:.0f} s). "
         f"{len(questions)} questions, one query thread, after warm-up.\n",

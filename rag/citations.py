@@ -121,10 +121,6 @@ def _stripped_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(start + left, start + right)]
 
 
-def strip_markers(text: str) -> str:
-    return tidy_spacing(MARKER.sub("", expand_marker_groups(text)))
-
-
 _WORD = re.compile(r"[\w-]{4,}", re.UNICODE)
 
 

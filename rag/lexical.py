@@ -71,7 +71,6 @@ class LexicalIndex:
         return {t[len(prefix):]: df for t, df in self.document_frequency.items() if t.startswith(prefix)}
 
     def _bm25_postings(self, term_counts: list[Counter]) -> Postings:
-        n_docs = len(term_counts)
         lengths = np.array([sum(c.values()) for c in term_counts], dtype=np.float64)
         docs_per_language = Counter(self.document_languages)
         average_length = {

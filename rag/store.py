@@ -14,7 +14,6 @@ Two collections:
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -216,27 +215,6 @@ class ChunkStore:
                     chunks.append(StoredChunk(chunk_id, text, metadata))
         chunks.sort(key=lambda c: (c.metadata["source"], c.metadata["start"]))
         return chunks
-
-    def dense_search(
-        self, vector: list[float], k: int, records: dict[str, FileRecord], sources: list[str] | None = None
-    ) -> list[StoredChunk]:
-        """The k nearest current chunks, scored by cosine similarity."""
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
-        available = self.chunks.count()
-        if available == 0:
-            return []
-        # Ask for a few more than k: stale chunks of an interrupted ingest are filtered out below.
-        where = {"source": {"$in": sources}} if sources else None
-        query = VectorStoreQuery(query_embedding=vector, similarity_top_k=min(available, k + 8))
-        result = self.vector_store.query(query, where=where) if where else self.vector_store.query(query)
-        hits = []
-        for node, similarity in zip(result.nodes, result.similarities or []):
-            if is_current(node.metadata, records):
-                # ChromaVectorStore reports exp(-distance); cosine distance is 1 - cos.
-                cosine = 1.0 + math.log(max(similarity, 1e-12))
-                hits.append(StoredChunk(node.node_id, node.get_content(), node.metadata, cosine))
-        return hits[:k]
 
     def count(self) -> int:
         return self.chunks.count()

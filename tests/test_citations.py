@@ -9,7 +9,6 @@ from rag.citations import (
     cited_numbers,
     renumber_citations,
     sentence_spans,
-    strip_markers,
 )
 from rag.types import Passage
 
@@ -77,6 +76,3 @@ def test_sentence_spans_cover_sentences_exactly():
     sentences = [text[a:b] for a, b in sentence_spans(text)]
     assert sentences == ['Er sagt: "Komm zurück."', "Clark nickt!", "Dann geht er.", "Neue Zeile"]
 
-
-def test_strip_markers():
-    assert strip_markers("A [1]. B [2][3].") == "A. B."
