@@ -261,9 +261,7 @@ def translate_against_corpus(
     none), instead of letting a rare sense that happens to occur count as a full match.
     A word the dictionary does not know (a name) stands for itself.
     """
-    candidates = dictionary.lookup(term, source, target) or dictionary._compound_translations(
-        term, source, target
-    )
+    candidates = dictionary.candidates(term, source, target)
     if not candidates:
         return [(term, 1.0)]
     best = max(w for _, w in candidates)

@@ -236,12 +236,17 @@ class Dictionary:
         vocabulary: Mapping[str, int] | None,
         max_per_term: int,
     ) -> Translations:
-        candidates = self.lookup(term, src, dst) or self._compound_translations(term, src, dst)
+        candidates = self.candidates(term, src, dst)
         if vocabulary is not None:
             candidates = _restrict_to_vocabulary(term, candidates, vocabulary)
         if not candidates:
             return [(term, 1.0)]
         return _normalised(_best(candidates, max_per_term, vocabulary))
+
+    def candidates(self, term: str, src: str, dst: str) -> Translations:
+        """Translations of one analyzed term, best first: its own entry, else (a German compound
+        the dictionary lacks) the translations of its parts."""
+        return self.lookup(term, src, dst) or self._compound_translations(term, src, dst)
 
     def _compound_translations(self, term: str, src: str, dst: str) -> Translations:
         # Only German writes compounds as one word ("raumschiffwrack" -> "raumschiff" +
