@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from rag.config import Settings
@@ -28,9 +28,15 @@ class SourceDocument:
     source: str  # path relative to the corpus folder, with forward slashes
     text: str
     title: str
-    language: str
+    declared_language: str  # from the folder's metadata file; "" when not declared
     kind: str
     content_hash: str
+
+    @cached_property
+    def language(self) -> str:
+        """Declared, else detected; computed on first use, since an ingest of an unchanged file
+        never needs it."""
+        return self.declared_language or detect_language(self.text[:5000])
 
 
 @dataclass(frozen=True)
@@ -112,7 +118,7 @@ def read_document(path: Path, folder: Path, metadata: dict[str, dict]) -> Source
         source=source,
         text=text,
         title=described.get("title") or title_from_text(path, text),
-        language=described.get("language") or detect_language(text[:5000]),
+        declared_language=described.get("language", ""),
         kind=described.get("kind", ""),
         content_hash=sha256_text(text),
     )
