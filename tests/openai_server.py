@@ -378,11 +378,7 @@ class _Handler(BaseHTTPRequestHandler):
 
         if not body.get("stream"):
             self._send_json(200, {
-                "id": cid,
-                "object": "chat.completion",
-                "created": created,
-                "model": model,
-                "system_fingerprint": None,
+                **_envelope(cid, "chat.completion", created, model),
                 "choices": [{
                     "index": 0,
                     "message": {"role": "assistant", "content": reply, "refusal": None},
@@ -397,11 +393,7 @@ class _Handler(BaseHTTPRequestHandler):
 
         def chunk(delta: dict, finish_reason: str | None) -> dict:
             out = {
-                "id": cid,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "system_fingerprint": None,
+                **_envelope(cid, "chat.completion.chunk", created, model),
                 "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
             }
             if include_usage:
@@ -416,11 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._sse(chunk({}, "stop"))
         if include_usage:
             self._sse({
-                "id": cid,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "system_fingerprint": None,
+                **_envelope(cid, "chat.completion.chunk", created, model),
                 "choices": [],
                 "usage": usage,
             })
@@ -442,11 +430,7 @@ class _Handler(BaseHTTPRequestHandler):
 
         if not body.get("stream"):
             self._send_json(200, {
-                "id": cid,
-                "object": "text_completion",
-                "created": created,
-                "model": model,
-                "system_fingerprint": None,
+                **_envelope(cid, "text_completion", created, model),
                 "choices": [
                     {"index": i, "text": r, "logprobs": None, "finish_reason": "stop"}
                     for i, r in enumerate(replies)
@@ -459,11 +443,7 @@ class _Handler(BaseHTTPRequestHandler):
 
         def chunk(index: int, text: str, finish_reason: str | None) -> dict:
             out = {
-                "id": cid,
-                "object": "text_completion",
-                "created": created,
-                "model": model,
-                "system_fingerprint": None,
+                **_envelope(cid, "text_completion", created, model),
                 "choices": [{"index": index, "text": text, "logprobs": None, "finish_reason": finish_reason}],
             }
             if include_usage:
@@ -481,11 +461,7 @@ class _Handler(BaseHTTPRequestHandler):
             first = False
         if include_usage:
             self._sse({
-                "id": cid,
-                "object": "text_completion",
-                "created": created,
-                "model": model,
-                "system_fingerprint": None,
+                **_envelope(cid, "text_completion", created, model),
                 "choices": [],
                 "usage": usage,
             })
@@ -526,6 +502,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _models(self, body: Any) -> None:
         self._send_json(200, {"object": "list", "data": [self.server.owner._model_object()]})
+
+
+def _envelope(cid: str, kind: str, created: int, model: str) -> dict:
+    """The fields every completion object and chunk starts with."""
+    return {"id": cid, "object": kind, "created": created, "model": model, "system_fingerprint": None}
 
 
 def _usage(prompt_tokens: int, completion_tokens: int) -> dict:
