@@ -48,22 +48,17 @@ def ensure_index(rag: Rag) -> None:
     rag.ingest(progress=False)
 
 
-def status_markdown(rag: Rag) -> str:
+def index_state(rag: Rag) -> tuple[str, list[tuple[str, str]]]:
+    """The status line and the document choices, from one read of the index."""
     mode = rag.settings.answer_mode
     llm = f"LLM: {rag.settings.llm_model} at {rag.settings.llm_base_url}" if rag.llm_available() else "no LLM configured"
     try:
         info = rag.info()
-        index = f"{len(info.documents)} documents, {info.chunks} chunks · store: `{info.location}`"
     except RagError as error:
-        index = f"index unavailable: {error}"
-    return f"**Mode:** {mode} ({llm}) · **Index:** {index}"
-
-
-def document_choices(rag: Rag) -> list[tuple[str, str]]:
-    try:
-        return [(f"{d['title']} ({d['source']})", d["source"]) for d in rag.info().documents]
-    except RagError:
-        return []
+        return f"**Mode:** {mode} ({llm}) · **Index:** index unavailable: {error}", []
+    index = f"{len(info.documents)} documents, {info.chunks} chunks · store: `{info.location}`"
+    choices = [(f"{d['title']} ({d['source']})", d["source"]) for d in info.documents]
+    return f"**Mode:** {mode} ({llm}) · **Index:** {index}", choices
 
 
 def friendly(error: Exception) -> str:
@@ -130,10 +125,10 @@ def build_app(rag: Rag) -> gr.Blocks:
             yield chat, gr.skip(), searched_note, turns, ""
 
     def after_corpus_change(report_text):
-        choices = document_choices(rag)
+        status_text, choices = index_state(rag)
         return (
             report_text,
-            status_markdown(rag),
+            status_text,
             gr.update(choices=choices, value=[]),
             gr.update(choices=choices, value=None),
         )
@@ -167,7 +162,8 @@ def build_app(rag: Rag) -> gr.Blocks:
     modes = ["extractive", "llm"] if rag.llm_available() else ["extractive"]
     with gr.Blocks(title="Cited answers") as app:
         gr.Markdown("## Ask the texts\nAnswers cite numbered passages; click a marker to see its source.")
-        status = gr.Markdown(status_markdown(rag), elem_id="status")
+        status_text, choices = index_state(rag)
+        status = gr.Markdown(status_text, elem_id="status")
         turns = gr.State([])
         with gr.Row():
             with gr.Column(scale=3):
@@ -185,7 +181,7 @@ def build_app(rag: Rag) -> gr.Blocks:
                 sources_panel = gr.HTML(EMPTY_SOURCES, elem_id="sources")
         with gr.Accordion("Search settings", open=False):
             source_filter = gr.CheckboxGroup(
-                document_choices(rag), label="Only search these documents (none = all)", elem_id="filter"
+                choices, label="Only search these documents (none = all)", elem_id="filter"
             )
             top_k = gr.Slider(1, 20, value=rag.settings.top_k, step=1, label="Passages to retrieve (top-k)")
             mode = gr.Radio(modes, value=rag.settings.answer_mode if rag.settings.answer_mode in modes else "extractive",
@@ -194,7 +190,7 @@ def build_app(rag: Rag) -> gr.Blocks:
             uploads = gr.File(label="Add .txt or .md files", file_count="multiple", file_types=[".txt", ".md"])
             add_button = gr.Button("Add and ingest")
             with gr.Row():
-                to_delete = gr.Dropdown(document_choices(rag), label="Document", scale=3)
+                to_delete = gr.Dropdown(choices, label="Document", scale=3)
                 delete_button = gr.Button("Delete document", variant="stop", scale=1)
             reingest_button = gr.Button("Re-ingest folder")
             corpus_report = gr.Markdown("")
