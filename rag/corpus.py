@@ -18,7 +18,9 @@ from rag.config import Settings
 from rag.errors import CorpusError
 from rag.language import detect_language
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
+#: A last chunk is merged into the one before when both fit in this share of chunk_size.
+MERGED_TAIL_SHARE = 1.1
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ class Chunker:
         from llama_index.core.node_parser import SentenceSplitter
 
         self.settings = settings
+        self._count_pieces = word_piece_counter(settings)
         self._splitter = SentenceSplitter(
             chunk_size=settings.chunk_size,
             chunk_overlap=settings.chunk_overlap,
@@ -173,11 +176,35 @@ class Chunker:
         if not document.text.strip():
             return []
         pieces = self._splitter.split_text(document.text)
-        spans = align_pieces(document.text, pieces)
+        spans = self._merge_short_tail(document.text, align_pieces(document.text, pieces))
         return [
             Chunk(document=document, index=i, start=start, end=end, text=document.text[start:end])
             for i, (start, end) in enumerate(spans)
         ]
+
+
+    def _merge_short_tail(self, text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The splitter leaves whatever remains as a last chunk, sometimes a dozen words that
+        then outrank whole passages in BM25 (short documents score high). Merge such a tail
+        into the chunk before when the two together stay within MERGED_TAIL_SHARE of the size
+        (and of what the embedding model reads)."""
+        if len(spans) < 2:
+            return spans
+        start, end = spans[-2][0], spans[-1][1]
+        if len(self._count_pieces(text[start:end])) > self._merge_limit():
+            return spans
+        return spans[:-2] + [(start, end)]
+
+    def _merge_limit(self) -> int:
+        limit = int(self.settings.chunk_size * MERGED_TAIL_SHARE)
+        if self.settings.embedding_backend == "local":
+            from rag.onnx_model import OnnxExportError, read_model_spec
+
+            try:
+                limit = min(limit, read_model_spec(self.settings.embedding_model).max_seq_length - 2)
+            except OnnxExportError:  # not a model folder: the embedding reports that itself
+                pass
+        return limit
 
 
 def word_piece_counter(settings: Settings) -> Callable[[str], list]:
@@ -202,21 +229,25 @@ def _hf_tokenizer(tokenizer_file: str) -> Callable[[str], list]:
 
 
 def align_pieces(text: str, pieces: list[str]) -> list[tuple[int, int]]:
-    """Character spans of the splitter's pieces in ``text``, searched in order.
+    """Character spans of the splitter's consecutive pieces in ``text``.
 
-    Pieces are normally exact substrings; if the splitter changed whitespace, the piece is matched
-    with any run of whitespace standing for any other.
+    Each piece starts inside the previous one (overlap) or after it, and ends after it. Where a
+    text repeats itself a piece may occur several times: the last occurrence starting within the
+    previous piece is taken (else the first one after it), so consecutive spans leave no gap. Pieces are normally exact
+    substrings; if the splitter changed whitespace, any run of whitespace matches any other.
     """
     spans: list[tuple[int, int]] = []
-    cursor = 0
+    previous_start, previous_end = -1, 0
     for piece in pieces:
-        start = text.find(piece, cursor)
+        start = text.rfind(piece, previous_start + 1, previous_end + len(piece))
+        if start < 0 or start + len(piece) <= previous_end:  # none there that moves forward
+            start = text.find(piece, previous_end)
         if start >= 0:
             end = start + len(piece)
         else:
-            start, end = _find_ignoring_whitespace(text, piece, cursor)
+            start, end = _find_ignoring_whitespace(text, piece, previous_start + 1)
         spans.append((start, end))
-        cursor = start + 1
+        previous_start, previous_end = start, end
     return spans
 
 

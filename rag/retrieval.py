@@ -19,6 +19,7 @@ BM25 plus the glosses (MiniLM on raw German text only adds noise), English-Germa
 
 from __future__ import annotations
 
+import bisect
 import logging
 from dataclasses import dataclass, field
 
@@ -62,6 +63,7 @@ DEFAULT_WEIGHTS = FusionWeights(lexical=1.0, dense=2.0)
 MIN_SCORE = 1e-6  # node scores stay in (0, 1]
 MIN_RELATIVE_SENSE = 0.3  # translations weaker than this share of the best sense are ignored
 MAX_TRANSLATIONS = 4
+MIN_EXTENDED_TERM = 4
 
 
 @dataclass
@@ -211,7 +213,7 @@ class QueryPlanner:
         self.corpus = corpus
         self._dictionary = dictionary
         self._dictionary_resolved = not callable(dictionary)
-        self._vocabularies = {lang: corpus.vocabulary(lang) for lang in corpus.languages}
+        self._vocabularies = {lang: CorpusVocabulary(corpus.vocabulary(lang)) for lang in corpus.languages}
 
     def plan(self, question: str, translations: dict[str, str] | None = None) -> QueryPlan:
         """``translations`` (language -> the question translated, e.g. by an LLM) replace the
@@ -246,30 +248,65 @@ class QueryPlanner:
         if target == source or target not in ("en", "de") or self.dictionary is None:
             return TermGroup(term, [(namespaced(target, term), 1.0)])
         translations = translate_against_corpus(
-            self.dictionary, term, source, target, self._vocabularies.get(target, {})
+            self.dictionary, term, source, target, self._vocabularies.get(target) or CorpusVocabulary({})
         )
         return TermGroup(term, [(namespaced(target, t), w) for t, w in translations])
 
 
+class CorpusVocabulary:
+    """The analyzed terms of one language's chunks with their document frequencies."""
+
+    def __init__(self, frequencies: dict[str, int]):
+        self.frequencies = frequencies
+        self._sorted: list[str] | None = None
+
+    def __contains__(self, term: str) -> bool:
+        return self.frequencies.get(term, 0) > 0
+
+    def one_letter_longer(self, term: str) -> list[str]:
+        """Corpus terms that are ``term`` plus one letter.
+
+        The Snowball stemmer leaves the "-t" of German verb forms: a translation "verletz" (from
+        "Verletzung", "verletzen") would miss the corpus's "verletzt", "meint" would miss "mein".
+        Only terms of at least MIN_EXTENDED_TERM letters are extended (short stems collide).
+        """
+        if len(term) < MIN_EXTENDED_TERM:
+            return []
+        if self._sorted is None:
+            self._sorted = sorted(self.frequencies)
+        found = []
+        position = bisect.bisect_left(self._sorted, term)
+        while position < len(self._sorted) and self._sorted[position].startswith(term):
+            if len(self._sorted[position]) == len(term) + 1:
+                found.append(self._sorted[position])
+            position += 1
+        return found
+
+
 def translate_against_corpus(
-    dictionary, term: str, source: str, target: str, vocabulary: dict[str, int]
+    dictionary, term: str, source: str, target: str, vocabulary: CorpusVocabulary
 ) -> list[tuple[str, float]]:
     """Plausible translations of one term that occur in the corpus, weighted by plausibility.
 
     Weights are relative to the dictionary's best sense and never scaled up after filtering: a word
     whose main senses are absent from the corpus keeps only its weak senses' small weights (or
     none), instead of letting a rare sense that happens to occur count as a full match.
-    A word the dictionary does not know (a name) stands for itself.
+    A translation absent from the corpus stands for the corpus terms one letter longer (inflected
+    forms the stemmer left apart). A word the dictionary does not know (a name) stands for itself.
     """
     candidates = dictionary.candidates(term, source, target)
     if not candidates:
         return [(term, 1.0)]
     best = max(w for _, w in candidates)
     plausible = [(t, w / best) for t, w in candidates if w / best >= MIN_RELATIVE_SENSE]
-    if vocabulary.get(term, 0) > 0 and all(t != term for t, _ in plausible):
+    if term in vocabulary and all(t != term for t, _ in plausible):
         plausible.append((term, 1.0))  # loanwords and names shared by both languages
-    in_corpus = sorted(((t, w) for t, w in plausible if vocabulary.get(t, 0) > 0), key=lambda tw: -tw[1])
-    in_corpus = in_corpus[:MAX_TRANSLATIONS]
+    weights: dict[str, float] = {}
+    for translation, weight in plausible:
+        forms = [translation] if translation in vocabulary else vocabulary.one_letter_longer(translation)
+        for form in forms:
+            weights[form] = max(weights.get(form, 0.0), weight)
+    in_corpus = sorted(weights.items(), key=lambda tw: -tw[1])[:MAX_TRANSLATIONS]
     total = sum(w for _, w in in_corpus)
     return [(t, w / max(total, 1.0)) for t, w in in_corpus]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings as hsettings, strategies as st
 
 from conftest import SEEDS, make_settings
-from rag.corpus import Chunker, align_pieces, read_folder, word_piece_counter
+from rag.corpus import MERGED_TAIL_SHARE, Chunker, align_pieces, read_folder, word_piece_counter
 
 
 def test_every_stored_chunk_of_every_seed_slices_its_source_exactly(seed_rag):
@@ -39,6 +39,20 @@ def test_chunks_fit_the_embedding_models_window(tmp_path):
     for document in read_folder(SEEDS, settings):
         for chunk in chunker.chunk(document):
             assert len(count(chunk.text)) <= 256
+
+
+def test_a_short_last_chunk_is_merged_into_the_one_before(tmp_path):
+    settings = make_settings(tmp_path)
+    count = word_piece_counter(settings)
+    sentence = "Clark walks through the quiet fields of the farm at dawn. "
+    text = sentence * 30 + "The end."
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "story.txt").write_text(text, encoding="utf-8")
+    [document] = read_folder(tmp_path / "src", settings)
+    chunks = Chunker(settings).chunk(document)
+    assert chunks[-1].end == len(text)
+    assert len(count(chunks[-1].text)) > settings.chunk_size // 2  # no stub of a few words
+    assert all(len(count(c.text)) <= settings.chunk_size * MERGED_TAIL_SHARE for c in chunks)
 
 
 def test_metadata_file_describes_documents_and_is_not_a_document(tmp_path):
@@ -75,9 +89,34 @@ def test_chunk_offsets_slice_arbitrary_text_exactly(tmp_path_factory, parts):
     from rag.corpus import SourceDocument
 
     document = SourceDocument("x.txt", text, "x", "en", "", "h")
-    for chunk in Chunker(settings).chunk(document):
+    chunks = Chunker(settings).chunk(document)
+    for chunk in chunks:
         assert text[chunk.start : chunk.end] == chunk.text
         assert chunk.text.strip()
+    assert_chunks_cover_every_word(text, chunks)
+
+
+repeated_sentences = st.sampled_from(["Clark runs. ", "Lana waits at the farm. ", "Rain.\n\n", "Clark runs. Lana waits. "])
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(st.lists(repeated_sentences, min_size=1, max_size=150))
+def test_chunks_of_a_text_that_repeats_itself_leave_no_gap(parts):
+    text = "".join(parts)
+    settings = make_settings(Path("unused"), chunk_size=40, chunk_overlap=8)
+    from rag.corpus import SourceDocument
+
+    chunks = Chunker(settings).chunk(SourceDocument("x.txt", text, "x", "en", "", "h"))
+    assert all(text[c.start : c.end] == c.text for c in chunks)
+    assert all(a.start < b.start and a.end < b.end for a, b in zip(chunks, chunks[1:]))
+    assert_chunks_cover_every_word(text, chunks)
+
+
+def assert_chunks_cover_every_word(text, chunks):
+    covered = bytearray(len(text))
+    for chunk in chunks:
+        covered[chunk.start : chunk.end] = b"\x01" * (chunk.end - chunk.start)
+    assert "".join(ch for ch, c in zip(text, covered) if not c).strip() == ""
 
 
 def test_alignment_tolerates_changed_whitespace():
