@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.offline import prepare_offline_environment
 
@@ -23,12 +24,23 @@ prepare_offline_environment()
 
 from rag.config import Settings, load_settings  # noqa: E402
 from rag.errors import CorpusError, InvalidQuestionError, ModeUnavailableError, StoreError  # noqa: E402
-from rag.generative import AnswerDelta, AnswerDone  # noqa: E402
 from rag.types import Answer, IndexInfo, IngestReport, Passage  # noqa: E402
+
+if TYPE_CHECKING:
+    from rag.generative import AnswerDelta, AnswerDone
+
+    StreamEvent = AnswerDelta | AnswerDone
 
 log = logging.getLogger(__name__)
 
-StreamEvent = AnswerDelta | AnswerDone
+
+def __getattr__(name: str) -> Any:
+    # rag.generative imports LlamaIndex: a process that only ingests or asks never needs it here.
+    if name == "StreamEvent":
+        from rag.generative import AnswerDelta, AnswerDone
+
+        return AnswerDelta | AnswerDone
+    raise AttributeError(f"module 'rag.api' has no attribute {name!r}")
 
 
 def open_rag(settings: Settings | None = None, embedding: Any = None, **overrides: Any) -> Rag:
@@ -151,33 +163,64 @@ class Rag:
         self, source_dir: str | Path | None = None, rebuild: bool = False, progress: bool | None = None
     ) -> IngestReport:
         """Bring the index in line with the folder (incremental; see rag.ingest)."""
-        from rag import snapshot
-        from rag.ingest import ingest_folder, tqdm_progress
-        from rag.retrieval import load_corpus_index
-        from rag.store import delete_embedded_store
-
         folder = Path(source_dir or self.settings.source_dir)
         if not folder.is_dir():
             raise CorpusError(f"Source folder {folder} does not exist or is not a folder.")
         show = self.settings.show_progress if progress is None else progress
         with self._lock:
-            snapshot.clear_stamp(self.settings)
-            if rebuild:
-                self._store = None
-                snapshot.delete_snapshots(self.settings)
-                delete_embedded_store(self.settings)
-            store = self._store_for(create=True)
-            callback, close = tqdm_progress(show)
-            try:
-                report = ingest_folder(folder, store, self.embedding, self.settings, callback)
-            finally:
-                close()
-            self._retriever = None  # the next question sees the new index
-            # Build (or find) the search index now, so the next process starts from a snapshot.
-            version = snapshot.index_version(store)
-            load_corpus_index(self.settings, lambda: store, version)
-            snapshot.write_stamp(self.settings, version)
+            report = None if rebuild else self._unchanged_ingest(folder)
+            if report is None:
+                report = self._ingest_into_store(folder, rebuild, show)
+            self._retriever = None  # the next question sees the current index
             self._source_dir = folder
+        return report
+
+    def _unchanged_ingest(self, folder: Path) -> IngestReport | None:
+        """The report of an ingest that has nothing to do, established without opening the store
+        (Chroma is not even imported): the stamp of the last finished ingest still describes the
+        store, and its manifest matches every file of the folder. None when that is not certain."""
+        from rag import snapshot
+        from rag.corpus import Chunker
+        from rag.ingest import read_corpus
+
+        started = time.perf_counter()
+        records = snapshot.unchanged_manifest(self.settings)
+        if records is None:
+            return None
+        fingerprint = Chunker(self.settings).fingerprint
+        documents = read_corpus(folder, self.settings)
+        stored = {source: (record.content_hash, record.fingerprint) for source, record in records.items()}
+        if stored != {document.source: (document.content_hash, fingerprint) for document in documents}:
+            return None
+        return IngestReport(
+            source_dir=str(folder),
+            files_seen=len(documents),
+            files_unchanged=[document.source for document in documents],
+            chunks_total=sum(record.n_chunks for record in records.values()),
+            seconds=time.perf_counter() - started,
+        )
+
+    def _ingest_into_store(self, folder: Path, rebuild: bool, show_progress: bool) -> IngestReport:
+        from rag import snapshot
+        from rag.ingest import ingest_folder, tqdm_progress
+        from rag.retrieval import load_corpus_index
+        from rag.store import delete_embedded_store
+
+        snapshot.clear_stamp(self.settings)
+        if rebuild:
+            self._store = None
+            snapshot.delete_snapshots(self.settings)
+            delete_embedded_store(self.settings)
+        store = self._store_for(create=True)
+        callback, close = tqdm_progress(show_progress)
+        try:
+            report = ingest_folder(folder, store, self.embedding, self.settings, callback)
+        finally:
+            close()
+        # Build (or find) the search index now, so the next process starts from a snapshot.
+        state = snapshot.StoreState.of(store)
+        load_corpus_index(self.settings, lambda: store, state.version)
+        snapshot.write_stamp(self.settings, state)
         return report
 
     def retrieve(self, question: str, top_k: int | None = None, sources: list[str] | None = None) -> list[Passage]:

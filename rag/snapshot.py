@@ -4,10 +4,13 @@ Building the in-memory index means reading every chunk and vector from Chroma an
 chunk for BM25: seconds at 10^4 chunks, more at 10^5. The snapshot stores that result under the
 cache folder, keyed by the index version (a digest of the manifest and the gloss vectors).
 
-For the embedded store, ingest writes the current version to a stamp file when it finishes (and
-removes the stamp when it starts), so a new process can load the snapshot without even importing
-Chroma. Without a stamp (a Chroma server, or an ingest that did not finish), the version is
-computed from the store itself.
+For the embedded store, ingest writes a stamp when it finishes (and removes it when it starts):
+the index version, the manifest, and the size and times of the store's files and of the snapshot.
+A new process then loads the snapshot without even importing Chroma, and an ingest of an
+unchanged folder finishes without opening the store while none of those files changed (Chroma
+rewrites files whenever it opens a store, so anything that touched it sends ingest the slow way).
+Without a stamp (a Chroma server, or an ingest that did not finish), the version is computed from
+the store itself.
 """
 
 from __future__ import annotations
@@ -19,14 +22,18 @@ import os
 import pickle
 import shutil
 import tempfile
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from rag.config import Settings
+from rag.store import SQLITE_FILE, FileRecord, records_json
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_FORMAT = 3  # 3: BM25 postings in numpy arrays
-STAMP_FILE = "index-version"
+STAMP_FILE = "index-stamp.json"
 
 
 def snapshot_root(settings: Settings) -> Path:
@@ -37,31 +44,99 @@ def stamp_path(settings: Settings) -> Path:
     return settings.resolved_cache_dir / STAMP_FILE
 
 
+@dataclass(frozen=True)
+class StoreState:
+    """What the in-memory index is built from: the manifest and the hashes of the gloss vectors."""
+
+    records: dict[str, FileRecord]
+    gloss_hashes: dict[str, str]
+
+    @classmethod
+    def of(cls, store) -> StoreState:
+        return cls(store.file_records(), store.gloss_hashes())
+
+    @cached_property
+    def version(self) -> str:
+        digest = hashlib.sha256(f"snapshot{SNAPSHOT_FORMAT}\0".encode())
+        digest.update(records_json(self.records).encode())
+        digest.update(json.dumps(sorted(self.gloss_hashes.items())).encode())
+        return digest.hexdigest()[:32]
+
+    @property
+    def glosses_complete(self) -> bool:
+        # While they are not, every ingest tries to complete them (rag.ingest): no shortcut then.
+        german_chunks = sum(r.n_chunks for r in self.records.values() if r.language == "de")
+        return len(self.gloss_hashes) == german_chunks
+
+
 def index_version(store) -> str:
     """Digest of everything the in-memory index is built from (manifest and gloss vectors)."""
-    from rag.store import records_json
-
-    digest = hashlib.sha256(f"snapshot{SNAPSHOT_FORMAT}\0".encode())
-    digest.update(records_json(store.file_records()).encode())
-    digest.update(json.dumps(sorted(store.gloss_hashes().items())).encode())
-    return digest.hexdigest()[:32]
+    return StoreState.of(store).version
 
 
 def read_stamp(settings: Settings) -> str | None:
     """The version the last finished ingest recorded (embedded store only)."""
-    from rag.store import SQLITE_FILE
+    stamp = _read_stamp(settings)
+    return stamp["version"] if stamp else None
 
+
+def unchanged_manifest(settings: Settings) -> dict[str, FileRecord] | None:
+    """The manifest the last finished ingest recorded, provided that nothing can have changed the
+    store since: none of its files nor the snapshot was written, and its glosses were complete.
+    None when that is not certain; the caller then reads the store itself."""
+    stamp = _read_stamp(settings)
+    if not stamp or not stamp["glosses_complete"] or stamp["files"] != _file_states(settings, stamp["version"]):
+        return None
+    return {source: FileRecord.from_metadata(metadata) for source, metadata in stamp["records"].items()}
+
+
+def write_stamp(settings: Settings, state: StoreState) -> None:
+    """Record the finished ingest; call it after the store's last write and the snapshot's."""
+    if settings.uses_chroma_server:
+        return
+    version = state.version
+    stamp = {
+        "version": version,
+        "collection": settings.collection,
+        "glosses_complete": state.glosses_complete,
+        "records": {source: record.to_metadata() for source, record in sorted(state.records.items())},
+        "files": _file_states(settings, version),
+    }
+    _atomic_write(stamp_path(settings), json.dumps(stamp).encode("utf-8"))
+
+
+def _read_stamp(settings: Settings) -> dict[str, Any] | None:
     if settings.uses_chroma_server or not (Path(settings.store_dir) / SQLITE_FILE).is_file():
         return None
     try:
-        return stamp_path(settings).read_text(encoding="utf-8").strip() or None
-    except OSError:
+        stamp = json.loads(stamp_path(settings).read_bytes())
+    except (OSError, ValueError):
         return None
+    fields = ("version", "collection", "glosses_complete", "records", "files")
+    if not isinstance(stamp, dict) or any(name not in stamp for name in fields):
+        return None  # written by an older release, or not by this module at all
+    return stamp if stamp["collection"] == settings.collection else None
 
 
-def write_stamp(settings: Settings, version: str) -> None:
-    if not settings.uses_chroma_server:
-        _atomic_write(stamp_path(settings), version.encode("utf-8"))
+def _file_states(settings: Settings, version: str) -> list[list[Any]]:
+    """Path, size, modification and change time of every file of the embedded store (derived
+    caches excluded) and of the snapshot of ``version``: any write to them changes these."""
+    root = Path(settings.store_dir)
+    cache = settings.resolved_cache_dir.resolve()
+    paths = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = sorted(d for d in subfolders if (Path(folder) / d).resolve() != cache)
+        paths.extend(Path(folder) / name for name in sorted(names))
+    paths.append(snapshot_path(settings, version))
+    return [_file_state(path) for path in paths]
+
+
+def _file_state(path: Path) -> list[Any]:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:  # a snapshot that could not be written, or a file deleted meanwhile
+        return [str(path)]
+    return [str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
 
 
 def clear_stamp(settings: Settings) -> None:

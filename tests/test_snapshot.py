@@ -8,8 +8,11 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from conftest import GUARD_DIR, REPO, SEEDS
 from rag import snapshot
+from rag.errors import StoreError
 
 
 def test_a_new_process_answers_from_the_snapshot_without_importing_chroma_or_torch(seed_rag):
@@ -75,3 +78,43 @@ def test_a_snapshot_of_an_older_format_is_never_loaded(tmp_path, fresh_rag, embe
     monkeypatch.setattr(snapshot, "SNAPSHOT_FORMAT", snapshot.SNAPSHOT_FORMAT + 1)
     assert snapshot.load_snapshot(rag.settings, version) is None
     assert open_rag(rag.settings, embedding=embedding).retrieve("Phantom Zone", top_k=1)
+
+
+def run_in_new_process(code: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(GUARD_DIR), str(REPO)])}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_an_unchanged_reingest_in_a_new_process_does_not_open_the_store(tmp_path, fresh_rag):
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    rag = fresh_rag()
+    first = rag.ingest(folder)
+    code = (
+        "import json, sys\n"
+        "from rag.api import open_rag\n"
+        f"report = open_rag(preset='tests', store_dir={str(rag.settings.store_dir)!r}).ingest({str(folder)!r})\n"
+        "print(json.dumps({'unchanged': len(report.files_unchanged), 'changed': report.changed,\n"
+        "                  'chunks': report.chunks_total, 'chroma': 'chromadb' in sys.modules}))\n"
+    )
+    outcome = run_in_new_process(code)
+    assert outcome == {"unchanged": 3, "changed": False, "chunks": first.chunks_total, "chroma": False}
+
+
+def test_a_store_written_since_the_last_ingest_is_read_again(tmp_path, fresh_rag):
+    rag = fresh_rag()
+    rag.ingest(SEEDS)
+    (rag.settings.store_dir / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="--rebuild"):
+        fresh_rag().ingest(SEEDS)
+
+
+def test_glosses_left_incomplete_are_completed_by_an_unchanged_reingest(tmp_path, fresh_rag):
+    rag = fresh_rag(dictionary_path=tmp_path / "no-dictionary.txt")
+    rag.ingest(SEEDS)
+    assert rag._store_for(create=False).glosses.count() == 0
+    fresh = fresh_rag()
+    assert not fresh.ingest(SEEDS).changed
+    assert fresh._store_for(create=False).glosses.count() > 0
