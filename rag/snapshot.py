@@ -32,7 +32,7 @@ from rag.store import SQLITE_FILE, FileRecord, records_json
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = 3  # 3: BM25 postings in numpy arrays
+SNAPSHOT_FORMAT = 4  # 3: BM25 postings in numpy arrays; 4: German noun terms
 STAMP_FILE = "index-stamp.json"
 
 
