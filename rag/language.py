@@ -122,6 +122,13 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+def capitalized_words(text: str) -> set[str]:
+    """Words of text written with an initial capital, lowercased (same word split as tokenize)."""
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return {w.lower() for w in _TOKEN_RE.findall(text) if w[:1].isupper() and "'" not in w and "’" not in w}
+
+
 def _split_contraction(word: str) -> list[str]:
     parts = _APOSTROPHE_RE.split(word)
     if parts[-1] == "s":

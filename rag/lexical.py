@@ -2,7 +2,9 @@
 
 Each chunk is analysed in its own language (stemming; German compounds split against the corpus
 vocabulary). Terms are namespaced by language ("de:kraft", "en:power"), so a query reaches a
-German chunk only through German terms: its own, or its dictionary translation.
+German chunk only through German terms: its own, or its dictionary translation. The index also
+knows which German terms occur as nouns (capitalised), so that a translation the dictionary
+gives only as a noun ("power" -> "Macht") is not matched with a verb form ("er macht").
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.language import Analyzer, tokenize
+from rag.language import Analyzer, capitalized_words, tokenize
 
 K1 = 1.2
 B = 0.75
@@ -44,6 +46,7 @@ class LexicalIndex:
             lang: Analyzer(lang, vocabulary=self.german_vocabulary if lang == "de" else None)
             for lang in self.languages
         }
+        self.german_nouns = self._noun_terms(d.text for d in documents if d.language == "de")
         term_counts = [
             Counter(namespaced(d.language, t) for t in self.analyzers[d.language].analyze(d.text))
             for d in documents
@@ -69,6 +72,17 @@ class LexicalIndex:
         """Terms of one language's chunks (without namespace) with their document frequencies."""
         prefix = f"{language}:"
         return {t[len(prefix):]: df for t, df in self.document_frequency.items() if t.startswith(prefix)}
+
+    def _noun_terms(self, texts) -> frozenset[str]:
+        """German terms (unnamespaced) of words written with a capital: nouns, and the odd
+        sentence-initial word."""
+        if "de" not in self.analyzers:
+            return frozenset()
+        analyzer = self.analyzers["de"]
+        words: set[str] = set()
+        for text in texts:
+            words.update(capitalized_words(text))
+        return frozenset(term for word in words for term in analyzer.analyze_token(word))
 
     def _bm25_postings(self, term_counts: list[Counter]) -> Postings:
         lengths = np.array([sum(c.values()) for c in term_counts], dtype=np.float64)

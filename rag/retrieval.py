@@ -213,7 +213,10 @@ class QueryPlanner:
         self.corpus = corpus
         self._dictionary = dictionary
         self._dictionary_resolved = not callable(dictionary)
-        self._vocabularies = {lang: CorpusVocabulary(corpus.vocabulary(lang)) for lang in corpus.languages}
+        self._vocabularies = {
+            lang: CorpusVocabulary(corpus.vocabulary(lang), corpus.lexical.german_nouns if lang == "de" else None)
+            for lang in corpus.languages
+        }
 
     def plan(self, question: str, translations: dict[str, str] | None = None) -> QueryPlan:
         """``translations`` (language -> the question translated, e.g. by an LLM) replace the
@@ -254,14 +257,19 @@ class QueryPlanner:
 
 
 class CorpusVocabulary:
-    """The analyzed terms of one language's chunks with their document frequencies."""
+    """The analyzed terms of one language's chunks with their document frequencies, and (German)
+    the terms that occur as nouns."""
 
-    def __init__(self, frequencies: dict[str, int]):
+    def __init__(self, frequencies: dict[str, int], nouns: frozenset[str] | None = None):
         self.frequencies = frequencies
+        self.nouns = nouns
         self._sorted: list[str] | None = None
 
     def __contains__(self, term: str) -> bool:
         return self.frequencies.get(term, 0) > 0
+
+    def used_as_noun(self, term: str) -> bool:
+        return self.nouns is None or term in self.nouns
 
     def one_letter_longer(self, term: str) -> list[str]:
         """Corpus terms that are ``term`` plus one letter.
@@ -292,9 +300,11 @@ def translate_against_corpus(
     whose main senses are absent from the corpus keeps only its weak senses' small weights (or
     none), instead of letting a rare sense that happens to occur count as a full match.
     A translation absent from the corpus stands for the corpus terms one letter longer (inflected
-    forms the stemmer left apart). A word the dictionary does not know (a name) stands for itself.
+    forms the stemmer left apart); one the dictionary gives only as a noun counts only where the
+    corpus writes it as one. A word the dictionary does not know (a name) stands for itself.
     """
     candidates = dictionary.candidates(term, source, target)
+    nouns = dictionary.noun_only(term, source, target)
     if not candidates:
         return [(term, 1.0)]
     best = max(w for _, w in candidates)
@@ -304,6 +314,8 @@ def translate_against_corpus(
     weights: dict[str, float] = {}
     for translation, weight in plausible:
         forms = [translation] if translation in vocabulary else vocabulary.one_letter_longer(translation)
+        if translation in nouns:
+            forms = [form for form in forms if vocabulary.used_as_noun(form)]
         for form in forms:
             weights[form] = max(weights.get(form, 0.0), weight)
     in_corpus = sorted(weights.items(), key=lambda tw: -tw[1])[:MAX_TRANSLATIONS]

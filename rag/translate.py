@@ -39,13 +39,13 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DICTIONARY_PATH = Path("/usr/share/trans/de-en")
 # Bump when parsing or weighting changes, so stale caches are rebuilt.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 4  # 4: German noun senses marked in the English-German links
 MAX_TRANSLATIONS_PER_TERM = 32
 
 _DIRECTIONS = (("en", "de"), ("de", "en"))
 
 Translations = list[tuple[str, float]]
-_Phrases = list[tuple[int, tuple[str, ...]]]  # (synonym rank, analyzed terms)
+_Phrases = list[tuple[int, tuple[str, ...], frozenset[str]]]  # (synonym rank, terms, German noun terms)
 _PairWeights = dict[tuple[str, str], float]  # (src term, dst term) -> weight
 
 # --- Ding format -------------------------------------------------------------------
@@ -68,6 +68,9 @@ _VERB_FORM_WEIGHT = 0.3  # participle <-> infinitive across languages
 _COMPOUND_MIN_PART = 4
 _MAX_GLOSS_WORDS = 3
 _STEM_COMPOUND_LINKS = (*COMPOUND_LINKS, "e", "er")
+# Marks an English->German target that the dictionary only gives as a noun ("power" -> "Macht"),
+# so that it is not matched with a verb form sharing its stem ("er macht").
+_NOUN_MARK = "^"
 
 
 class DictionaryNotFoundError(FileNotFoundError):
@@ -165,6 +168,20 @@ class Dictionary:
 
     def lookup(self, term: str, src: str, dst: str) -> Translations:
         """Translations of one analyzed `src` term into `dst`, best first (may be empty)."""
+        merged: dict[str, float] = {}
+        for target, weight in self._row(term, src, dst):
+            plain = target.removeprefix(_NOUN_MARK)
+            merged[plain] = merged.get(plain, 0.0) + weight
+        return sorted(merged.items(), key=lambda tw: -tw[1])
+
+    def noun_only(self, term: str, src: str, dst: str) -> frozenset[str]:
+        """The translations of `term` that the dictionary gives only as German nouns: in German
+        text they stand for capitalised words ("power" -> "Macht", not "er macht")."""
+        targets = [target for target, _ in self._row(term, src, dst)]
+        plain = {t for t in targets if not t.startswith(_NOUN_MARK)}
+        return frozenset(t[1:] for t in targets if t.startswith(_NOUN_MARK) and t[1:] not in plain)
+
+    def _row(self, term: str, src: str, dst: str) -> list[tuple[str, float]]:
         _check_direction(src, dst)
         term_id = self._ids[src].get(term)
         if term_id is None:
@@ -491,17 +508,18 @@ def _link_verb_forms(
 
 
 def _are_word_forms(phrases: _Phrases) -> bool:
-    return bool(phrases) and all(len(terms) == 1 for _, terms in phrases)
+    return bool(phrases) and all(len(terms) == 1 for _, terms, _ in phrases)
 
 
 def _link_phrases(
     links: dict[tuple[str, str], _PairWeights], de_phrases: _Phrases, en_phrases: _Phrases, weight: float
 ) -> None:
-    for de_rank, de_terms in de_phrases:
-        for en_rank, en_terms in en_phrases:
+    for de_rank, de_terms, nouns in de_phrases:
+        de_targets = tuple(_NOUN_MARK + t if t in nouns else t for t in de_terms)
+        for en_rank, en_terms, _ in en_phrases:
             pair_weight = weight * _synonym_weight(de_rank) * _synonym_weight(en_rank)
             _add_pairs(links[("de", "en")], de_terms, en_terms, pair_weight)
-            _add_pairs(links[("en", "de")], en_terms, de_terms, pair_weight)
+            _add_pairs(links[("en", "de")], en_terms, de_targets, pair_weight)
 
 
 def _split_entry(line: str) -> tuple[str, str] | None:
@@ -527,12 +545,13 @@ def _aligned_segments(german: str, english: str) -> list[tuple[str, str]]:
 
 
 def _phrases(segment: str, reader: _PhraseReader) -> _Phrases:
-    """(synonym rank, analyzed terms) of the short phrases in one segment."""
+    """(synonym rank, analyzed terms, the terms written as German nouns) of the short phrases in
+    one segment."""
     phrases = []
     for rank, synonym in enumerate(_synonyms(segment)):
         terms = reader.terms(synonym)
         if terms:
-            phrases.append((rank, terms))
+            phrases.append((rank, terms, reader.noun_terms(synonym) if reader.lang == "de" else frozenset()))
     return phrases
 
 
@@ -541,6 +560,7 @@ class _PhraseReader:
     (inflected forms and common words recur thousands of times in the file)."""
 
     def __init__(self, lang: str):
+        self.lang = lang
         self.analyzer = Analyzer(lang)
         self._cache: dict[str, tuple[str, ...]] = {}
 
@@ -550,6 +570,11 @@ class _PhraseReader:
         if terms is None:
             terms = self._cache[phrase] = self._analyze(phrase)
         return terms
+
+    def noun_terms(self, phrase: str) -> frozenset[str]:
+        """Terms of the phrase's capitalised words: German writes nouns, and only nouns, with a
+        capital ("an der Macht sein" -> {"macht"})."""
+        return frozenset(self.analyzer.analyze(" ".join(w for w in phrase.split() if w[:1].isupper())))
 
     def _analyze(self, phrase: str) -> tuple[str, ...]:
         words = phrase.split()

@@ -217,6 +217,21 @@ def test_german_compounds_missing_from_the_dictionary_translate_through_their_pa
     assert sum(translated.values()) == pytest.approx(1.0)
 
 
+def test_senses_given_only_as_german_nouns_are_marked_noun_only():
+    dictionary = Dictionary.from_lines(
+        [
+            "Macht {f} | an der Macht sein :: power | to be in power",
+            "machen {vt} | machend | gemacht | macht :: to make | making | made | makes",
+            "Kampf {m}; kämpfen {vi} :: fight",
+        ]
+    )
+    assert "macht" in weights(dictionary.lookup("power", "en", "de"))
+    assert dictionary.noun_only("power", "en", "de") == {"macht"}
+    assert dictionary.noun_only("make", "en", "de") == frozenset()
+    assert dictionary.noun_only("fight", "en", "de") == frozenset()  # noun and verb share "kampf"
+    assert weights(dictionary.lookup("fight", "en", "de")) == {"kampf": pytest.approx(1.0)}
+
+
 def test_empty_dictionary_passes_everything_through():
     assert Dictionary.empty().translate_terms(["kraft"], "de", "en") == [("kraft", 1.0)]
 
