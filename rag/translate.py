@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DICTIONARY_PATH = Path("/usr/share/trans/de-en")
 # Bump when parsing or weighting changes, so stale caches are rebuilt.
-FORMAT_VERSION = 4  # 4: German noun senses marked in the English-German links
+FORMAT_VERSION = 5  # 4: German noun senses marked in the English-German links; 5: no phrasal verbs
 MAX_TRANSLATIONS_PER_TERM = 32
 
 _DIRECTIONS = (("en", "de"), ("de", "en"))
@@ -71,6 +71,7 @@ _STEM_COMPOUND_LINKS = (*COMPOUND_LINKS, "e", "er")
 # Marks an English->German target that the dictionary only gives as a noun ("power" -> "Macht"),
 # so that it is not matched with a verb form sharing its stem ("er macht").
 _NOUN_MARK = "^"
+_ENGLISH_FILLERS = frozenset(("to", "a", "an", "the"))
 
 
 class DictionaryNotFoundError(FileNotFoundError):
@@ -584,7 +585,17 @@ class _PhraseReader:
         if not words or len(words) > _MAX_PHRASE_WORDS:
             return ()
         terms = tuple(dict.fromkeys(self.analyzer.analyze(" ".join(words))))
-        return terms if len(terms) <= _MAX_PHRASE_TERMS else ()
+        if len(terms) > _MAX_PHRASE_TERMS or self._is_phrasal_verb(words, terms):
+            return ()
+        return terms
+
+    def _is_phrasal_verb(self, words: list[str], terms: tuple[str, ...]) -> bool:
+        """English phrases that stopwords reduce to one term mean something else than that term:
+        "to lose out" is not "to lose", "to give up" not "to give"."""
+        if self.lang != "en" or len(terms) != 1:
+            return False
+        content = [w for w in words if w.lower() not in _ENGLISH_FILLERS]
+        return len(content) > 1
 
 
 def _synonyms(segment: str) -> list[str]:

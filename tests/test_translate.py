@@ -232,6 +232,14 @@ def test_senses_given_only_as_german_nouns_are_marked_noun_only():
     assert weights(dictionary.lookup("fight", "en", "de")) == {"kampf": pytest.approx(1.0)}
 
 
+def test_english_phrasal_verbs_do_not_translate_their_verb():
+    dictionary = Dictionary.from_lines(
+        ["den Kürzeren ziehen :: to lose out", "verlieren {vt} :: to lose", "Ende {n} :: the end"]
+    )
+    assert set(weights(dictionary.lookup("lose", "en", "de"))) == {"verli"}
+    assert set(weights(dictionary.lookup("end", "en", "de"))) == {"end"}  # articles are no particles
+
+
 def test_empty_dictionary_passes_everything_through():
     assert Dictionary.empty().translate_terms(["kraft"], "de", "en") == [("kraft", 1.0)]
 
