@@ -180,14 +180,14 @@ class Rag:
         (Chroma is not even imported): the stamp of the last finished ingest still describes the
         store, and its manifest matches every file of the folder. None when that is not certain."""
         from rag import snapshot
-        from rag.corpus import Chunker
+        from rag.corpus import chunk_fingerprint
         from rag.ingest import read_corpus
 
         started = time.perf_counter()
         records = snapshot.unchanged_manifest(self.settings)
         if records is None:
             return None
-        fingerprint = Chunker(self.settings).fingerprint
+        fingerprint = chunk_fingerprint(self.settings)
         documents = read_corpus(folder, self.settings)
         stored = {source: (record.content_hash, record.fingerprint) for source, record in records.items()}
         if stored != {document.source: (document.content_hash, fingerprint) for document in documents}:

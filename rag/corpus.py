@@ -162,15 +162,7 @@ class Chunker:
 
     @property
     def fingerprint(self) -> str:
-        """Changes whenever chunk boundaries or their vectors could change: the store never mixes
-        vectors of different models, runtimes or prefixes."""
-        from rag.embeddings import embedding_fingerprint
-
-        s = self.settings
-        return (
-            f"chunker{CHUNKER_VERSION}:{s.embedding_backend}:{embedding_fingerprint(s)}:"
-            f"{s.embedding_passage_prefix}:{s.chunk_size}:{s.chunk_overlap}"
-        )
+        return chunk_fingerprint(self.settings)
 
     def chunk(self, document: SourceDocument) -> list[Chunk]:
         if not document.text.strip():
@@ -205,6 +197,19 @@ class Chunker:
             except OnnxExportError:  # not a model folder: the embedding reports that itself
                 pass
         return limit
+
+
+def chunk_fingerprint(settings: Settings) -> str:
+    """Changes whenever chunk boundaries or their vectors could change: the store never mixes
+    vectors of different models, runtimes or prefixes. (Cheap: builds no splitter, so an
+    unchanged re-ingest can check it without loading LlamaIndex.)"""
+    from rag.embeddings import embedding_fingerprint
+
+    s = settings
+    return (
+        f"chunker{CHUNKER_VERSION}:{s.embedding_backend}:{embedding_fingerprint(s)}:"
+        f"{s.embedding_passage_prefix}:{s.chunk_size}:{s.chunk_overlap}"
+    )
 
 
 def word_piece_counter(settings: Settings) -> Callable[[str], list]:

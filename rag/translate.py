@@ -91,12 +91,25 @@ class Dictionary:
         self,
         terms: Mapping[str, list[str]],
         links: Mapping[tuple[str, str], _Links],
-        glosses: Mapping[str, str] | None = None,
+        glosses: Mapping[str, str] | str | None = None,
     ):
+        """``glosses``: German word -> English gloss, or that table as serialised by
+        :meth:`to_state` (parsed on first use: only German text needs it, and building its
+        ~280,000 entries costs a cold start 0.2 s)."""
         self._terms = {lang: terms.get(lang, []) for lang in SUPPORTED}
-        self._ids = {lang: {t: i for i, t in enumerate(ts)} for lang, ts in self._terms.items()}
         self._links = dict(links)
-        self._glosses = dict(glosses or {})
+        self._gloss_source = glosses or {}
+
+    @cached_property
+    def _ids(self) -> dict[str, dict[str, int]]:
+        return {lang: {t: i for i, t in enumerate(ts)} for lang, ts in self._terms.items()}
+
+    @cached_property
+    def _glosses(self) -> dict[str, str]:
+        source = self._gloss_source
+        if isinstance(source, str):
+            return dict(line.split("\t", 1) for line in source.split("\n") if line)
+        return dict(source)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{s}->{d}: {len(self.source_terms(s))}" for s, d in _DIRECTIONS)
@@ -304,8 +317,7 @@ class Dictionary:
         """Inverse of :meth:`to_state`."""
         terms = {lang: text.split("\n") if text else [] for lang, text in state["terms"].items()}
         links = {(s, d): _Links.from_state(state["links"][f"{s}-{d}"]) for s, d in _DIRECTIONS}
-        glosses = dict(line.split("\t", 1) for line in state.get("glosses", "").split("\n") if line)
-        return cls(terms, links, glosses)
+        return cls(terms, links, state.get("glosses", ""))
 
 
 
