@@ -97,6 +97,7 @@ def write_stamp(settings: Settings, state: StoreState) -> None:
     version = state.version
     stamp = {
         "version": version,
+        "store": _store_key(settings),
         "collection": settings.collection,
         "glosses_complete": state.glosses_complete,
         "records": {source: record.to_metadata() for source, record in sorted(state.records.items())},
@@ -112,10 +113,17 @@ def _read_stamp(settings: Settings) -> dict[str, Any] | None:
         stamp = json.loads(stamp_path(settings).read_bytes())
     except (OSError, ValueError):
         return None
-    fields = ("version", "collection", "glosses_complete", "records", "files")
+    fields = ("version", "store", "collection", "glosses_complete", "records", "files")
     if not isinstance(stamp, dict) or any(name not in stamp for name in fields):
         return None  # written by an older release, or not by this module at all
-    return stamp if stamp["collection"] == settings.collection else None
+    # Several stores may share one cache folder (RAG_CACHE_DIR): a stamp speaks for its own store.
+    if stamp["store"] != _store_key(settings) or stamp["collection"] != settings.collection:
+        return None
+    return stamp
+
+
+def _store_key(settings: Settings) -> str:
+    return str(Path(settings.store_dir).resolve())
 
 
 def _file_states(settings: Settings, version: str) -> list[list[Any]]:

@@ -61,6 +61,25 @@ def test_an_unreadable_snapshot_is_rebuilt_from_the_store(tmp_path, fresh_rag, e
     )
 
 
+def test_stores_sharing_one_cache_folder_each_answer_from_their_own_texts(tmp_path, embedding):
+    from conftest import make_settings
+    from rag.api import open_rag
+
+    cache = tmp_path / "shared-cache"
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    (one / "a.txt").write_text("The lighthouse keeper polishes the great lamp every evening.\n")
+    (two / "b.txt").write_text("The baker kneads rye dough before sunrise.\n")
+    first = open_rag(make_settings(tmp_path / "store-one", cache_dir=cache), embedding=embedding)
+    second = open_rag(make_settings(tmp_path / "store-two", cache_dir=cache), embedding=embedding)
+    first.ingest(one)
+    second.ingest(two)
+    reopened = open_rag(first.settings, embedding=embedding)
+    assert [p.source for p in reopened.retrieve("lighthouse lamp", top_k=5)] == ["a.txt"]
+    assert reopened.ingest(one).files_unchanged == ["a.txt"]
+
+
 def test_while_an_ingest_runs_readers_ignore_the_stamp(tmp_path, fresh_rag):
     rag = fresh_rag()
     rag.ingest(SEEDS)
