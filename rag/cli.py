@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterable
@@ -74,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: the index keeps every file committed so far; run ingest again to resume.",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader left (`rag ask … | head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_OK
     except Exception as error:  # a bug: one line for the user, the traceback only on request
         if args.debug:
             raise

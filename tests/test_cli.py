@@ -85,6 +85,22 @@ def test_human_output_shows_the_answer_then_numbered_sources(cli_store):
     assert "[1] " in sources and "000_10d9073bc3f8410e.txt" in sources
 
 
+def test_a_reader_that_stops_early_is_not_an_error(cli_store):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env["PYTHONPATH"] = str(REPO)
+    command = [sys.executable, "-m", "rag", "retrieve", "-", "--store", str(cli_store)]
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=env
+    )
+    process.stdin.write(("Who is Jor-El?\n" * 2000).encode())
+    process.stdin.close()
+    process.stdout.readline()
+    process.stdout.close()  # like `| head -1`
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=300) == 0, stderr
+    assert "error" not in stderr.lower()
+
+
 def test_asking_a_missing_store_explains_how_to_ingest(tmp_path):
     result = run_cli("ask", "Why did Clark lose his powers?", store=tmp_path / "nothing")
     assert result.returncode == 2
