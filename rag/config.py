@@ -108,6 +108,14 @@ class Settings(BaseSettings):
         "", description="Text put before every passage before embedding (e.g. 'passage: ')."
     )
     embedding_batch_size: int = Field(64, ge=1, description="Passages embedded per batch at ingest.")
+    ingest_window: int = Field(
+        1024,
+        ge=1,
+        le=4000,
+        description="Chunks embedded and stored per round at ingest, across files: the embedding sorts "
+        "them by length (less padding), the store writes them at once; an interrupted ingest keeps "
+        "every finished round.",
+    )
     ingest_threads: int = Field(2, ge=1, description="CPU threads for embedding during ingest.")
     query_threads: int = Field(
         1, ge=1, description="CPU threads for embedding a query (1 keeps latency stable under load)."

@@ -304,9 +304,8 @@ class OpenAICompatibleEmbedding(BaseEmbedding):
         return self._embed(texts)
 
 
-#: Chunks handed to an ONNX embedding per call, per model batch: a wider window sorts by length
-#: across more chunks, so batches pad less.
-SORT_WINDOW_BATCHES = 4
+#: LlamaIndex's upper bound for ``embed_batch_size``.
+MAX_EMBED_CALL = 2048
 
 
 def build_embedding(settings: Settings) -> BaseEmbedding:
@@ -321,7 +320,8 @@ def build_embedding(settings: Settings) -> BaseEmbedding:
             query_threads=settings.query_threads,
             ingest_threads=settings.ingest_threads,
             run_batch_size=settings.embedding_batch_size,
-            embed_batch_size=min(settings.embedding_batch_size * SORT_WINDOW_BATCHES, 2048),
+            # One call per ingest window: the whole window is sorted by length, so batches pad less.
+            embed_batch_size=min(max(settings.ingest_window, settings.embedding_batch_size), MAX_EMBED_CALL),
         )
     if settings.embedding_backend == "local":
         return LocalEmbedding(

@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -81,22 +82,8 @@ def ingest_folder(
 
     chunks_by_document = {d.source: chunker.chunk(d) for d in to_write}
     writer = _ChunkWriter(store, embedding, settings, fingerprint, report, progress)
-    writer.total = sum(len(c) for c in chunks_by_document.values())
-    for document in to_write:
-        chunks = chunks_by_document[document.source]
-        writer.write(document, chunks)
-        record = FileRecord(
-            source=document.source,
-            content_hash=document.content_hash,
-            fingerprint=fingerprint,
-            title=document.title,
-            language=document.language,
-            kind=document.kind,
-            n_chunks=len(chunks),
-            chars=len(document.text),
-        )
-        store.commit_file(record)
-        records[document.source] = record
+    for record in writer.write(to_write, chunks_by_document):
+        records[record.source] = record
 
     present = {d.source for d in documents}
     for source in sorted(set(records) - present):
@@ -122,60 +109,84 @@ def _update_glosses(
     if unchanged and store.glosses.count() == german_chunks:
         return  # an unchanged corpus whose glosses are complete: nothing to read or embed
     dictionary = dictionary_for(settings) if german_chunks else None
-    embedded = update_gloss_vectors(
-        store, embedding, dictionary, fingerprint, max(settings.embedding_batch_size, 1) * 4
-    )
+    embedded = update_gloss_vectors(store, embedding, dictionary, fingerprint, settings.ingest_window)
     if embedded:
         log.info("embedded %d gloss vectors of German chunks", embedded)
 
 
 class _ChunkWriter:
-    """Embeds and stores one file's chunks batch by batch, reusing vectors already stored."""
+    """Embeds and stores the chunks of many files in windows of ``settings.ingest_window`` chunks.
+
+    A window spans files: small files no longer make tiny model batches, the embedding sorts a
+    whole window by length (less padding), and Chroma gets one write per window instead of one
+    per file (each write costs ~30 ms however small). Identical texts (5% of the chunks of the
+    10^4 benchmark corpus: licences, boilerplate) are embedded once. A file is committed to the
+    manifest in the first window that completes it, after its chunks are stored, so an
+    interrupted run keeps every finished window and readers never see a half-written file.
+    """
 
     def __init__(self, store, embedding, settings, fingerprint, report, progress):
         self.store = store
         self.embedding = embedding
-        self.settings = settings
         self.fingerprint = fingerprint
         self.report = report
         self.progress = progress
-        self.total = 0
-        self.done = 0
-        self._stored = None  # read on the first write: an unchanged ingest never needs it
+        self.window = settings.ingest_window
+        self._shared: dict[str, list[float]] = {}  # vectors of texts that occur more than once
 
-    def write(self, document: SourceDocument, chunks: list[Chunk]) -> None:
-        if self._stored is None:
-            self._stored = self.store.stored_chunks_by_source(self.fingerprint)
-        reusable_by_source, present_by_source = self._stored
-        reusable = reusable_by_source.get(document.source, {})
-        wanted = {c.text_hash for c in chunks} & set(reusable)
-        vectors = self.store.chunk_vectors([reusable[h] for h in wanted]) if wanted else {}
-        stored = {h: vectors[reusable[h]] for h in wanted if reusable[h] in vectors}
-        ids_present = present_by_source.get(document.source, set())
-        batch_size = max(self.settings.embedding_batch_size, 1) * 4
-        for offset in range(0, len(chunks), batch_size):
-            batch = chunks[offset : offset + batch_size]
-            nodes = self._nodes_for(batch, stored, ids_present)
+    def write(self, documents: list[SourceDocument], chunks_by_document: dict[str, list[Chunk]]) -> Iterator[FileRecord]:
+        """Embeds, stores and commits every document; yields each manifest record once committed."""
+        if not documents:
+            return
+        reusable_by_source, present_by_source = self.store.stored_chunks_by_source(self.fingerprint)
+        pending = [c for d in documents for c in chunks_by_document[d.source]]
+        uncommitted = deque(_chunk_ends(documents, chunks_by_document))
+        repeated = {h for h, n in Counter(c.text_hash for c in pending).items() if n > 1}
+        for offset in range(0, len(pending), self.window):
+            window = pending[offset : offset + self.window]
+            vectors = self._vectors_for(window, reusable_by_source)
+            self._shared.update((h, v) for h, v in vectors.items() if h in repeated)
+            nodes = []
+            for chunk in window:
+                node_id = chunk_id(chunk, self.fingerprint)
+                if node_id not in present_by_source.get(chunk.document.source, ()):
+                    nodes.append(self._node(chunk, node_id, vectors[chunk.text_hash]))
             if nodes:
                 self.store.add_nodes(nodes)
-            self.done += len(batch)
+            yield from self._commit(uncommitted, chunks_by_document, stored=offset + len(window))
             if self.progress:
-                self.progress(self.done, self.total, document.source)
+                self.progress(offset + len(window), len(pending), window[-1].document.source)
+        yield from self._commit(uncommitted, chunks_by_document, stored=len(pending))
 
-    def _nodes_for(self, batch: list[Chunk], stored: dict, ids_present: set[str]) -> list[TextNode]:
-        missing = [c for c in batch if c.text_hash not in stored]
+    def _commit(self, uncommitted: deque, chunks_by_document: dict, stored: int) -> Iterator[FileRecord]:
+        """Commits, in one manifest write, the documents whose chunks are all among the first
+        ``stored`` (``uncommitted`` holds (end, document) in order)."""
+        records = []
+        while uncommitted and uncommitted[0][0] <= stored:
+            document = uncommitted.popleft()[1]
+            records.append(_record(document, chunks_by_document[document.source], self.fingerprint))
+        if records:
+            self.store.commit_files(records)
+        yield from records
+
+    def _vectors_for(self, window: list[Chunk], reusable_by_source: dict) -> dict[str, list[float]]:
+        """Text hash -> vector for every chunk of the window: stored vectors of unchanged texts are
+        read back in one call, the other distinct texts embedded in one call."""
+        reuse_ids = {}
+        for chunk in window:
+            stored_id = reusable_by_source.get(chunk.document.source, {}).get(chunk.text_hash)
+            if stored_id is not None:
+                reuse_ids[chunk.text_hash] = stored_id
+        stored = self.store.chunk_vectors(list(reuse_ids.values())) if reuse_ids else {}
+        vectors = {h: stored[i] for h, i in reuse_ids.items() if i in stored}
+        vectors.update((c.text_hash, self._shared[c.text_hash]) for c in window if c.text_hash in self._shared)
+        missing = {c.text_hash: c.text for c in window if c.text_hash not in vectors}
         if missing:
-            vectors = self.embedding.get_text_embedding_batch([c.text for c in missing])
-            stored.update({c.text_hash: v for c, v in zip(missing, vectors)})
+            embedded = self.embedding.get_text_embedding_batch(list(missing.values()))
+            vectors.update(zip(missing, embedded))
             self.report.chunks_embedded += len(missing)
-        self.report.chunks_reused += len(batch) - len(missing)
-        nodes = []
-        for chunk in batch:
-            node_id = chunk_id(chunk, self.fingerprint)
-            if node_id in ids_present:
-                continue
-            nodes.append(self._node(chunk, node_id, stored[chunk.text_hash]))
-        return nodes
+        self.report.chunks_reused += len(window) - len(missing)
+        return vectors
 
     def _node(self, chunk: Chunk, node_id: str, vector: list[float]) -> TextNode:
         document = chunk.document
@@ -198,6 +209,27 @@ class _ChunkWriter:
                 "fingerprint": self.fingerprint,
             },
         )
+
+
+def _chunk_ends(documents: list[SourceDocument], chunks_by_document: dict) -> Iterator[tuple[int, SourceDocument]]:
+    """(number of chunks up to and including the document's, document), in ingest order."""
+    end = 0
+    for document in documents:
+        end += len(chunks_by_document[document.source])
+        yield end, document
+
+
+def _record(document: SourceDocument, chunks: list[Chunk], fingerprint: str) -> FileRecord:
+    return FileRecord(
+        source=document.source,
+        content_hash=document.content_hash,
+        fingerprint=fingerprint,
+        title=document.title,
+        language=document.language,
+        kind=document.kind,
+        n_chunks=len(chunks),
+        chars=len(document.text),
+    )
 
 
 def tqdm_progress(enabled: bool) -> tuple[ProgressCallback | None, Callable[[], None]]:

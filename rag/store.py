@@ -155,10 +155,16 @@ class ChunkStore:
             for record in (FileRecord.from_metadata(m) for m in result["metadatas"] or [])
         }
 
-    def commit_file(self, record: FileRecord) -> None:
+    def commit_files(self, records: list[FileRecord]) -> None:
+        """Writes the records in one upsert (each Chroma write costs ~20 ms however small)."""
         # The manifest collection carries no meaningful vectors; a constant 1-d vector keeps Chroma
         # from calling its default embedding function (which would download a model).
-        self.files.upsert(ids=[record.source], embeddings=[[1.0]], metadatas=[record.to_metadata()])
+        for batch in batched(records, MAX_CHROMA_BATCH):
+            self.files.upsert(
+                ids=[r.source for r in batch],
+                embeddings=[[1.0]] * len(batch),
+                metadatas=[r.to_metadata() for r in batch],
+            )
 
     def forget_file(self, source: str) -> None:
         self.files.delete(ids=[source])

@@ -68,10 +68,10 @@ def test_a_deleted_file_disappears_from_the_index(tmp_path, fresh_rag):
 
 def test_an_interrupted_ingest_is_never_misread_and_resumes_without_reembedding(tmp_path, fresh_rag, embedding):
     folder = copy_seeds(tmp_path)
-    rag = fresh_rag(embedding_batch_size=1)
+    rag = fresh_rag(ingest_window=4)
     rag.ingest(folder)
     target = folder / "000_10d9073bc3f8410e.txt"
-    # Changes every chunk of the file, so its new version takes several embedding batches.
+    # Changes every chunk of the file (11), so its new version takes several ingest windows.
     target.write_text(target.read_text().replace("Clark", "Klark").replace("Sonnenuntergang", "Mitternacht"))
 
     calls = {"n": 0}
@@ -99,7 +99,7 @@ def test_an_interrupted_ingest_is_never_misread_and_resumes_without_reembedding(
 
     resumed = rag.ingest(folder)
     assert resumed.files_updated == [target.name]
-    assert resumed.chunks_reused >= 4  # the batch stored before the interruption
+    assert resumed.chunks_reused >= 4  # the window stored before the interruption
     assert rag._store_for(create=False).count() == resumed.chunks_total
     assert any("Mitternacht" in p.text for p in rag.retrieve("Mitternacht", top_k=3))
 
@@ -146,3 +146,16 @@ def test_a_corrupt_store_is_reported_and_can_be_rebuilt(tmp_path, fresh_rag):
         rag.ask("Why did Clark lose his powers?")
     report = fresh_rag().ingest(SEEDS, rebuild=True)
     assert report.chunks_total > 0
+
+
+def test_windows_span_files_and_identical_texts_are_embedded_once(tmp_path, fresh_rag):
+    folder = copy_seeds(tmp_path)
+    shutil.copy(folder / "001_acc81d348d7d4859.txt", folder / "003_copy.txt")
+    rag = fresh_rag(ingest_window=5)  # windows of 5 chunks: files are cut across windows
+    report = rag.ingest(folder)
+    copied = sum(1 for c in rag._store_for(create=False).current_chunks() if c.metadata["source"] == "003_copy.txt")
+    assert copied > 0
+    assert report.chunks_embedded == report.chunks_total - copied
+    assert rag._store_for(create=False).count() == report.chunks_total
+    assert len(rag._store_for(create=False).file_records()) == 4
+    assert rag.ingest(folder).chunks_embedded == 0
