@@ -28,6 +28,7 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
+from rag.gcpause import gc_paused
 from rag.gloss import gloss_german
 from rag.language import detect_language
 from rag.lexical import LexicalDocument, LexicalIndex, WeightedTerms, namespaced
@@ -105,7 +106,9 @@ class CorpusIndex:
     """The current chunks of a store with their vectors and lexical index, in memory.
 
     Built from the store (``from_store``) or from a disk snapshot of an earlier build
-    (``from_state``; see rag.snapshot), which needs no Chroma at all.
+    (``from_state``; see rag.snapshot), which needs no Chroma at all. ``vectors`` has a row per
+    chunk; ``gloss_vectors`` a row per German chunk (``german_rows``, in order): only German
+    chunks have a gloss, so an English corpus does not hold (and load) its vectors twice.
     """
 
     def __init__(
@@ -131,6 +134,16 @@ class CorpusIndex:
         self.indices_by_language = {
             lang: np.flatnonzero(chunk_languages == lang) for lang in self.languages
         }
+        self.german_rows = self.indices_by_language.get("de", np.zeros(0, dtype=np.int64))
+        if len(gloss_vectors) != len(self.german_rows):
+            raise ValueError(f"{len(gloss_vectors)} gloss vectors for {len(self.german_rows)} German chunks")
+
+    def gloss_scores(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine of ``vector`` with every German chunk's gloss; 0 for the other chunks."""
+        scores = np.zeros(len(self.chunks), dtype=np.float32)
+        if len(self.german_rows):
+            scores[self.german_rows] = self.gloss_vectors @ vector
+        return scores
 
     @classmethod
     def from_store(cls, store: ChunkStore) -> CorpusIndex:
@@ -161,19 +174,19 @@ class CorpusIndex:
 
 
 def _load_vectors(store: ChunkStore, chunks: list[StoredChunk]) -> tuple[np.ndarray, np.ndarray]:
-    """Chunk vectors and gloss vectors as matrices (rows follow ``chunks``; a chunk without a
-    gloss vector gets its own vector there). Dense search is then one matrix product."""
+    """Chunk vectors (a row per chunk) and gloss vectors (a row per German chunk, in order; one
+    whose gloss is not stored yet gets its own vector). Dense search is then matrix products."""
     ids = [c.chunk_id for c in chunks]
     if not ids:
         return np.zeros((0, 0), dtype=np.float32), np.zeros((0, 0), dtype=np.float32)
     by_id = store.chunk_vectors(ids)
     vectors = np.array([by_id[i] for i in ids], dtype=np.float32)
-    glosses = vectors.copy()
     german = [i for i, c in enumerate(chunks) if c.metadata.get("language") == "de"]
+    glosses = vectors[german].copy() if german else np.zeros((0, vectors.shape[1]), dtype=np.float32)
     stored = store.gloss_vectors([ids[i] for i in german]) if german else {}
-    for i in german:
+    for row, i in enumerate(german):
         if ids[i] in stored:
-            glosses[i] = stored[ids[i]][1]
+            glosses[row] = stored[ids[i]][1]
     return vectors, glosses
 
 
@@ -185,17 +198,25 @@ def load_corpus_index(settings, open_store, version: str | None = None) -> Corpu
 
     stamped = version or snapshot.read_stamp(settings)
     if stamped:
-        state = snapshot.load_snapshot(settings, stamped)
-        if state is not None:
-            return CorpusIndex.from_state(state)
+        corpus = _corpus_from_snapshot(settings, stamped)
+        if corpus is not None:
+            return corpus
     store = open_store()
     version = version or snapshot.index_version(store)
-    state = snapshot.load_snapshot(settings, version)
-    if state is not None:
-        return CorpusIndex.from_state(state, store)
+    corpus = _corpus_from_snapshot(settings, version, store)
+    if corpus is not None:
+        return corpus
     corpus = CorpusIndex.from_store(store)
     snapshot.save_snapshot(settings, version, corpus.state())
     return corpus
+
+
+def _corpus_from_snapshot(settings, version: str, store: ChunkStore | None = None) -> CorpusIndex | None:
+    from rag import snapshot
+
+    with gc_paused():  # 10^5 chunks: 0.98 s -> 0.56 s
+        state = snapshot.load_snapshot(settings, version)
+        return CorpusIndex.from_state(state, store) if state is not None else None
 
 
 def question_language(question: str) -> str:
@@ -352,7 +373,7 @@ class HybridRetriever(BaseRetriever):
         lexical = corpus.lexical.scores(plan.weighted_terms())
         vector = np.asarray(self.embedding.get_query_embedding(plan.embedded_text), dtype=np.float32)
         dense = corpus.vectors @ vector
-        gloss = corpus.gloss_vectors @ vector
+        gloss = corpus.gloss_scores(vector)
         fused = np.where(allowed, self._fuse(plan.language, lexical, dense, gloss, allowed), -np.inf)
         best = [int(i) for i in top_indices(fused, top_k) if np.isfinite(fused[i])]
         nodes = [self._node(i, fused[i], plan, lexical[i], self._cosine(i, dense, gloss)) for i in best]

@@ -32,7 +32,7 @@ from rag.store import SQLITE_FILE, FileRecord, records_json
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = 4  # 3: BM25 postings in numpy arrays; 4: German noun terms
+SNAPSHOT_FORMAT = 5  # 3: BM25 postings in numpy arrays; 4: German noun terms; 5: German-only glosses
 STAMP_FILE = "index-stamp.json"
 
 

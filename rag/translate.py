@@ -12,7 +12,6 @@ seconds; :meth:`Dictionary.load` therefore keeps a compiled copy in a cache dire
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import os
@@ -21,11 +20,12 @@ import re
 import threading
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
 
+from rag.gcpause import gc_paused
 from rag.language import (
     ANALYZER_VERSION,
     COMPOUND_LINKS,
@@ -151,7 +151,7 @@ class Dictionary:
     def from_lines(cls, lines: Iterable[str], source: Path | str = "<lines>") -> Dictionary:
         """Parse Ding-format lines ("German :: English"). Raises ValueError if none parse."""
         lines = list(lines)
-        with _gc_paused():
+        with gc_paused():
             weights = _parse_ding(lines)
             if not any(weights.values()):
                 raise ValueError(f"no dictionary entries found in {source}")
@@ -409,19 +409,6 @@ def _restrict_to_vocabulary(
 
 
 # --- parsing -------------------------------------------------------------------------
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # Parsing allocates millions of small, long-lived objects; the cyclic collector would
-    # rescan them over and over (about 20% of the parse time) without freeing anything.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _read_lines(path: Path) -> list[str]:

@@ -123,9 +123,12 @@ def test_ingest_stores_one_gloss_vector_per_german_chunk(seed_rag):
     german = {c.chunk_id for c in corpus.chunks if c.metadata["language"] == "de"}
     assert german
     assert set(seed_rag._store_for(create=False).gloss_hashes()) == german
-    english = [i for i, c in enumerate(corpus.chunks) if c.metadata["language"] == "en"]
-    # English chunks have no gloss: their row is their own vector.
-    assert np.allclose(corpus.gloss_vectors[english], corpus.vectors[english])
+    # One gloss row per German chunk, none for English chunks (whose gloss score is 0).
+    assert [corpus.chunks[i].chunk_id for i in corpus.german_rows] == [
+        c.chunk_id for c in corpus.chunks if c.metadata["language"] == "de"
+    ]
+    assert corpus.gloss_vectors.shape == (len(german), corpus.vectors.shape[1])
+    assert not np.allclose(corpus.gloss_vectors, corpus.vectors[corpus.german_rows])
 
 
 def test_reingesting_embeds_no_glosses(tmp_path, fresh_rag):
