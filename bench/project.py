@@ -79,7 +79,8 @@ def query(store: str, questions_file: str, repeat: int = 1) -> dict:
 
     rag = open_rag(store_dir=store, show_progress=False)
     questions = json.loads(Path(questions_file).read_text())
-    rag.ask(questions[0])
+    for question in questions[:: max(1, len(questions) // 4)]:  # warm-up in both languages: the
+        rag.ask(question)  # first German question loads the dictionary's gloss table (~0.2 s)
     retrieve_ms, ask_ms = [], []
     for _ in range(repeat):
         for question in questions:

@@ -87,7 +87,7 @@ def write(results: dict, out: Path = BENCH) -> None:
                 [
                     f"{pi['chunks'] if pi else '–'} / {ni['chunks'] if ni else '–'}",
                     f"{chars:,}",
-                    f"{fmt(n_rate, 0)} → {fmt(p_rate, 0) if fresh else '(resumed)'} ({fmt(ratio(p_rate, n_rate), 2) if fresh else '–'}×)",
+                    f"{fmt(n_rate, 0)} → {fmt(p_rate, 0) if fresh else '(not ingested in this run)'} ({fmt(ratio(p_rate, n_rate), 2) if fresh else '–'}×)",
                     f"{fmt(n_embed, 0)} → {fmt(p_embed, 0) if fresh else '–'} ({fmt(ratio(p_embed, n_embed), 2) if fresh else '–'}×)",
                     f"{fmt(ni['total_s'] if ni else None, 1)} → {fmt(pr['total_s'] if pr else None, 2)}",
                     f"{fmt(p(nq.get('retrieve_ms', []), 50))} → {fmt(p(pq.get('retrieve_ms', []), 50))}",

@@ -8,7 +8,7 @@ and BM25 postings ten times (each copy a distinct chunk), and measures the proje
 extractive answer on it, with the same retriever and answerer the API uses, one query thread.
 
     .venv/bin/python bench/scale_latency.py [--store /tmp/rag-bench/stores/project-10000] [--copies 10]
-    .venv/bin/python bench/scale_latency.py --store /tmp/rag-bench/stores/project-100000-v2 --copies 1
+    .venv/bin/python bench/scale_latency.py --store /tmp/rag-bench/stores/project-100000 --copies 1
 
 Appends its table to bench/RESULTS.md.
 """
