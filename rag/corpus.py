@@ -151,6 +151,7 @@ class Chunker:
 
         self.settings = settings
         self._count_pieces = word_piece_counter(settings)
+        self._merge_limit = _merged_tail_limit(settings)
         self._splitter = SentenceSplitter(
             chunk_size=settings.chunk_size,
             chunk_overlap=settings.chunk_overlap,
@@ -174,7 +175,6 @@ class Chunker:
             for i, (start, end) in enumerate(spans)
         ]
 
-
     def _merge_short_tail(self, text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """The splitter leaves whatever remains as a last chunk, sometimes a dozen words that
         then outrank whole passages in BM25 (short documents score high). Merge such a tail
@@ -183,20 +183,23 @@ class Chunker:
         if len(spans) < 2:
             return spans
         start, end = spans[-2][0], spans[-1][1]
-        if len(self._count_pieces(text[start:end])) > self._merge_limit():
+        if len(self._count_pieces(text[start:end])) > self._merge_limit:
             return spans
         return spans[:-2] + [(start, end)]
 
-    def _merge_limit(self) -> int:
-        limit = int(self.settings.chunk_size * MERGED_TAIL_SHARE)
-        if self.settings.embedding_backend == "local":
-            from rag.onnx_model import OnnxExportError, read_model_spec
 
-            try:
-                limit = min(limit, read_model_spec(self.settings.embedding_model).max_seq_length - 2)
-            except OnnxExportError:  # not a model folder: the embedding reports that itself
-                pass
-        return limit
+def _merged_tail_limit(settings: Settings) -> int:
+    """Word pieces a merged last chunk may have: MERGED_TAIL_SHARE of the chunk size, and no more
+    than the local embedding model reads."""
+    limit = int(settings.chunk_size * MERGED_TAIL_SHARE)
+    if settings.embedding_backend == "local":
+        from rag.onnx_model import OnnxExportError, read_model_spec
+
+        try:
+            limit = min(limit, read_model_spec(settings.embedding_model).max_seq_length - 2)
+        except OnnxExportError:  # not a model folder: the embedding reports that itself
+            pass
+    return limit
 
 
 def chunk_fingerprint(settings: Settings) -> str:
@@ -238,8 +241,9 @@ def align_pieces(text: str, pieces: list[str]) -> list[tuple[int, int]]:
 
     Each piece starts inside the previous one (overlap) or after it, and ends after it. Where a
     text repeats itself a piece may occur several times: the last occurrence starting within the
-    previous piece is taken (else the first one after it), so consecutive spans leave no gap. Pieces are normally exact
-    substrings; if the splitter changed whitespace, any run of whitespace matches any other.
+    previous piece is taken (else the first one after it), so consecutive spans leave no gap.
+    Pieces are normally exact substrings; if the splitter changed whitespace, any run of
+    whitespace matches any other.
     """
     spans: list[tuple[int, int]] = []
     previous_start, previous_end = -1, 0
