@@ -107,9 +107,7 @@ def tokenize(text: str) -> list[str]:
     """
     if not text:
         return []
-    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
-    lowered = text.lower()
+    lowered = _nfc(text).lower()
     words = _TOKEN_RE.findall(lowered)
     if "'" not in lowered and "’" not in lowered:
         return words
@@ -124,9 +122,13 @@ def tokenize(text: str) -> list[str]:
 
 def capitalized_words(text: str) -> set[str]:
     """Words of text written with an initial capital, lowercased (same word split as tokenize)."""
+    return {w.lower() for w in _TOKEN_RE.findall(_nfc(text)) if w[:1].isupper() and "'" not in w and "’" not in w}
+
+
+def _nfc(text: str) -> str:
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
-    return {w.lower() for w in _TOKEN_RE.findall(text) if w[:1].isupper() and "'" not in w and "’" not in w}
+        return unicodedata.normalize("NFC", text)
+    return text
 
 
 def _split_contraction(word: str) -> list[str]:

@@ -325,9 +325,9 @@ def translate_against_corpus(
     corpus writes it as one. A word the dictionary does not know (a name) stands for itself.
     """
     candidates = dictionary.candidates(term, source, target)
-    nouns = dictionary.noun_only(term, source, target)
     if not candidates:
         return [(term, 1.0)]
+    nouns = dictionary.noun_only(term, source, target)
     best = max(w for _, w in candidates)
     plausible = [(t, w / best) for t, w in candidates if w / best >= MIN_RELATIVE_SENSE]
     if term in vocabulary and all(t != term for t, _ in plausible):
