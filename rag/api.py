@@ -223,10 +223,21 @@ class Rag:
         snapshot.write_stamp(self.settings, state)
         return report
 
-    def retrieve(self, question: str, top_k: int | None = None, sources: list[str] | None = None) -> list[Passage]:
+    def retrieve(
+        self,
+        question: str,
+        top_k: int | None = None,
+        sources: list[str] | None = None,
+        translations: dict[str, str] | None = None,
+    ) -> list[Passage]:
+        """The passages that best match the question, best first.
+
+        ``translations`` (language -> the question in that language, e.g. from a tool's own
+        translator) replace the dictionary's word-by-word translation, as the LLM's do in llm mode.
+        """
         question = self.validate_question(question)
         retriever = self._retriever_for_current_index()
-        return retriever.search(question, top_k or self.settings.top_k, sources or None).passages
+        return retriever.search(question, top_k or self.settings.top_k, sources or None, translations).passages
 
     def ask(
         self,

@@ -198,3 +198,13 @@ def test_each_answerable_fixture_finds_its_passage_in_the_top_3(seed_rag, fixtur
     passages = seed_rag.retrieve(fixture["question"], top_k=3)
     quotes = [normalised(q) for q in fixture["gold_quotes"]]
     assert any(q in normalised(p.text) for p in passages for q in quotes), [p.source for p in passages]
+
+
+def test_a_callers_translation_of_the_question_replaces_the_dictionarys(seed_rag):
+    # en-sum1-011 is a known miss with the dictionary's word-by-word translation.
+    question = "Where does Lana think she catches a glimpse of Clark?"
+    gold = "meint sie, ihn zu sehen"
+    plain = seed_rag.retrieve(question, top_k=3)
+    translated = seed_rag.retrieve(question, top_k=3, translations={"de": "Wo glaubt Lana, Clark flüchtig zu sehen?"})
+    assert not any(gold in normalised(p.text) for p in plain)
+    assert any(gold in normalised(p.text) for p in translated)
