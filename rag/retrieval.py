@@ -230,10 +230,7 @@ class QueryPlanner:
         self.corpus = corpus
         self._dictionary = dictionary
         self._dictionary_resolved = not callable(dictionary)
-        self._vocabularies = {
-            lang: CorpusVocabulary(corpus.vocabulary(lang), corpus.lexical.german_nouns if lang == "de" else None)
-            for lang in corpus.languages
-        }
+        self._vocabularies: dict[str, CorpusVocabulary] = {}
 
     def plan(self, question: str, translations: dict[str, str] | None = None) -> QueryPlan:
         """``translations`` (language -> the question translated, e.g. by an LLM) replace the
@@ -267,10 +264,16 @@ class QueryPlanner:
     def _group(self, term: str, source: str, target: str) -> TermGroup:
         if target == source or target not in ("en", "de") or self.dictionary is None:
             return TermGroup(term, [(namespaced(target, term), 1.0)])
-        translations = translate_against_corpus(
-            self.dictionary, term, source, target, self._vocabularies.get(target) or CorpusVocabulary({})
-        )
+        translations = translate_against_corpus(self.dictionary, term, source, target, self._vocabulary(target))
         return TermGroup(term, [(namespaced(target, t), w) for t, w in translations])
+
+    def _vocabulary(self, language: str) -> CorpusVocabulary:
+        """Built on first use: collecting one language's terms walks the whole lexicon (at 10^5
+        chunks 0.02-0.08 s per language), and a question only needs those it is translated into."""
+        if language not in self._vocabularies:
+            nouns = self.corpus.lexical.german_nouns if language == "de" else None
+            self._vocabularies[language] = CorpusVocabulary(self.corpus.vocabulary(language), nouns)
+        return self._vocabularies[language]
 
 
 class CorpusVocabulary:
