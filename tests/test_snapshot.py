@@ -177,3 +177,24 @@ def test_glosses_left_incomplete_are_completed_by_an_unchanged_reingest(tmp_path
     fresh = fresh_rag()
     assert not fresh.ingest(SEEDS).changed
     assert fresh._store_for(create=False).glosses.count() > 0
+
+
+def test_the_embedding_warms_up_in_the_background_and_a_failure_stays_quiet(monkeypatch):
+    import threading
+
+    from rag.api import _warm_up_in_background
+
+    surfaced, calls = [], []
+    monkeypatch.setattr(threading, "excepthook", surfaced.append)
+
+    class BrokenModel:
+        def warm_up(self):
+            calls.append(threading.current_thread().name)
+            raise RuntimeError("no model file")  # the first question reports it
+
+    _warm_up_in_background(BrokenModel())
+    _warm_up_in_background(object())  # a remote model: nothing to warm up
+    for thread in threading.enumerate():
+        if thread.name == "rag-embedding-warm-up":
+            thread.join()
+    assert calls == ["rag-embedding-warm-up"] and surfaced == []
