@@ -41,8 +41,9 @@ from rag.store import SQLITE_FILE, FileRecord, records_json
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = 6  # 3: BM25 postings in numpy arrays; 4: German noun terms; 5: German-only glosses;
-# 6: chunk columns, arrays out of band in a mapped file
+# 3: BM25 postings in numpy arrays; 4: German noun terms; 5: German-only glosses;
+# 6: chunk columns (rag.chunktable), the arrays out of band in a mapped file.
+SNAPSHOT_FORMAT = 6
 # The index version digests what the index is built from, not how a snapshot lays it out (the
 # format is in the snapshot's file name): this salt stays, so a new format keeps existing stamps.
 VERSION_SALT = b"snapshot5\0"
@@ -120,7 +121,7 @@ def write_stamp(settings: Settings, state: StoreState) -> None:
         "records": {source: record.to_metadata() for source, record in sorted(state.records.items())},
         "files": _file_states(settings, version),
     }
-    _atomic_write(stamp_path(settings), json.dumps(stamp).encode("utf-8"))
+    _atomic_write(stamp_path(settings), [json.dumps(stamp).encode("utf-8")])
 
 
 def _read_stamp(settings: Settings) -> dict[str, Any] | None:
@@ -238,14 +239,14 @@ def delete_snapshots(settings: Settings) -> None:
     shutil.rmtree(snapshot_root(settings), ignore_errors=True)
 
 
-def _atomic_write(path: Path, data: bytes | Iterable[bytes | memoryview]) -> None:
+def _atomic_write(path: Path, parts: Iterable[bytes | memoryview]) -> None:
     """Write to a temporary file, flush it to disk, then rename it over ``path``: readers see the
     old file or the whole new one, even after a crash."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "wb") as file:
-            for part in [data] if isinstance(data, bytes) else data:
+            for part in parts:
                 file.write(part)
             file.flush()
             os.fsync(file.fileno())
