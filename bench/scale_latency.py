@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rag.api import open_rag  # noqa: E402
+from rag.chunktable import ChunkTable  # noqa: E402
 from rag.extractive import ExtractiveAnswerer  # noqa: E402
 from rag.relevance import RelevanceGate  # noqa: E402
 from rag.retrieval import CorpusIndex, HybridRetriever  # noqa: E402
@@ -40,7 +41,7 @@ def replicated(corpus: CorpusIndex, copies: int) -> CorpusIndex:
     ]
     vectors = np.concatenate([corpus.vectors] * copies)
     glosses = np.concatenate([corpus.gloss_vectors] * copies)
-    return CorpusIndex(corpus.records, chunks, vectors, glosses)
+    return CorpusIndex(corpus.records, ChunkTable.of(chunks), vectors, glosses)
 
 
 def percentile(values: list[float], q: float) -> float:

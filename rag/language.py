@@ -231,6 +231,11 @@ class Analyzer:
     def __repr__(self) -> str:
         return f"Analyzer({self.lang!r}, compounds={self.vocabulary is not None})"
 
+    def __getstate__(self) -> dict:
+        # The per-word cache is rebuilt on use: pickled (inside an index snapshot) it held every
+        # word of the corpus and took a tenth of a cold start at 10^5 chunks to load.
+        return {**self.__dict__, "_terms_by_token": {}}
+
     def analyze(self, text: str) -> list[str]:
         """Index terms of text, in order of occurrence (duplicates kept)."""
         terms: list[str] = []

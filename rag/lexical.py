@@ -40,6 +40,7 @@ class LexicalIndex:
     would cost its import time on every cold start)."""
 
     def __init__(self, documents: Sequence[LexicalDocument]):
+        self.size = len(documents)
         self.languages = sorted({d.language for d in documents} | {"en"})
         self.german_vocabulary = _surface_vocabulary(d.text for d in documents if d.language == "de")
         self.analyzers = {
@@ -55,13 +56,17 @@ class LexicalIndex:
         for counts in term_counts:
             for term in counts:
                 self.term_ids.setdefault(term, len(self.term_ids))
-        self.document_languages = [d.language for d in documents]
-        self.postings = self._bm25_postings(term_counts)
-        self.document_frequency = self._document_frequency(term_counts)
+        self.postings = self._bm25_postings(term_counts, [d.language for d in documents])
 
-    @property
-    def size(self) -> int:
-        return len(self.document_languages)
+    def __getstate__(self) -> dict:
+        # Pickled (inside an index snapshot) as a list in id order: unpickling the dict of 190,000
+        # terms (10^5 chunks) took three times as long as the list plus rebuilding the dict.
+        return {**{k: v for k, v in self.__dict__.items() if k != "term_ids"}, "terms": list(self.term_ids)}
+
+    def __setstate__(self, state: dict) -> None:
+        terms = state.pop("terms")
+        self.__dict__.update(state)
+        self.term_ids = dict(zip(terms, range(len(terms))))
 
     def analyzer(self, language: str) -> Analyzer:
         if language not in self.analyzers:
@@ -71,7 +76,13 @@ class LexicalIndex:
     def vocabulary(self, language: str) -> dict[str, int]:
         """Terms of one language's chunks (without namespace) with their document frequencies."""
         prefix = f"{language}:"
-        return {t[len(prefix):]: df for t, df in self.document_frequency.items() if t.startswith(prefix)}
+        frequencies = self.postings.lengths().tolist()
+        return {t[len(prefix):]: frequencies[i] for t, i in self.term_ids.items() if t.startswith(prefix)}
+
+    def document_frequency(self, term: str) -> int:
+        """How many documents hold the namespaced term: the length of its postings list."""
+        column = self.term_ids.get(term)
+        return 0 if column is None else int(self.postings.indptr[column + 1] - self.postings.indptr[column])
 
     def _noun_terms(self, texts) -> frozenset[str]:
         """German terms (unnamespaced) of words written with a capital: nouns, and the odd
@@ -84,19 +95,17 @@ class LexicalIndex:
             words.update(capitalized_words(text))
         return frozenset(term for word in words for term in analyzer.analyze_token(word))
 
-    def _bm25_postings(self, term_counts: list[Counter]) -> Postings:
+    def _bm25_postings(self, term_counts: list[Counter], document_languages: list[str]) -> Postings:
         lengths = np.array([sum(c.values()) for c in term_counts], dtype=np.float64)
-        docs_per_language = Counter(self.document_languages)
+        docs_per_language = Counter(document_languages)
         average_length = {
-            lang: max(
-                float(np.mean([lengths[i] for i, l in enumerate(self.document_languages) if l == lang])), 1.0
-            )
+            lang: max(float(np.mean([lengths[i] for i, l in enumerate(document_languages) if l == lang])), 1.0)
             for lang in docs_per_language
         }
         df = Counter(t for counts in term_counts for t in counts)
         rows, cols, values = [], [], []
         for doc, counts in enumerate(term_counts):
-            lang = self.document_languages[doc]
+            lang = document_languages[doc]
             norm = K1 * (1 - B + B * lengths[doc] / average_length[lang])
             n_lang = docs_per_language[lang]
             for term, tf in counts.items():
@@ -105,9 +114,6 @@ class LexicalIndex:
                 cols.append(self.term_ids[term])
                 values.append(idf * tf * (K1 + 1) / (tf + norm))
         return Postings.from_triples(rows, cols, values, n_terms=max(len(self.term_ids), 1))
-
-    def _document_frequency(self, term_counts: list[Counter]) -> dict[str, int]:
-        return dict(Counter(t for counts in term_counts for t in counts))
 
     def _query_weights(self, weighted_terms: WeightedTerms) -> dict[int, float]:
         weights: dict[int, float] = {}
@@ -145,7 +151,7 @@ class LexicalIndex:
         return found
 
     def idf(self, term: str) -> float:
-        df = self.document_frequency.get(term, 0)
+        df = self.document_frequency(term)
         n = max(self.size, 1)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
@@ -166,6 +172,10 @@ class Postings:
         indptr = np.zeros(n_terms + 1, dtype=np.int64)
         np.cumsum(np.bincount(cols_array, minlength=n_terms), out=indptr[1:])
         return cls(indptr, rows_array[order], np.asarray(values, dtype=np.float32)[order])
+
+    def lengths(self) -> np.ndarray:
+        """Documents per column (a term occurs at most once per document: its document frequency)."""
+        return np.diff(self.indptr)
 
     def column(self, column: int) -> tuple[np.ndarray, np.ndarray]:
         start, end = self.indptr[column], self.indptr[column + 1]

@@ -11,6 +11,12 @@ unchanged folder finishes without opening the store while none of those files ch
 rewrites files whenever it opens a store, so anything that touched it sends ingest the slow way).
 Without a stamp (a Chroma server, or an ingest that did not finish), the version is computed from
 the store itself.
+
+A snapshot file is a pickle whose numpy arrays (vectors, BM25 postings, the chunk columns of
+rag.chunktable) are kept out of band, each at an aligned offset after it: loading maps the file
+and the arrays are views of it, so a cold start neither copies 10^5 vectors nor builds an object
+per chunk, and pages are read when a search first touches them. The header gives the length of
+every part, so a truncated file is recognised and rebuilt instead of loaded.
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import mmap
 import os
 import pickle
 import shutil
+import struct
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -32,8 +41,17 @@ from rag.store import SQLITE_FILE, FileRecord, records_json
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = 5  # 3: BM25 postings in numpy arrays; 4: German noun terms; 5: German-only glosses
+# 3: BM25 postings in numpy arrays; 4: German noun terms; 5: German-only glosses;
+# 6: chunk columns (rag.chunktable), the arrays out of band in a mapped file.
+SNAPSHOT_FORMAT = 6
+# The index version digests what the index is built from, not how a snapshot lays it out (the
+# format is in the snapshot's file name): this salt stays, so a new format keeps existing stamps.
+VERSION_SALT = b"snapshot5\0"
 STAMP_FILE = "index-stamp.json"
+MAGIC = b"RAGSNAP\0"
+HEADER = struct.Struct("<8sQQ")  # magic, length of the pickle, number of out-of-band buffers
+BUFFER_ENTRY = struct.Struct("<QQ")  # offset and length of one buffer, following the header
+ALIGNMENT = 64  # buffer offsets: numpy wants aligned data, SIMD kernels cache lines
 
 
 def snapshot_root(settings: Settings) -> Path:
@@ -57,7 +75,7 @@ class StoreState:
 
     @cached_property
     def version(self) -> str:
-        digest = hashlib.sha256(f"snapshot{SNAPSHOT_FORMAT}\0".encode())
+        digest = hashlib.sha256(VERSION_SALT)
         digest.update(records_json(self.records).encode())
         digest.update(json.dumps(sorted(self.gloss_hashes.items())).encode())
         return digest.hexdigest()[:32]
@@ -103,7 +121,7 @@ def write_stamp(settings: Settings, state: StoreState) -> None:
         "records": {source: record.to_metadata() for source, record in sorted(state.records.items())},
         "files": _file_states(settings, version),
     }
-    _atomic_write(stamp_path(settings), json.dumps(stamp).encode("utf-8"))
+    _atomic_write(stamp_path(settings), [json.dumps(stamp).encode("utf-8")])
 
 
 def _read_stamp(settings: Settings) -> dict[str, Any] | None:
@@ -157,15 +175,15 @@ def clear_stamp(settings: Settings) -> None:
 
 def snapshot_path(settings: Settings, version: str) -> Path:
     # The format is in the name: a stamp written by an older release never finds a file it cannot read.
-    return snapshot_root(settings) / f"v{SNAPSHOT_FORMAT}-{version}.pickle"
+    return snapshot_root(settings) / f"v{SNAPSHOT_FORMAT}-{version}.snapshot"
 
 
 def load_snapshot(settings: Settings, version: str):
-    """The pickled index state for ``version``, or None if there is none (or it is unreadable)."""
+    """The index state for ``version``, or None if there is none (or it is unreadable)."""
     path = snapshot_path(settings, version)
     try:
         with path.open("rb") as file:
-            return pickle.load(file)
+            return _decode(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ))
     except FileNotFoundError:
         return None
     except Exception as error:  # a truncated or foreign file is rebuilt, never trusted
@@ -174,16 +192,46 @@ def load_snapshot(settings: Settings, version: str):
 
 
 def save_snapshot(settings: Settings, version: str, state) -> None:
-    """Write the state for ``version`` atomically and drop older snapshots."""
+    """Write the state for ``version`` atomically and drop other snapshots (older versions and formats)."""
     root = snapshot_root(settings)
     try:
         path = snapshot_path(settings, version)
-        _atomic_write(path, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
-        for old in root.glob("*.pickle"):
+        _atomic_write(path, _encode(state))
+        for old in root.glob("v*"):  # not the hidden temporary files of concurrent writers
             if old != path:
                 old.unlink(missing_ok=True)
     except OSError as error:
         log.warning("could not write an index snapshot under %s: %s", root, error)
+
+
+def _encode(state) -> list[bytes | memoryview]:
+    """The file's parts: header, buffer table, pickle, then each buffer at an aligned offset."""
+    buffers: list[pickle.PickleBuffer] = []
+    data = pickle.dumps(state, protocol=5, buffer_callback=buffers.append)
+    raws = [buffer.raw() for buffer in buffers]
+    position = HEADER.size + BUFFER_ENTRY.size * len(raws) + len(data)
+    table, body = [], []
+    for raw in raws:
+        padding = -position % ALIGNMENT
+        table.append(BUFFER_ENTRY.pack(position + padding, raw.nbytes))
+        body += [bytes(padding), raw]
+        position += padding + raw.nbytes
+    return [HEADER.pack(MAGIC, len(data), len(raws)), *table, data, *body]
+
+
+def _decode(mapped: mmap.mmap):
+    """The state in a mapped snapshot file; its arrays are read-only views of the mapping."""
+    view = memoryview(mapped)
+    magic, pickle_length, count = HEADER.unpack_from(view)
+    if magic != MAGIC:
+        raise ValueError("not an index snapshot")
+    entries = [BUFFER_ENTRY.unpack_from(view, HEADER.size + i * BUFFER_ENTRY.size) for i in range(count)]
+    pickle_start = HEADER.size + BUFFER_ENTRY.size * count
+    end = max([pickle_start + pickle_length, *(offset + length for offset, length in entries)])
+    if end != len(view):
+        raise ValueError(f"the file has {len(view)} bytes, its header describes {end}")
+    buffers = [view[offset : offset + length] for offset, length in entries]
+    return pickle.loads(view[pickle_start : pickle_start + pickle_length], buffers=buffers)
 
 
 def delete_snapshots(settings: Settings) -> None:
@@ -191,12 +239,17 @@ def delete_snapshots(settings: Settings) -> None:
     shutil.rmtree(snapshot_root(settings), ignore_errors=True)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _atomic_write(path: Path, parts: Iterable[bytes | memoryview]) -> None:
+    """Write to a temporary file, flush it to disk, then rename it over ``path``: readers see the
+    old file or the whole new one, even after a crash."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "wb") as file:
-            file.write(data)
+            for part in parts:
+                file.write(part)
+            file.flush()
+            os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

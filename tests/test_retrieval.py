@@ -69,6 +69,29 @@ def test_without_a_dictionary_the_text_is_its_own_gloss():
     assert gloss_german("Sonnenuntergang", None) == "Sonnenuntergang"
 
 
+# --- the chunk table ------------------------------------------------------------------------------
+
+
+def test_a_chunk_table_gives_back_the_chunks_it_was_built_from():
+    from rag.chunktable import ChunkTable
+    from rag.store import StoredChunk
+
+    chunks = [
+        StoredChunk("a", "Straße – naïve ✓", {"source": "x.txt", "language": "de", "start": 0, "flag": True}),
+        StoredChunk("b", "", {"source": "y.txt", "start": 1, "flag": 1}),  # no language; 1 is not True
+        StoredChunk("c", "plain \ud800 text", {"language": "en", "source": "x.txt", "start": 1.0}),
+    ]
+    table = ChunkTable.of(chunks)
+    assert len(table) == 3 and list(table) == chunks and table[-1] == chunks[-1] and table[1:] == chunks[1:]
+    assert [type(c.metadata["start"]) for c in table] == [int, int, float]
+    assert [c.metadata.get("flag") for c in table] == [True, 1, None] and table[1].metadata["flag"] is not True
+    assert table.value(1, "language", "und") == "und" and table.value(0, "missing") is None
+    rows = table.rows_by_value("language", "und")
+    assert {language: r.tolist() for language, r in rows.items()} == {"de": [0], "und": [1], "en": [2]}
+    assert table.rows_with("source", {"x.txt"}).tolist() == [True, False, True]
+    assert table.rows_with("kind", {"x.txt"}).tolist() == [False, False, False]
+
+
 # --- fusion ----------------------------------------------------------------------------------------
 
 

@@ -43,7 +43,7 @@ def test_an_ingest_that_changes_the_corpus_gets_a_new_snapshot(tmp_path, fresh_r
     rag.ingest(folder)
     second = snapshot.read_stamp(rag.settings)
     assert first and second and first != second
-    assert list(snapshot.snapshot_root(rag.settings).glob("*.pickle")) == [snapshot.snapshot_path(rag.settings, second)]
+    assert list(snapshot.snapshot_root(rag.settings).iterdir()) == [snapshot.snapshot_path(rag.settings, second)]
     assert any("Daily Planet" in p.text for p in rag.retrieve("reporter Daily Planet", top_k=3))
 
 
@@ -59,6 +59,43 @@ def test_an_unreadable_snapshot_is_rebuilt_from_the_store(tmp_path, fresh_rag, e
     assert passages and all(
         (SEEDS / p.source).read_text(encoding="utf-8")[p.start : p.end] == p.text for p in passages
     )
+
+
+def test_a_truncated_snapshot_is_rebuilt_from_the_store(tmp_path, fresh_rag, embedding):
+    from rag.api import open_rag
+
+    rag = fresh_rag()
+    rag.ingest(SEEDS)
+    version = snapshot.read_stamp(rag.settings)
+    path = snapshot.snapshot_path(rag.settings, version)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) - 100])  # the pickle intact, the last array cut short
+    assert snapshot.load_snapshot(rag.settings, version) is None
+    assert open_rag(rag.settings, embedding=embedding).retrieve("Phantom Zone", top_k=1)
+    assert path.read_bytes() == whole  # written again from the store
+
+
+def test_a_snapshot_round_trip_gives_the_same_retrieval_results(seed_rag, embedding):
+    from rag.retrieval import CorpusIndex, HybridRetriever
+
+    settings = seed_rag.settings
+    built = CorpusIndex.from_store(seed_rag._store_for(create=False))
+    snapshot.save_snapshot(settings, "round-trip", built.state())
+    loaded = CorpusIndex.from_state(snapshot.load_snapshot(settings, "round-trip"))
+    assert not loaded.vectors.flags.writeable  # a view of the mapped file, not a copy
+    assert list(loaded.chunks) == list(built.chunks)
+    assert loaded.lexical.vocabulary("de") == built.lexical.vocabulary("de")
+    questions = ("Why did Clark lose his powers?", "Wohin verbannt Clark die beiden Kryptonier?", "Phantom Zone")
+    for question in questions:
+        for sources in (None, [built.chunks[0].metadata["source"]]):
+            expected, actual = (
+                [
+                    (n.node.node_id, n.node.text, n.node.metadata, n.score)
+                    for n in HybridRetriever(corpus, embedding, seed_rag.dictionary).search(question, 8, sources).nodes
+                ]
+                for corpus in (built, loaded)
+            )
+            assert actual == expected and expected
 
 
 def test_stores_sharing_one_cache_folder_each_answer_from_their_own_texts(tmp_path, embedding):
@@ -97,6 +134,9 @@ def test_a_snapshot_of_an_older_format_is_never_loaded(tmp_path, fresh_rag, embe
     monkeypatch.setattr(snapshot, "SNAPSHOT_FORMAT", snapshot.SNAPSHOT_FORMAT + 1)
     assert snapshot.load_snapshot(rag.settings, version) is None
     assert open_rag(rag.settings, embedding=embedding).retrieve("Phantom Zone", top_k=1)
+    # The stamp still names the index: the snapshot written in the new format serves the next start.
+    assert snapshot.read_stamp(rag.settings) == version
+    assert snapshot.load_snapshot(rag.settings, version) is not None
 
 
 def run_in_new_process(code: str) -> dict:
@@ -137,3 +177,24 @@ def test_glosses_left_incomplete_are_completed_by_an_unchanged_reingest(tmp_path
     fresh = fresh_rag()
     assert not fresh.ingest(SEEDS).changed
     assert fresh._store_for(create=False).glosses.count() > 0
+
+
+def test_the_embedding_warms_up_in_the_background_and_a_failure_stays_quiet(monkeypatch):
+    import threading
+
+    from rag.api import _warm_up_in_background
+
+    surfaced, calls = [], []
+    monkeypatch.setattr(threading, "excepthook", surfaced.append)
+
+    class BrokenModel:
+        def warm_up(self):
+            calls.append(threading.current_thread().name)
+            raise RuntimeError("no model file")  # the first question reports it
+
+    _warm_up_in_background(BrokenModel())
+    _warm_up_in_background(object())  # a remote model: nothing to warm up
+    for thread in threading.enumerate():
+        if thread.name == "rag-embedding-warm-up":
+            thread.join()
+    assert calls == ["rag-embedding-warm-up"] and surfaced == []
