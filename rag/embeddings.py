@@ -5,6 +5,8 @@
   - ``OnnxEmbedding`` (runtime ``onnx-int8``, the default, or ``onnx-fp32``): ONNX Runtime on an
     export of the model cached by ``rag.onnx_model``; length-sorted batches, separate thread
     settings for ingest and queries, and no torch import (importing torch costs ~4 s);
+  - ``OpenVinoEmbedding`` (runtime ``openvino-int8``): OpenVINO on an NNCF int8 model cached by
+    ``rag.openvino_model``; the same batching, 1.5-1.6x faster ingest than ONNX Runtime int8;
   - ``LocalEmbedding`` (runtime ``torch``): sentence-transformers itself, imported lazily.
 - ``openai`` backend: the embeddings endpoint of OpenAI or an OpenAI-compatible server.
 Vectors are L2-normalised, so the store's cosine distance and dot product agree.
@@ -29,8 +31,12 @@ def embedding_fingerprint(settings: Settings) -> str:
     """Identifies the vectors the configured embedding makes (cheap: loads nothing).
 
     The torch runtime and API models keep the model name alone (stores built before the ONNX
-    runtime existed stay valid); ONNX runtimes add precision and export recipe.
+    runtime existed stay valid); ONNX and OpenVINO runtimes add precision and recipe version.
     """
+    if settings.embedding_backend == "local" and settings.embedding_runtime == "openvino-int8":
+        from rag.openvino_model import PRECISION, RECIPE_VERSION
+
+        return f"{settings.embedding_model}|{PRECISION}-v{RECIPE_VERSION}"
     if settings.embedding_backend == "local" and settings.embedding_runtime != "torch":
         from rag.onnx_model import EXPORT_VERSION
 
@@ -124,7 +130,7 @@ class OnnxEmbedding(BaseEmbedding):
 
     _spec: Any = PrivateAttr(default=None)
     _tokenizer: Any = PrivateAttr(default=None)
-    _onnx_file: Any = PrivateAttr(default=None)
+    _model_file: Any = PrivateAttr(default=None)
     _sessions: dict = PrivateAttr(default_factory=dict)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
@@ -139,10 +145,15 @@ class OnnxEmbedding(BaseEmbedding):
         return f"{self.model_path}|onnx-{self.precision}-v{EXPORT_VERSION}"
 
     @property
-    def onnx_file(self):
-        """The cached ONNX file (exported on first use)."""
+    def model_file(self) -> Any:
+        """The cached model file (exported on first use)."""
         self._prepare()
-        return self._onnx_file
+        return self._model_file
+
+    def _ensure_model_file(self) -> Any:
+        from rag.onnx_model import ensure_onnx_model
+
+        return ensure_onnx_model(self.model_path, self.precision, self.cache_dir)
 
     def _prepare(self) -> None:
         with self._lock:
@@ -150,11 +161,11 @@ class OnnxEmbedding(BaseEmbedding):
                 return
             from tokenizers import Tokenizer
 
-            from rag.onnx_model import OnnxExportError, ensure_onnx_model, read_model_spec
+            from rag.onnx_model import OnnxExportError, read_model_spec
 
             try:
                 spec = read_model_spec(self.model_path)
-                onnx_file = ensure_onnx_model(self.model_path, self.precision, self.cache_dir)
+                model_file = self._ensure_model_file()
             except OnnxExportError as error:
                 raise ConfigError(str(error)) from error
             tokenizer = Tokenizer.from_file(str(spec.tokenizer_file))
@@ -162,10 +173,10 @@ class OnnxEmbedding(BaseEmbedding):
             # truncate where sentence-transformers does (max_seq_length, special tokens included).
             tokenizer.no_padding()
             tokenizer.enable_truncation(max_length=spec.max_seq_length)
-            self._spec, self._onnx_file, self._tokenizer = spec, onnx_file, tokenizer
+            self._spec, self._model_file, self._tokenizer = spec, model_file, tokenizer
 
-    def _session(self, threads: int) -> Any:
-        self._prepare()
+    def _session(self, ingest: bool) -> Any:
+        threads = self.ingest_threads if ingest else self.query_threads
         with self._lock:
             session = self._sessions.get(threads)
             if session is None:
@@ -180,45 +191,64 @@ class OnnxEmbedding(BaseEmbedding):
                 # Spinning threads burn a shared CPU that other work needs; waiting is cheap here.
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 session = ort.InferenceSession(
-                    str(self._onnx_file), options, providers=["CPUExecutionProvider"]
+                    str(self._model_file), options, providers=["CPUExecutionProvider"]
                 )
                 self._sessions[threads] = session
             return session
 
-    def _encode(self, texts: list[str], threads: int) -> list[list[float]]:
+    def _encode(self, texts: list[str], ingest: bool) -> list[list[float]]:
+        """Vectors in input order; ``ingest`` picks the batch session over the query one."""
         import numpy as np
 
         if not texts:
             return []
-        session = self._session(threads)
+        self._prepare()
+        session = self._session(ingest)
         encodings = self._tokenizer.encode_batch(texts) if len(texts) > 1 else [self._tokenizer.encode(texts[0])]
-        lengths = [len(e.ids) for e in encodings]
-        order = sorted(range(len(texts)), key=lambda i: lengths[i])
-        dimension = None
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        size = self._batch_size(len(texts), ingest)
+        groups = [order[start : start + size] for start in range(0, len(order), size)]
+        batches = [self._pad([encodings[i].ids for i in members]) for members in groups]
         vectors: list[Any] = [None] * len(texts)
-        batch = max(self.run_batch_size, 1)
-        for start in range(0, len(order), batch):
-            members = order[start : start + batch]
-            width = max(lengths[i] for i in members)
-            ids = np.zeros((len(members), width), dtype=np.int64)
-            mask = np.zeros((len(members), width), dtype=np.int64)
-            for row, i in enumerate(members):
-                ids[row, : lengths[i]] = encodings[i].ids
-                mask[row, : lengths[i]] = 1
-            pooled = self._pool(self._run(session, ids, mask), mask)
-            dimension = pooled.shape[1]
-            for row, i in enumerate(members):
+
+        def keep(index: int, hidden: Any) -> None:
+            pooled = self._pool(hidden, batches[index][1])
+            for row, i in enumerate(groups[index]):
                 vectors[i] = pooled[row]
-        assert dimension is not None
+
+        self._run_batches(session, batches, keep)
         return np.vstack(vectors).tolist()
 
-    def _run(self, session: Any, ids: Any, mask: Any) -> Any:
+    def _batch_size(self, count: int, ingest: bool) -> int:
+        return max(self.run_batch_size, 1)
+
+    def _pad(self, rows: list[list[int]]) -> tuple[Any, Any]:
+        """Ids and attention mask, zero-padded to the longest row."""
+        import numpy as np
+
+        width = self._padded_width(max(len(r) for r in rows))
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for row, tokens in enumerate(rows):
+            ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
+        return ids, mask
+
+    def _padded_width(self, longest: int) -> int:
+        return longest
+
+    def _feeds(self, ids: Any, mask: Any) -> dict[str, Any]:
         import numpy as np
 
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._spec.input_names:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        return session.run(None, feeds)[0]
+        return feeds
+
+    def _run_batches(self, session: Any, batches: list[tuple[Any, Any]], keep: Any) -> None:
+        """Run every (ids, mask) batch; hand each batch's hidden states to ``keep(index, hidden)``."""
+        for index, (ids, mask) in enumerate(batches):
+            keep(index, session.run(None, self._feeds(ids, mask))[0])
 
     def _pool(self, hidden: Any, mask: Any) -> Any:
         import numpy as np
@@ -232,20 +262,102 @@ class OnnxEmbedding(BaseEmbedding):
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
 
     def _get_query_embedding(self, query: str) -> list[float]:
-        return self._encode([self.query_prefix + query], self.query_threads)[0]
+        return self._encode([self.query_prefix + query], ingest=False)[0]
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)
 
     def _get_text_embedding(self, text: str) -> list[float]:
-        return self._encode([self.passage_prefix + text], self.query_threads)[0]
+        return self._encode([self.passage_prefix + text], ingest=False)[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._encode([self.passage_prefix + t for t in texts], self.ingest_threads)
+        return self._encode([self.passage_prefix + t for t in texts], ingest=True)
 
     def warm_up(self) -> None:
         """Load the query session now (e.g. while a server starts) instead of at the first question."""
         self._get_query_embedding("warm up")
+
+
+class OpenVinoEmbedding(OnnxEmbedding):
+    """The model quantised to int8 by NNCF and run by OpenVINO (``rag.openvino_model``).
+
+    Ingest compiles for throughput: ``min(2, ingest_threads)`` streams share ``ingest_threads``
+    threads and an ``AsyncInferQueue`` keeps one length-sorted batch in flight per stream
+    (1.5-1.6x ONNX Runtime int8 on 2 cores). Queries compile for latency on ``query_threads``.
+    Compiled models are cached under the model's cache folder (compiling drops from ~360 to
+    ~95 ms), and widths are padded to a multiple of 8 (mask 0: the same vectors) so that a new
+    query length rarely pays for a kernel compile. Precision stays f32 where int8 is not used:
+    bf16 would move the vectors further from fp32.
+    """
+
+    precision: str = "int8"
+
+    _core: Any = PrivateAttr(default=None)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "OpenVinoEmbedding"
+
+    @property
+    def fingerprint(self) -> str:
+        from rag.openvino_model import PRECISION, RECIPE_VERSION
+
+        return f"{self.model_path}|{PRECISION}-v{RECIPE_VERSION}"
+
+    def _ensure_model_file(self) -> Any:
+        from rag.openvino_model import ensure_openvino_model
+
+        return ensure_openvino_model(self.model_path, self.cache_dir)
+
+    def _session(self, ingest: bool) -> Any:
+        with self._lock:
+            compiled = self._sessions.get(ingest)
+            if compiled is None:
+                compiled = self._compile(ingest)
+                self._sessions[ingest] = compiled
+            return compiled
+
+    def _compile(self, ingest: bool) -> Any:
+        import openvino as ov
+
+        if self._core is None:
+            self._core = ov.Core()
+            self._core.set_property({"CACHE_DIR": str(self._model_file.parent / "compiled")})
+        if ingest:
+            config = {
+                "PERFORMANCE_HINT": "THROUGHPUT",
+                "NUM_STREAMS": self._streams(),
+                "INFERENCE_NUM_THREADS": self.ingest_threads,
+            }
+        else:
+            config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": self.query_threads}
+        config["INFERENCE_PRECISION_HINT"] = "f32"
+        return self._core.compile_model(str(self._model_file), "CPU", config)
+
+    def _streams(self) -> int:
+        return min(2, self.ingest_threads)
+
+    def _batch_size(self, count: int, ingest: bool) -> int:
+        """At most ``run_batch_size``, and small enough that every ingest stream gets a batch."""
+        size = super()._batch_size(count, ingest)
+        return min(size, max(-(-count // self._streams()), 1)) if ingest else size
+
+    def _padded_width(self, longest: int) -> int:
+        return min(-(-longest // 8) * 8, max(longest, self._spec.max_seq_length))
+
+    def _run_batches(self, session: Any, batches: list[tuple[Any, Any]], keep: Any) -> None:
+        if len(batches) == 1:
+            ids, mask = batches[0]
+            keep(0, session.create_infer_request().infer(self._feeds(ids, mask))[0])
+            return
+        import openvino as ov
+
+        queue = ov.AsyncInferQueue(session, session.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        # The callback runs on OpenVINO's thread; the output tensor is reused once it returns.
+        queue.set_callback(lambda request, index: keep(index, request.get_output_tensor(0).data))
+        for index, (ids, mask) in enumerate(batches):
+            queue.start_async(self._feeds(ids, mask), index)
+        queue.wait_all()
 
 
 class OpenAICompatibleEmbedding(BaseEmbedding):
@@ -310,10 +422,12 @@ MAX_EMBED_CALL = 2048
 
 def build_embedding(settings: Settings) -> BaseEmbedding:
     if settings.embedding_backend == "local" and settings.embedding_runtime != "torch":
-        return OnnxEmbedding(
+        runtime = settings.embedding_runtime
+        local_class = OpenVinoEmbedding if runtime == "openvino-int8" else OnnxEmbedding
+        return local_class(
             model_name=embedding_fingerprint(settings),
             model_path=settings.embedding_model,
-            precision=settings.embedding_runtime.removeprefix("onnx-"),
+            precision=runtime.rsplit("-", 1)[1],
             cache_dir=str(settings.model_cache_dir),
             query_prefix=settings.embedding_query_prefix,
             passage_prefix=settings.embedding_passage_prefix,

@@ -1,6 +1,6 @@
 """Keep third-party libraries from reaching for the network.
 
-tiktoken, Hugging Face, Gradio and Chroma download data or send telemetry on first use. This must
+tiktoken, Hugging Face, Gradio, Chroma and NNCF download data or send telemetry on first use. This must
 run before those libraries are imported; the package's entry points call it first thing.
 """
 
@@ -20,6 +20,7 @@ _FORCED = {
     "TOKENIZERS_PARALLELISM": "false",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "TRANSFORMERS_VERBOSITY": "error",
+    "NNCF_CI": "1",  # NNCF (building the OpenVINO model) sends no telemetry then
 }
 
 

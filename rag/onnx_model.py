@@ -26,6 +26,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,17 +87,18 @@ def read_model_spec(model_dir: str | Path) -> ModelSpec:
     return ModelSpec(folder.resolve(), max_len, pooling, names)
 
 
-def cache_key(model_dir: str | Path, precision: str) -> str:
-    """Changes when the model folder, the recipe or the precision changes (stat only: cheap)."""
+def cache_key(model_dir: str | Path, precision: str, version: str = EXPORT_VERSION, extra: tuple[str, ...] = ()) -> str:
+    """Changes when the model folder, the recipe (``version``, ``extra`` inputs such as
+    calibration files) or the precision changes (stat only: cheap)."""
     folder = Path(model_dir).resolve()
-    parts = [str(folder), EXPORT_VERSION, precision]
+    parts = [str(folder), version, precision, *extra]
     for name in _KEY_FILES:
         path = folder / name
         if path.is_file():
             stat = path.stat()
             parts.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}")
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
-    return f"{folder.name}-{precision}-v{EXPORT_VERSION}-{digest}"
+    return f"{folder.name}-{precision}-v{version}-{digest}"
 
 
 def cached_model_path(model_dir: str | Path, precision: str, cache_dir: str | Path) -> Path:
@@ -110,18 +113,47 @@ def ensure_onnx_model(model_dir: str | Path, precision: str, cache_dir: str | Pa
     if precision not in PRECISIONS:
         raise OnnxExportError(f"Unknown ONNX precision {precision!r}; use one of {PRECISIONS}.")
     target = cached_model_path(model_dir, precision, cache_dir)
+    build_in_child(target, model_dir, ["rag.onnx_model", str(model_dir), precision, str(cache_dir)], f"ONNX ({precision})")
+    return target
+
+
+def build_in_child(target: Path, model_dir: str | Path, module_and_args: list[str], what: str) -> None:
+    """Run ``python -m <module_and_args>`` unless ``target`` exists; raise if it made no ``target``.
+
+    Builders import torch (and quantisers): a child keeps them out of this process's memory."""
     if target.is_file():
-        return target
+        return
     read_model_spec(model_dir)  # fail early, with a clear message, on a folder that is no model
-    command = [sys.executable, "-m", "rag.onnx_model", str(model_dir), precision, str(cache_dir)]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", *module_and_args], capture_output=True, text=True)
     if result.returncode != 0 or not target.is_file():
         detail = (result.stderr or result.stdout).strip().splitlines()[-5:]
         raise OnnxExportError(
-            f"Exporting {model_dir} to ONNX ({precision}) failed: {' / '.join(detail)}. "
+            f"Exporting {model_dir} to {what} failed: {' / '.join(detail)}. "
             "Set RAG_EMBEDDING_RUNTIME=torch to use sentence-transformers instead."
         )
-    return target
+
+
+@contextmanager
+def atomic_folder(target: Path) -> Iterator[Path]:
+    """A temporary folder, renamed to ``target``'s folder when the block succeeds: readers see the
+    whole folder or none, and an interrupted build leaves nothing that a later run would trust."""
+    target.parent.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent.parent))
+    try:
+        yield work
+        try:
+            work.rename(target.parent)
+        except OSError:
+            if not target.is_file():  # not a concurrent builder that won the race
+                raise
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def write_meta(work: Path, model_dir: str | Path, precision: str, version: str) -> None:
+    meta = {"model_dir": str(Path(model_dir).resolve()), "precision": precision, "export_version": version}
+    (work / "meta.json").write_text(json.dumps(meta, indent=2))
 
 
 def export_to_cache(model_dir: str | Path, precision: str, cache_dir: str | Path) -> Path:
@@ -129,36 +161,16 @@ def export_to_cache(model_dir: str | Path, precision: str, cache_dir: str | Path
     target = cached_model_path(model_dir, precision, cache_dir)
     if target.is_file():
         return target
-    target.parent.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent.parent))
-    try:
+    with atomic_folder(target) as work:
         fp32 = work / "fp32.onnx"
         export_fp32(model_dir, fp32)
         fuse_transformer(model_dir, fp32)
-        final = work / "model.onnx"
         if precision == "int8":
-            quantize_int8(fp32, final, work)
+            quantize_int8(fp32, work / "model.onnx", work)
             fp32.unlink()
         else:
-            fp32.rename(final)
-        (work / "meta.json").write_text(
-            json.dumps(
-                {
-                    "model_dir": str(Path(model_dir).resolve()),
-                    "precision": precision,
-                    "export_version": EXPORT_VERSION,
-                },
-                indent=2,
-            )
-        )
-        try:
-            work.rename(target.parent)  # atomic: readers see the whole folder or none
-        except OSError:
-            if not target.is_file():  # not a concurrent exporter that won the race
-                raise
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
+            fp32.rename(work / "model.onnx")
+        write_meta(work, model_dir, precision, EXPORT_VERSION)
     return target
 
 

@@ -1,6 +1,6 @@
-"""The ONNX Runtime embedding: same vectors as sentence-transformers, no torch when answering,
-order kept through length-sorted batches, the exported model cached and reused, and fingerprints
-that keep vectors of different runtimes apart."""
+"""The ONNX Runtime and OpenVINO embeddings: same vectors as sentence-transformers, no torch when
+answering, order kept through length-sorted batches, the exported model cached and reused, and
+fingerprints that keep vectors of different runtimes apart."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SEEDS, make_settings
-from rag.embeddings import LocalEmbedding, OnnxEmbedding, build_embedding, embedding_fingerprint
+from rag.embeddings import LocalEmbedding, OnnxEmbedding, OpenVinoEmbedding, build_embedding, embedding_fingerprint
 
 
 def seed_sentences(limit: int = 40) -> list[str]:
@@ -44,6 +44,19 @@ def int8_embedding(settings):
 @pytest.fixture(scope="module")
 def fp32_embedding(settings):
     return build_embedding(settings.with_overrides(embedding_runtime="onnx-fp32"))
+
+
+@pytest.fixture(scope="module")
+def openvino_embedding(settings):
+    return build_embedding(settings.with_overrides(embedding_runtime="openvino-int8"))
+
+
+def seed_passages() -> list[str]:
+    """The seed texts' paragraphs (the store's chunks are of this kind), German and English."""
+    paragraphs = []
+    for path in sorted(SEEDS.glob("*.txt")):
+        paragraphs += [p.strip() for p in path.read_text(encoding="utf-8").splitlines() if len(p.strip()) > 200]
+    return paragraphs
 
 
 def cosines(a, b) -> np.ndarray:
@@ -94,19 +107,20 @@ def test_length_sorted_batches_keep_the_input_order(fp32_embedding, int8_embeddi
         assert np.diag(similarity).min() >= (0.9999 if embedding.precision == "fp32" else 0.98)
 
 
-def test_the_exported_model_is_cached_and_reused(settings, int8_embedding, monkeypatch):
-    onnx_file = int8_embedding.onnx_file
-    assert onnx_file.is_file() and Path(settings.model_cache_dir) in onnx_file.parents
-    modified = onnx_file.stat().st_mtime_ns
+@pytest.mark.parametrize("runtime", ["onnx-int8", "openvino-int8"])
+def test_the_exported_model_is_cached_and_reused(settings, runtime, monkeypatch):
+    model_file = build_embedding(settings.with_overrides(embedding_runtime=runtime)).model_file
+    assert model_file.is_file() and Path(settings.model_cache_dir) in model_file.parents
+    modified = model_file.stat().st_mtime_ns
 
     def no_export(*args, **kwargs):
         raise AssertionError("the cached model should have been reused")
 
     monkeypatch.setattr(subprocess, "run", no_export)
-    again = build_embedding(settings)
-    assert again.onnx_file == onnx_file
+    again = build_embedding(settings.with_overrides(embedding_runtime=runtime))
+    assert again.model_file == model_file
     again.get_query_embedding("Wer ist Morgan Edge?")
-    assert onnx_file.stat().st_mtime_ns == modified
+    assert model_file.stat().st_mtime_ns == modified
 
 
 def test_cache_keys_differ_by_precision_and_model(tmp_path, settings):
@@ -132,31 +146,92 @@ def test_an_unexportable_folder_is_a_clear_config_error(tmp_path, settings):
 def test_fingerprints_differ_between_runtimes(settings, torch_embedding, int8_embedding, fp32_embedding):
     fingerprints = {
         runtime: embedding_fingerprint(settings.with_overrides(embedding_runtime=runtime))
-        for runtime in ("torch", "onnx-fp32", "onnx-int8")
+        for runtime in ("torch", "onnx-fp32", "onnx-int8", "openvino-int8")
     }
-    assert len(set(fingerprints.values())) == 3
+    assert len(set(fingerprints.values())) == 4
     assert fingerprints["torch"] == settings.embedding_model  # stores built with torch stay valid
     assert torch_embedding.fingerprint == fingerprints["torch"]
     assert fp32_embedding.fingerprint == fingerprints["onnx-fp32"]
     assert int8_embedding.fingerprint == fingerprints["onnx-int8"]
+    openvino = build_embedding(settings.with_overrides(embedding_runtime="openvino-int8"))
+    assert openvino.fingerprint == fingerprints["openvino-int8"]
     assert isinstance(torch_embedding, LocalEmbedding)
 
 
-def test_answering_a_query_does_not_import_torch(int8_embedding):
-    int8_embedding.onnx_file  # make sure the export exists, so the child only loads it
+@pytest.mark.parametrize("runtime", ["onnx-int8", "openvino-int8"])
+def test_answering_a_query_does_not_import_torch(settings, runtime):
+    model_file = build_embedding(settings.with_overrides(embedding_runtime=runtime)).model_file
     script = textwrap.dedent(
         f"""
         import sys
         sys.path.insert(0, {str(REPO)!r})
         from rag.config import load_settings
         from rag.embeddings import build_embedding
-        settings = load_settings(preset="tests", model_cache_dir={str(int8_embedding.cache_dir)!r})
+        settings = load_settings(
+            preset="tests", model_cache_dir={str(settings.model_cache_dir)!r}, embedding_runtime={runtime!r}
+        )
         vector = build_embedding(settings).get_query_embedding("Why did Clark lose his powers?")
         assert len(vector) == 384
-        heavy = sorted(m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules)
+        heavy = sorted(m for m in ("torch", "transformers", "sentence_transformers", "nncf") if m in sys.modules)
         print("heavy:", heavy)
         """
     )
+    assert model_file.is_file()  # built already, so the child only loads it
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "heavy: []" in result.stdout
+
+
+def test_openvino_vectors_match_onnx_fp32_on_seed_passages(openvino_embedding, fp32_embedding):
+    passages = seed_passages()
+    assert len(passages) >= 20
+    both = cosines(openvino_embedding.get_text_embedding_batch(passages), fp32_embedding.get_text_embedding_batch(passages))
+    assert both.min() >= 0.97 and both.mean() >= 0.985
+    for query in ("Why did Clark lose his powers?", "Wer ist Morgan Edge?"):
+        pair = [openvino_embedding.get_query_embedding(query)], [fp32_embedding.get_query_embedding(query)]
+        assert cosines(*pair)[0] >= 0.97
+
+
+def test_openvino_batches_and_single_texts_give_the_same_vectors(openvino_embedding):
+    """Static int8 scales and padding with mask 0 (widths rounded up to 8): a text's vector does
+    not depend on its batch, its neighbours' lengths or the number of streams."""
+    sentences = seed_sentences(30)
+    texts = [" ".join([s] * (1 + i % 5)) for i, s in enumerate(sentences)]
+    texts = [texts[i] for i in np.random.default_rng(7).permutation(len(texts))]
+    small_batches = openvino_embedding.model_copy(update={"run_batch_size": 4})
+    batched = np.array(small_batches.get_text_embedding_batch(texts))
+    one_by_one = np.array([openvino_embedding.get_text_embedding(t) for t in texts])
+    assert batched.shape == (len(texts), 384)
+    assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+    assert cosines(batched, one_by_one).min() >= 0.9999
+
+
+def test_openvino_long_texts_are_truncated_like_the_other_runtimes(openvino_embedding, fp32_embedding):
+    long_text = " ".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt")))[:20000]
+    start = long_text[:1500]  # the part within max_seq_length: what every runtime embeds
+    vector = openvino_embedding.get_text_embedding(long_text)
+    assert cosines([vector], [fp32_embedding.get_text_embedding(long_text)])[0] >= 0.97
+    assert cosines([vector], [openvino_embedding.get_text_embedding(start)])[0] >= 0.99
+    assert isinstance(openvino_embedding, OpenVinoEmbedding)
+
+
+def test_openvino_missing_is_a_clear_config_error(settings, monkeypatch):
+    import importlib.util
+
+    from rag.errors import ConfigError
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real_find_spec(name, *a))
+    embedding = build_embedding(settings.with_overrides(embedding_runtime="openvino-int8"))
+    with pytest.raises(ConfigError, match="needs the openvino package"):
+        embedding.get_query_embedding("anything")
+
+
+def test_openvino_calibration_comes_from_the_repository(settings):
+    """Offline on a fresh clone: the seed texts, cut into windows of at most 200 word pieces."""
+    from rag.openvino_model import CALIBRATION_WINDOWS, WINDOW_PIECES, calibration_windows
+
+    windows = calibration_windows(settings.embedding_model)
+    assert len(windows) == CALIBRATION_WINDOWS
+    assert all(len(w) == WINDOW_PIECES for w in windows)
+    assert len({tuple(w) for w in windows}) == len(windows)
