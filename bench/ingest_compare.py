@@ -1,10 +1,12 @@
 """Fresh-ingest throughput only: the naive LlamaIndex pipeline and the project's, in one run.
 
-    .venv/bin/python bench/ingest_compare.py [--sizes 1000,10000] [--overlaps 40,20,0] [--rounds 1]
+    .venv/bin/python bench/ingest_compare.py [--sizes 1000,10000] [--overlaps 40,20,0]
+        [--runtimes onnx-int8,openvino-int8] [--rounds 1]
 
 A shorter companion of bench/run.py for the ingest target (>= 2x the naive pipeline's source
 characters per second): per round and size, the naive pipeline and then the project, once per
-chunk overlap (``RAG_CHUNK_OVERLAP``), each into a new store in its own process. On a shared
+chunk overlap (``RAG_CHUNK_OVERLAP``) and embedding runtime (``RAG_EMBEDDING_RUNTIME``), each into
+a new store in its own process. On a shared
 machine only ratios measured within one round mean much, so every row carries the load average
 at its start and the ratio to the naive run of the same round. Corpora are bench/corpora.py's,
 under --root. Prints a Markdown table; --json writes the raw rows.
@@ -26,33 +28,43 @@ import corpora  # noqa: E402
 from run import run_json  # noqa: E402
 
 
-def fresh_ingest(worker: str, corpus: Path, store: Path, overlap: int | None = None) -> dict:
-    """One ingest into a new store, in a new process; the store is removed afterwards."""
+def fresh_ingest(worker: str, corpus: Path, store: Path, environment: dict[str, str] | None = None) -> dict:
+    """One ingest into a new store, in a new process with ``environment`` set; the store is removed
+    afterwards."""
     shutil.rmtree(store, ignore_errors=True)
-    previous = os.environ.get("RAG_CHUNK_OVERLAP")
-    if overlap is not None:
-        os.environ["RAG_CHUNK_OVERLAP"] = str(overlap)
+    previous = {name: os.environ.get(name) for name in environment or {}}
+    os.environ.update(environment or {})
     load = os.getloadavg()[0]
     try:
         result = run_json([str(BENCH / worker), "ingest", str(corpus), str(store)])
     finally:
-        if previous is None:
-            os.environ.pop("RAG_CHUNK_OVERLAP", None)
-        else:
-            os.environ["RAG_CHUNK_OVERLAP"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         shutil.rmtree(store, ignore_errors=True)
     result["load_average"] = load
     return result
 
 
-def compare_round(size: int, overlaps: list[int], root: Path) -> list[dict]:
+def project_variants(overlaps: list[int], runtimes: list[str]) -> list[tuple[str, dict[str, str]]]:
+    """(label, environment) of every combination measured for the project."""
+    return [
+        (f"project, {runtime}, overlap {overlap}", {"RAG_CHUNK_OVERLAP": str(overlap), "RAG_EMBEDDING_RUNTIME": runtime})
+        for runtime in runtimes
+        for overlap in overlaps
+    ]
+
+
+def compare_round(size: int, variants: list[tuple[str, dict[str, str]]], root: Path) -> list[dict]:
     corpus = corpora.build_corpus(root, size)
     naive = fresh_ingest("naive.py", corpus, root / "stores" / f"compare-naive-{size}")
     chars = naive["chars"]
     rows = [{"size": size, "pipeline": "naive", **naive}]
-    for overlap in overlaps:
-        project = fresh_ingest("project.py", corpus, root / "stores" / f"compare-project-{size}", overlap)
-        rows.append({"size": size, "pipeline": f"project, overlap {overlap}", "chars": chars, **project})
+    for label, environment in variants:
+        project = fresh_ingest("project.py", corpus, root / "stores" / f"compare-project-{size}", environment)
+        rows.append({"size": size, "pipeline": label, "chars": chars, **project})
     for row in rows:
         row["chars_per_s"] = chars / row["total_s"]
         row["ratio"] = naive["total_s"] / row["total_s"]
@@ -77,16 +89,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--overlaps", default="40", help="project chunk overlaps to measure, in word pieces")
+    parser.add_argument("--runtimes", default="openvino-int8", help="embedding runtimes to measure")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--root", type=Path, default=Path("/tmp/rag-bench"))
     parser.add_argument("--json", type=Path, help="also write the raw rows here")
     args = parser.parse_args(argv)
-    overlaps = [int(o) for o in args.overlaps.split(",")]
+    variants = project_variants([int(o) for o in args.overlaps.split(",")], args.runtimes.split(","))
     rows = []
     for _ in range(args.rounds):
         for size in (int(s) for s in args.sizes.split(",")):
-            rows += compare_round(size, overlaps, args.root)
-            print(table(rows[-1 - len(overlaps) :]), flush=True)
+            rows += compare_round(size, variants, args.root)
+            print(table(rows[-1 - len(variants) :]), flush=True)
     print(table(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
