@@ -127,6 +127,7 @@ class Rag:
                         f"The index at {self._store_for(create=False).location} holds no documents. Ingest a folder: "
                         f"python -m rag ingest --source {self.settings.source_dir}"
                     )
+                self._check_vectors_match(corpus.records)
                 _warm_up_in_background(self.embedding)
                 self._corpus = corpus
                 self._retriever = HybridRetriever(
@@ -134,6 +135,22 @@ class Rag:
                 )
                 self._answerers = {}
             return self._retriever
+
+    def _check_vectors_match(self, records: dict) -> None:
+        """Questions must be embedded as the chunks were: a store embedded with another model,
+        runtime or passage prefix would answer with meaningless similarities, so it is refused."""
+        from rag.corpus import vector_fingerprint, vector_fingerprint_of
+
+        expected = vector_fingerprint(self.settings)
+        other = sorted(s for s, r in records.items() if vector_fingerprint_of(r.fingerprint) != expected)
+        if other:
+            made_with = vector_fingerprint_of(records[other[0]].fingerprint)
+            raise StoreError(
+                f"{len(other)} of {len(records)} files in the index were embedded as {made_with!r}, but "
+                f"questions are embedded as {expected!r} with the current settings (the embedding model, "
+                "runtime or passage prefix changed). Re-ingest to re-embed them: python -m rag ingest "
+                f"--source {self.settings.source_dir} (or change the settings back)."
+            )
 
     def _answerer(self, mode: str):
         from rag.relevance import RelevanceGate

@@ -206,13 +206,22 @@ def chunk_fingerprint(settings: Settings) -> str:
     """Changes whenever chunk boundaries or their vectors could change: the store never mixes
     vectors of different models, runtimes or prefixes. (Cheap: builds no splitter, so an
     unchanged re-ingest can check it without loading LlamaIndex.)"""
+    s = settings
+    return f"chunker{CHUNKER_VERSION}:{vector_fingerprint(s)}:{s.chunk_size}:{s.chunk_overlap}"
+
+
+def vector_fingerprint(settings: Settings) -> str:
+    """The part of the chunk fingerprint that says which vectors a chunk has: questions must be
+    embedded the same way (backend, model and runtime, passage prefix)."""
     from rag.embeddings import embedding_fingerprint
 
     s = settings
-    return (
-        f"chunker{CHUNKER_VERSION}:{s.embedding_backend}:{embedding_fingerprint(s)}:"
-        f"{s.embedding_passage_prefix}:{s.chunk_size}:{s.chunk_overlap}"
-    )
+    return f"{s.embedding_backend}:{embedding_fingerprint(s)}:{s.embedding_passage_prefix}"
+
+
+def vector_fingerprint_of(fingerprint: str) -> str:
+    """The vector part of a chunk fingerprint made by ``chunk_fingerprint``."""
+    return fingerprint.split(":", 1)[-1].rsplit(":", 2)[0]
 
 
 def word_piece_counter(settings: Settings) -> Callable[[str], list]:
@@ -242,9 +251,20 @@ def align_pieces(text: str, pieces: list[str]) -> list[tuple[int, int]]:
     Each piece starts inside the previous one (overlap) or after it, and ends after it. Where a
     text repeats itself a piece may occur several times: the last occurrence starting within the
     previous piece is taken (else the first one after it), so consecutive spans leave no gap.
-    Pieces are normally exact substrings; if the splitter changed whitespace, any run of
-    whitespace matches any other.
+    That choice can still strand the end of the text (a last piece that also occurs inside the one
+    before it); the pieces are then aligned from the end backwards, which cannot. Pieces are
+    normally exact substrings; if the splitter changed whitespace, any run of whitespace matches
+    any other.
     """
+    spans = _align_forwards(text, pieces)
+    if pieces and not _covers(text, spans):
+        backwards = _align_backwards(text, pieces)
+        if backwards is not None and _covers(text, backwards):
+            return backwards
+    return spans
+
+
+def _align_forwards(text: str, pieces: list[str]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     previous_start, previous_end = -1, 0
     for piece in pieces:
@@ -258,6 +278,31 @@ def align_pieces(text: str, pieces: list[str]) -> list[tuple[int, int]]:
         spans.append((start, end))
         previous_start, previous_end = start, end
     return spans
+
+
+def _align_backwards(text: str, pieces: list[str]) -> list[tuple[int, int]] | None:
+    """Mirror of ``_align_forwards`` from the last piece (exact substrings only, else None)."""
+    spans: list[tuple[int, int]] = []
+    next_start, next_end = len(text), len(text) + 1
+    for piece in reversed(pieces):
+        start = text.find(piece, max(next_start - len(piece), 0), next_end - 1)
+        if start < 0 or start + len(piece) > next_end - 1 or start >= next_start:
+            start = text.rfind(piece, 0, next_start)
+        if start < 0:
+            return None
+        spans.append((start, start + len(piece)))
+        next_start, next_end = start, start + len(piece)
+    return spans[::-1]
+
+
+def _covers(text: str, spans: list[tuple[int, int]]) -> bool:
+    """Whether the spans move forward and leave nothing but whitespace uncovered."""
+    if text[: spans[0][0]].strip() or text[spans[-1][1] :].strip():
+        return False
+    return all(
+        a_start < b_start and a_end < b_end and not text[a_end:b_start].strip()
+        for (a_start, a_end), (b_start, b_end) in zip(spans, spans[1:])
+    )
 
 
 def _find_ignoring_whitespace(text: str, piece: str, cursor: int) -> tuple[int, int]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hypothesis import given, settings as hsettings, strategies as st
+import pytest
+from hypothesis import example, given, settings as hsettings, strategies as st
 
 from conftest import SEEDS, make_settings
 from rag.corpus import MERGED_TAIL_SHARE, Chunker, align_pieces, read_folder, word_piece_counter
@@ -101,6 +102,8 @@ repeated_sentences = st.sampled_from(["Clark runs. ", "Lana waits at the farm. "
 
 @hsettings(max_examples=40, deadline=None)
 @given(st.lists(repeated_sentences, min_size=1, max_size=150))
+# Found by hypothesis: the last piece also occurs inside the one before, which stranded the end.
+@example(["Clark runs. "] * 9 + ["Lana waits at the farm. ", "Clark runs. ", "Rain.\n\n", "Clark runs. ", "Rain.\n\n", "Clark runs. "])
 def test_chunks_of_a_text_that_repeats_itself_leave_no_gap(parts):
     text = "".join(parts)
     settings = make_settings(Path("unused"), chunk_size=40, chunk_overlap=8)
@@ -123,3 +126,11 @@ def test_alignment_tolerates_changed_whitespace():
     text = "One  sentence here.\nAnother\tone there."
     spans = align_pieces(text, ["One sentence here.", "Another one there."])
     assert [text[a:b] for a, b in spans] == ["One  sentence here.", "Another\tone there."]
+
+
+@pytest.mark.parametrize("prefix", ["", "passage: ", "a:b:c"])
+def test_the_vector_part_of_a_chunk_fingerprint_is_recovered_exactly(prefix):
+    from rag.corpus import chunk_fingerprint, vector_fingerprint, vector_fingerprint_of
+
+    settings = make_settings(Path("unused"), embedding_passage_prefix=prefix, chunk_size=123, chunk_overlap=7)
+    assert vector_fingerprint_of(chunk_fingerprint(settings)) == vector_fingerprint(settings)

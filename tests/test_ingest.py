@@ -159,3 +159,14 @@ def test_windows_span_files_and_identical_texts_are_embedded_once(tmp_path, fres
     assert rag._store_for(create=False).count() == report.chunks_total
     assert len(rag._store_for(create=False).file_records()) == 4
     assert rag.ingest(folder).chunks_embedded == 0
+
+
+def test_questions_are_refused_when_the_index_was_embedded_another_way(tmp_path, fresh_rag):
+    folder = copy_seeds(tmp_path)
+    fresh_rag().ingest(folder)
+    changed = fresh_rag(embedding_passage_prefix="passage: ")
+    with pytest.raises(StoreError, match="were embedded as .*python -m rag ingest"):
+        changed.retrieve("Why did Clark lose his powers?")
+    report = fresh_rag(embedding_passage_prefix="passage: ").ingest(folder)
+    assert report.chunks_embedded == report.chunks_total
+    assert fresh_rag(embedding_passage_prefix="passage: ").retrieve("Why did Clark lose his powers?")
