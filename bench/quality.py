@@ -1,11 +1,11 @@
-"""Dense retrieval quality on the XQuAD split, per embedding runtime (torch, onnx-fp32, onnx-int8).
+"""Dense retrieval quality on the XQuAD split, per embedding runtime (torch, onnx-fp32, onnx-int8, openvino-int8).
 
 Each paragraph of ../shared/data/xquad-dev (read in place) is cut by the project's chunker; a
 question's paragraph ranks by its best chunk's cosine. Reports hit@1 / hit@5 for English questions
 over the English corpus, German over German and English over German (cross-language), and how
 close each runtime's vectors are to sentence-transformers' (cosine, mean and minimum).
 
-    .venv/bin/python bench/quality.py [--runtimes torch,onnx-fp32,onnx-int8] [--json OUT]
+    .venv/bin/python bench/quality.py [--runtimes torch,onnx-fp32,onnx-int8,openvino-int8] [--json OUT]
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def evaluate(runtime: str, questions, corpora, settings) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runtimes", default="torch,onnx-fp32,onnx-int8")
+    parser.add_argument("--runtimes", default="torch,onnx-fp32,onnx-int8,openvino-int8")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     from rag.offline import prepare_offline_environment
