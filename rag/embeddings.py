@@ -33,15 +33,18 @@ def embedding_fingerprint(settings: Settings) -> str:
     The torch runtime and API models keep the model name alone (stores built before the ONNX
     runtime existed stay valid); ONNX and OpenVINO runtimes add precision and recipe version.
     """
-    if settings.embedding_backend == "local" and settings.embedding_runtime == "openvino-int8":
-        from rag.openvino_model import PRECISION, RECIPE_VERSION
-
-        return f"{settings.embedding_model}|{PRECISION}-v{RECIPE_VERSION}"
     if settings.embedding_backend == "local" and settings.embedding_runtime != "torch":
-        from rag.onnx_model import EXPORT_VERSION
-
-        return f"{settings.embedding_model}|{settings.embedding_runtime}-v{EXPORT_VERSION}"
+        return exported_model_fingerprint(settings.embedding_model, settings.embedding_runtime)
     return settings.embedding_model
+
+
+def exported_model_fingerprint(model_path: str, runtime: str) -> str:
+    """Model, runtime and the version of the recipe that built the runtime's model file."""
+    if runtime == "openvino-int8":
+        from rag.openvino_model import RECIPE_VERSION as version
+    else:
+        from rag.onnx_model import EXPORT_VERSION as version
+    return f"{model_path}|{runtime}-v{version}"
 
 
 class LocalEmbedding(BaseEmbedding):
@@ -140,9 +143,7 @@ class OnnxEmbedding(BaseEmbedding):
 
     @property
     def fingerprint(self) -> str:
-        from rag.onnx_model import EXPORT_VERSION
-
-        return f"{self.model_path}|onnx-{self.precision}-v{EXPORT_VERSION}"
+        return exported_model_fingerprint(self.model_path, f"onnx-{self.precision}")
 
     @property
     def model_file(self) -> Any:
@@ -300,9 +301,9 @@ class OpenVinoEmbedding(OnnxEmbedding):
 
     @property
     def fingerprint(self) -> str:
-        from rag.openvino_model import PRECISION, RECIPE_VERSION
+        from rag.openvino_model import PRECISION
 
-        return f"{self.model_path}|{PRECISION}-v{RECIPE_VERSION}"
+        return exported_model_fingerprint(self.model_path, PRECISION)
 
     def _ensure_model_file(self) -> Any:
         from rag.openvino_model import ensure_openvino_model
