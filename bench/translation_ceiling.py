@@ -23,8 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rag import open_rag  # noqa: E402
+from retrieval_xquad import FIXTURES, passage_hits  # noqa: E402  (bench/ is on sys.path when run)
 
-FIXTURES = REPO / "fixtures" / "seeds.jsonl"
 REPORT = REPO / "bench" / "TRANSLATION_CEILING.md"
 TOP = 3
 DEPTH = 50
@@ -43,14 +43,10 @@ HUMAN_TRANSLATIONS = {
 }
 
 
-def normalised(text: str) -> str:
-    return " ".join(text.split())
-
-
 def gold_rank(passages, fixture: dict) -> int | None:
-    quotes = [normalised(q) for q in fixture["gold_quotes"]]
+    """Rank (from 1) of the first passage holding a gold quote, as bench/retrieval_xquad.py counts hits."""
     for rank, passage in enumerate(passages, start=1):
-        if any(q in normalised(passage.text) for q in quotes):
+        if passage_hits(fixture, passage.to_json()):
             return rank
     return None
 
