@@ -64,7 +64,7 @@ def main() -> None:
     build_seconds = time.perf_counter() - started
     retriever = HybridRetriever(corpus, rag.embedding, rag.dictionary, rag.settings.top_k)
     answerer = ExtractiveAnswerer(
-        corpus.lexical, RelevanceGate(rag.settings.min_coverage, rag.settings.min_dense_cosine)
+        corpus.lexical, RelevanceGate(rag.settings.min_support)
     )
     questions = json.loads(Path(args.questions).read_text())[:60]
     for question in questions[::4]:  # warm-up, in both languages (German loads the gloss table)

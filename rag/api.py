@@ -158,7 +158,7 @@ class Rag:
         retriever = self._retriever_for_current_index()
         with self._lock:
             if mode not in self._answerers:
-                gate = RelevanceGate(self.settings.min_coverage, self.settings.min_dense_cosine)
+                gate = RelevanceGate(self.settings.min_support)
                 if mode == "extractive":
                     from rag.extractive import ExtractiveAnswerer
 

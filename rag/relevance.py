@@ -1,8 +1,10 @@
 """Deciding whether the retrieved passages can support an answer at all.
 
 Retrieval always returns something; an answer built from irrelevant text is worse than a refusal.
-A passage counts as relevant when it contains most of the question's rarer words (in any
-translation) or is close to the question in embedding space.
+A passage's support is the share of the question's words it contains (weighted by rarity, in any
+translation; 0 to 1) plus its embedding cosine with the question: either signal alone can carry a
+passage (all the rare words, or a close paraphrase), and two half-matches add up. Summing beat
+testing each signal against its own threshold on both kinds of error at once (bench/GATE.md).
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ from dataclasses import dataclass
 from llama_index.core.schema import NodeWithScore
 
 
+def support(node: NodeWithScore) -> float:
+    """Coverage of the question's words plus dense cosine (a missing cosine counts as 0); the
+    same sum as ``Passage.support``."""
+    metadata = node.node.metadata
+    return metadata.get("coverage", 0.0) + (metadata.get("dense_cosine") or 0.0)
+
+
 @dataclass(frozen=True)
 class RelevanceGate:
-    min_coverage: float
-    min_dense_cosine: float
+    min_support: float
 
     def is_relevant(self, node: NodeWithScore) -> bool:
-        metadata = node.node.metadata
-        cosine = metadata.get("dense_cosine")
-        return metadata.get("coverage", 0.0) >= self.min_coverage or (
-            cosine is not None and cosine >= self.min_dense_cosine
-        )
+        return support(node) >= self.min_support
 
     def supports(self, nodes: Sequence[NodeWithScore]) -> bool:
         return any(self.is_relevant(node) for node in nodes)

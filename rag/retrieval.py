@@ -463,4 +463,6 @@ def passage_from_node(node: NodeWithScore) -> Passage:
         end=int(metadata["end"]),
         score=float(node.score or 0.0),
         chunk_id=node.node.node_id,
+        coverage=float(metadata.get("coverage", 0.0)),
+        cosine=metadata.get("dense_cosine"),
     )

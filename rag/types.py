@@ -24,6 +24,15 @@ class Passage(BaseModel):
     end: int = Field(description="Character offset just past the passage.")
     score: float = Field(description="Relevance score of the retrieval (higher is better).")
     chunk_id: str = Field("", description="Id of the chunk in the store.")
+    coverage: float = Field(
+        0.0, description="Share of the question's words (weighted by rarity, in any translation) in the passage."
+    )
+    cosine: float | None = Field(None, description="Embedding cosine between the question and the passage.")
+
+    @property
+    def support(self) -> float:
+        """What the relevance gate compares with the setting ``min_support``."""
+        return self.coverage + (self.cosine or 0.0)
 
     def to_json(self) -> dict[str, Any]:
         return {

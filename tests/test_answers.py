@@ -110,3 +110,48 @@ def test_streaming_extractive_answer_ends_with_the_final_answer(seed_rag):
     assert isinstance(events[-1], AnswerDone)
     assert all(isinstance(e, AnswerDelta) for e in events[:-1])
     assert "".join(e.text for e in events[:-1]) == events[-1].answer.text
+
+
+# --- the relevance gate ----------------------------------------------------------------------------
+
+
+def gate_node(coverage, cosine):
+    from llama_index.core.schema import NodeWithScore, TextNode
+
+    return NodeWithScore(node=TextNode(text="x", metadata={"coverage": coverage, "dense_cosine": cosine}), score=0.5)
+
+
+@pytest.mark.parametrize(
+    ("coverage", "cosine", "relevant"),
+    [
+        (0.8, 0.0, True),  # every rare word of the question, no paraphrase
+        (0.0, 0.8, True),  # a close paraphrase sharing no word
+        (0.4, 0.4, True),  # two half matches add up
+        (0.3, 0.3, False),
+        (0.5, None, False),  # no cosine (counts as 0)
+    ],
+)
+def test_a_passage_supports_an_answer_when_word_coverage_plus_cosine_reaches_the_threshold(coverage, cosine, relevant):
+    from rag.relevance import RelevanceGate
+
+    gate = RelevanceGate(min_support=0.75)
+    assert gate.is_relevant(gate_node(coverage, cosine)) is relevant
+    assert gate.supports([gate_node(0.0, 0.0), gate_node(coverage, cosine)]) is relevant
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Why did Clark lose his powers?",
+        "Wohin verbannt Clark die beiden Kryptonier?",
+        "What is the boiling point of tungsten?",
+        "Wie heißt das Krankenhaus, in das Clark Chloe bringt?",
+        "Who finally rescues Lex from the island?",
+    ],
+)
+def test_a_question_is_refused_exactly_when_no_passage_reaches_the_support_setting(seed_rag, question):
+    passages = seed_rag.retrieve(question)
+    for p in passages:
+        assert p.support == pytest.approx(p.coverage + (p.cosine or 0.0))
+    answer = seed_rag.ask(question)
+    assert answer.not_found == (max(p.support for p in passages) < seed_rag.settings.min_support)
