@@ -15,12 +15,16 @@ language's best lexical match counts the same, and a question can reach a langua
 it only meets through translation); cosines are used as they are. Weights were fitted on XQuAD
 (dev split) and the seed fixtures with bench/retrieval_xquad.py: German-German search relies on
 BM25 plus the glosses (MiniLM on raw German text only adds noise), English-German on the glosses.
+
+A chunk overlapping a better-ranked chunk of the same source widens that passage instead of
+taking a place of its own (merge_overlapping), so the top k are k distinct stretches of text.
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,6 +68,8 @@ DEFAULT_WEIGHTS = FusionWeights(lexical=1.0, dense=2.0)
 MIN_SCORE = 1e-6  # node scores stay in (0, 1]
 MIN_RELATIVE_SENSE = 0.3  # translations weaker than this share of the best sense are ignored
 MAX_TRANSLATIONS = 4
+CANDIDATES_PER_PASSAGE = 3  # chunks ranked per passage wanted: overlapping ones merge into one passage
+MAX_CHUNKS_PER_PASSAGE = 2
 MIN_EXTENDED_TERM = 4
 
 
@@ -374,9 +380,14 @@ class HybridRetriever(BaseRetriever):
         dense = corpus.vectors @ vector
         gloss = corpus.gloss_scores(vector)
         fused = np.where(allowed, self._fuse(plan.language, lexical, dense, gloss, allowed), -np.inf)
-        best = [int(i) for i in top_indices(fused, top_k) if np.isfinite(fused[i])]
-        nodes = [self._node(i, fused[i], plan, lexical[i], self._cosine(i, dense, gloss)) for i in best]
+        ranked = [int(i) for i in top_indices(fused, top_k * CANDIDATES_PER_PASSAGE) if np.isfinite(fused[i])]
+        passages = merge_overlapping(ranked, self._span, top_k)
+        nodes = [self._node(rows, fused[rows[0]], plan, lexical[rows[0]], self._cosine(rows[0], dense, gloss)) for rows in passages]
         return RetrievalResult(plan, nodes)
+
+    def _span(self, i: int) -> tuple[str, int, int]:
+        chunks = self.corpus.chunks
+        return chunks.value(i, "source"), int(chunks.value(i, "start")), int(chunks.value(i, "end"))
 
     def _fuse(
         self, language: str, lexical: np.ndarray, dense: np.ndarray, gloss: np.ndarray, allowed: np.ndarray
@@ -408,21 +419,32 @@ class HybridRetriever(BaseRetriever):
             return np.ones(len(self.corpus.chunks), dtype=bool)
         return self.corpus.chunks.rows_with("source", set(sources))
 
-    def _node(self, i: int, score: float, plan: QueryPlan, lexical: float, cosine: float | None) -> NodeWithScore:
-        chunk = self.corpus.chunks[i]
+    def _node(
+        self, rows: list[int], score: float, plan: QueryPlan, lexical: float, cosine: float | None
+    ) -> NodeWithScore:
+        """One passage: the best chunk ``rows[0]``, widened to the chunks merged into it (its
+        scores stay the best chunk's; matched terms are those of any of them)."""
+        chunk = self.corpus.chunks[rows[0]]
         language = chunk.metadata.get("language", "und")
         groups = plan.groups.get(language, [])
-        matched = self.corpus.lexical.matched_terms(i, [t for g in groups for t, _ in g.targets])
+        terms = [t for g in groups for t, _ in g.targets]
+        matched = set().union(*(self.corpus.lexical.matched_terms(i, terms) for i in rows))
+        text, start, end = chunk.text, int(chunk.metadata["start"]), int(chunk.metadata["end"])
+        if len(rows) > 1:
+            text, start, end = joined_text([self.corpus.chunks[i] for i in rows])
         node = TextNode(
             id_=chunk.chunk_id,
-            text=chunk.text,
+            text=text,
             metadata={
                 **chunk.metadata,
+                "start": start,
+                "end": end,
                 "lexical_score": float(lexical),
                 "dense_cosine": float(cosine) if cosine is not None else None,
                 "coverage": self._coverage(groups, matched),
                 "query_language": plan.language,
                 "matched_terms": sorted(matched),
+                "merged_chunks": len(rows),
             },
         )
         return NodeWithScore(node=node, score=float(score))
@@ -441,6 +463,46 @@ def coverage(groups: list[TermGroup], matched: set[str], lexical: LexicalIndex) 
         best_match = max((w for t, w in group.targets if t in matched), default=0.0)
         found += weight * min(1.0, best_match / max(w for _, w in group.targets)) if best_match else 0.0
     return found / total if total else 0.0
+
+
+def merge_overlapping(
+    ranked: list[int], span: Callable[[int], tuple[str, int, int]], limit: int
+) -> list[list[int]]:
+    """Group ranked chunks into at most ``limit`` passages, best first, each passage a chunk
+    widened by at most one overlapping chunk.
+
+    A chunk that overlaps a passage already chosen (same source, shared characters) never takes a
+    place of its own: showing the same sentences twice wastes a place that text not yet shown
+    could take. It widens that passage if the passage is still one chunk, and is left out
+    otherwise, so a passage stays under two chunks long. Returns each passage's chunk rows, its
+    best chunk first.
+    """
+    passages: list[list[int]] = []
+    spans: list[tuple[str, int, int]] = []
+    for row in ranked:
+        source, start, end = span(row)
+        overlapping = [n for n, (s, a, b) in enumerate(spans) if s == source and start < b and end > a]
+        if not overlapping:
+            if len(passages) < limit:
+                passages.append([row])
+                spans.append((source, start, end))
+        elif len(overlapping) == 1 and len(passages[overlapping[0]]) < MAX_CHUNKS_PER_PASSAGE:
+            n = overlapping[0]
+            passages[n].append(row)
+            spans[n] = (source, min(start, spans[n][1]), max(end, spans[n][2]))
+    return passages
+
+
+def joined_text(chunks: list[StoredChunk]) -> tuple[str, int, int]:
+    """The text of overlapping chunks of one source as one span: (text, start, end)."""
+    ordered = sorted(chunks, key=lambda c: int(c.metadata["start"]))
+    text, start, end = ordered[0].text, int(ordered[0].metadata["start"]), int(ordered[0].metadata["end"])
+    for chunk in ordered[1:]:
+        chunk_start, chunk_end = int(chunk.metadata["start"]), int(chunk.metadata["end"])
+        if chunk_end > end:
+            text += chunk.text[end - chunk_start :]
+            end = chunk_end
+    return text, start, end
 
 
 def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
