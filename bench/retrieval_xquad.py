@@ -161,7 +161,16 @@ def seed_hits(fixtures: list[dict], retrieved: list[list[dict]]) -> dict:
         top += any(hits)
         if not any(hits):
             misses.append(fixture)
-    return {"n": len(fixtures), "top1": first, "top3": top, "misses": misses, "by_pair": seed_hits_by_pair(fixtures, retrieved)}
+    lengths = [len(p["text"]) for passages in retrieved for p in passages[:SEED_TOP_K]]
+    return {
+        "n": len(fixtures),
+        "top1": first,
+        "top3": top,
+        "misses": misses,
+        "by_pair": seed_hits_by_pair(fixtures, retrieved),
+        "mean_chars": statistics.mean(lengths) if lengths else 0.0,
+        "max_chars": max(lengths, default=0),
+    }
 
 
 def seed_hits_by_pair(fixtures: list[dict], retrieved: list[list[dict]]) -> dict[str, tuple[int, int]]:
@@ -232,7 +241,10 @@ def render(results: dict, seeds: dict, latency: dict, n_questions: int, xquad: P
         "",
         f"## Seed fixtures ({seeds['n']} answerable questions of fixtures/seeds.jsonl)",
         "",
-        "A hit is a passage containing one of the question's gold quotes.",
+        "A hit is a passage containing one of the question's gold quotes. A passage is a chunk (200 word "
+        "pieces, about 600 characters), widened by an overlapping neighbour when one ranks too "
+        f"(`rag.retrieval.merge_overlapping`): the top-3 passages average {seeds['mean_chars']:.0f} characters "
+        f"(longest {seeds['max_chars']}).",
         "",
         f"- top-1: {seeds['top1']}/{seeds['n']}; top-3: {seeds['top3']}/{seeds['n']} (goal: all)",
     ]

@@ -147,7 +147,7 @@ class Settings(BaseSettings):
     )
 
     min_support: float = Field(
-        0.75,
+        0.8,
         ge=0.0,
         le=2.0,
         description="A passage supports an answer when the share of the question's words it holds "

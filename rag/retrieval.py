@@ -68,7 +68,10 @@ DEFAULT_WEIGHTS = FusionWeights(lexical=1.0, dense=2.0)
 MIN_SCORE = 1e-6  # node scores stay in (0, 1]
 MIN_RELATIVE_SENSE = 0.3  # translations weaker than this share of the best sense are ignored
 MAX_TRANSLATIONS = 4
-CANDIDATES_PER_PASSAGE = 3  # chunks ranked per passage wanted: overlapping ones merge into one passage
+# Passages are grouped from the best MERGE_POOL chunks (or CANDIDATES_PER_PASSAGE per passage wanted,
+# if more) whatever top_k is, so the first k passages of a longer list are the k of a shorter one.
+MERGE_POOL = 60
+CANDIDATES_PER_PASSAGE = 3
 MAX_CHUNKS_PER_PASSAGE = 2
 MIN_EXTENDED_TERM = 4
 
@@ -380,8 +383,9 @@ class HybridRetriever(BaseRetriever):
         dense = corpus.vectors @ vector
         gloss = corpus.gloss_scores(vector)
         fused = np.where(allowed, self._fuse(plan.language, lexical, dense, gloss, allowed), -np.inf)
-        ranked = [int(i) for i in top_indices(fused, top_k * CANDIDATES_PER_PASSAGE) if np.isfinite(fused[i])]
-        passages = merge_overlapping(ranked, self._span, top_k)
+        pool = max(MERGE_POOL, top_k * CANDIDATES_PER_PASSAGE)
+        ranked = [int(i) for i in top_indices(fused, pool) if np.isfinite(fused[i])]
+        passages = merge_overlapping(ranked, self._span)[:top_k]
         nodes = [self._node(rows, fused[rows[0]], plan, lexical[rows[0]], self._cosine(rows[0], dense, gloss)) for rows in passages]
         return RetrievalResult(plan, nodes)
 
@@ -465,17 +469,15 @@ def coverage(groups: list[TermGroup], matched: set[str], lexical: LexicalIndex) 
     return found / total if total else 0.0
 
 
-def merge_overlapping(
-    ranked: list[int], span: Callable[[int], tuple[str, int, int]], limit: int
-) -> list[list[int]]:
-    """Group ranked chunks into at most ``limit`` passages, best first, each passage a chunk
-    widened by at most one overlapping chunk.
+def merge_overlapping(ranked: list[int], span: Callable[[int], tuple[str, int, int]]) -> list[list[int]]:
+    """Group ranked chunks into passages, best first, each passage a chunk widened by at most one
+    overlapping chunk.
 
     A chunk that overlaps a passage already chosen (same source, shared characters) never takes a
     place of its own: showing the same sentences twice wastes a place that text not yet shown
-    could take. It widens that passage if the passage is still one chunk, and is left out
-    otherwise, so a passage stays under two chunks long. Returns each passage's chunk rows, its
-    best chunk first.
+    could take. It widens that passage if the passage is still one chunk (the passage then shows
+    its best chunk with the neighbour that ranks highest), and is left out otherwise, so a passage
+    is at most two chunks long. Returns each passage's chunk rows, its best chunk first.
     """
     passages: list[list[int]] = []
     spans: list[tuple[str, int, int]] = []
@@ -483,9 +485,8 @@ def merge_overlapping(
         source, start, end = span(row)
         overlapping = [n for n, (s, a, b) in enumerate(spans) if s == source and start < b and end > a]
         if not overlapping:
-            if len(passages) < limit:
-                passages.append([row])
-                spans.append((source, start, end))
+            passages.append([row])
+            spans.append((source, start, end))
         elif len(overlapping) == 1 and len(passages[overlapping[0]]) < MAX_CHUNKS_PER_PASSAGE:
             n = overlapping[0]
             passages[n].append(row)
