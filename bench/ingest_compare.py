@@ -89,7 +89,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--overlaps", default="40", help="project chunk overlaps to measure, in word pieces")
-    parser.add_argument("--runtimes", default="onnx-int8", help="embedding runtimes to measure, comma-separated")
+    parser.add_argument(
+        "--runtimes", default="openvino-int8", help="embedding runtimes to measure, comma-separated (default: the default)"
+    )
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--root", type=Path, default=Path("/tmp/rag-bench"))
     parser.add_argument("--json", type=Path, help="also write the raw rows here")

