@@ -386,7 +386,10 @@ class HybridRetriever(BaseRetriever):
         pool = max(MERGE_POOL, top_k * CANDIDATES_PER_PASSAGE)
         ranked = [int(i) for i in top_indices(fused, pool) if np.isfinite(fused[i])]
         passages = merge_overlapping(ranked, self._span)[:top_k]
-        nodes = [self._node(rows, fused[rows[0]], plan, lexical[rows[0]], self._cosine(rows[0], dense, gloss)) for rows in passages]
+        nodes = [
+            self._node(rows, fused[rows[0]], plan, lexical[rows[0]], self._cosine(rows[0], dense, gloss))
+            for rows in passages
+        ]
         return RetrievalResult(plan, nodes)
 
     def _span(self, i: int) -> tuple[str, int, int]:

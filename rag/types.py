@@ -23,7 +23,9 @@ class Passage(BaseModel):
     start: int = Field(description="Character offset of the passage in the source file.")
     end: int = Field(description="Character offset just past the passage.")
     score: float = Field(description="Relevance score of the retrieval (higher is better).")
-    chunk_id: str = Field("", description="Id of the chunk in the store.")
+    chunk_id: str = Field(
+        "", description="Id in the store of the passage's best chunk (an overlapping neighbour may widen it)."
+    )
     coverage: float = Field(
         0.0, description="Share of the question's words (weighted by rarity, in any translation) in the passage."
     )
