@@ -11,6 +11,13 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 
+RUNTIME_NAMES = {
+    "onnx-int8": "ONNX Runtime int8",
+    "onnx-fp32": "ONNX Runtime fp32",
+    "openvino-int8": "OpenVINO int8 (`openvino-int8`)",
+    "torch": "torch fp32",
+}
+
 TARGETS = {
     "ingest_ratio": 2.0,
     "reingest_10k_s": 2.0,
@@ -51,7 +58,8 @@ def write(results: dict, out: Path = BENCH) -> None:
     lines += [
         f"Run {results['started']} with `.venv/bin/python bench/run.py{' --quick' if results.get('quick') else ''}` "
         f"on {m.get('cpu')} ({m.get('cores')} cores; {m.get('simd')}), {m.get('ram_gb')} GB RAM, "
-        f"Python {m.get('python')}, torch {m.get('torch')}, onnxruntime {m.get('onnxruntime')}. "
+        f"Python {m.get('python')}, torch {m.get('torch')}, onnxruntime {m.get('onnxruntime')}"
+        f"{', openvino ' + m['openvino'] if m.get('openvino') else ''}. "
         f"The machine is shared: load average {', '.join(f'{x:.1f}' for x in m.get('load_average', []))} at the "
         f"start, {', '.join(f'{x:.1f}' for x in m.get('load_average_end', []))} at the end, so absolute times "
         "vary by ±30% between runs; ratios are measured in the same run, on the same corpus.",
@@ -62,7 +70,8 @@ def write(results: dict, out: Path = BENCH) -> None:
         "sentence-transformers directly, bench/naive.py) → `ChromaVectorStore` → `VectorStoreIndex`, retriever "
         "top 5. It silently drops every word piece past 256 of a chunk (see the share embedded below).",
         "**Project**: `rag.api.open_rag(...).ingest/retrieve/ask` and `python -m rag ask` with default settings "
-        "(chunks of 200 word pieces with 40 overlap, every character embedded; ONNX Runtime int8 embeddings; "
+        "(chunks of 200 word pieces with 40 overlap, every character embedded; "
+        f"{RUNTIME_NAMES.get(m.get('embedding_runtime', 'onnx-int8'), m.get('embedding_runtime'))} embeddings; "
         "hybrid BM25 + dense retrieval; extractive answers).",
         "",
         "## Ratios (project ÷ naive; > 1 is better for throughput, < 1 better for times)",

@@ -76,10 +76,15 @@ def machine() -> dict:
     info["ram_gb"] = round(int(re.search(r"MemTotal:\s*(\d+)", meminfo).group(1)) / 1024**2, 1)
     info["load_average"] = os.getloadavg()
     import onnxruntime
+    import openvino
     import torch
 
+    from rag.config import Settings
+
     info["onnxruntime"] = onnxruntime.__version__
+    info["openvino"] = openvino.__version__.split("-")[0]
     info["torch"] = torch.__version__
+    info["embedding_runtime"] = Settings().embedding_runtime
     return info
 
 
