@@ -21,7 +21,6 @@ the recorded (coverage, cosine) pairs. The table is written to bench/GATE.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -36,7 +35,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from retrieval_xquad import (
-    DEFAULT_XQUAD,
     FIXTURES,
     SEEDS,
     TOP_K,
@@ -44,6 +42,8 @@ from retrieval_xquad import (
     display_path,
     ingest,
     machine_description,
+    parse_args,
+    publish,
 )
 
 from rag.api import open_rag
@@ -71,7 +71,7 @@ class Rule:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_args(argv, REPORT, __doc__)
     xquad = args.xquad.resolve()
     if not (xquad / "questions.jsonl").is_file():
         print(f"error: XQuAD data not found in {xquad} (expected questions.jsonl)", file=sys.stderr)
@@ -86,20 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     current = sum_rule(Settings().min_support)
     rules = candidate_rules(current)
     results = {rule.name: evaluate(rule, scores) for rule in rules + single_signal_rules()}
-    report = render(results, current.name, scores, xquad, minutes)
-    print(report)
-    if not args.no_write:
-        REPORT.write_text(report + "\n", encoding="utf-8")
-        print(f"\n(written to {REPORT.relative_to(REPO)})")
+    publish(render(results, current.name, scores, xquad, minutes), REPORT, write=not args.no_write)
     return 0
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD, help="The xquad-dev folder.")
-    parser.add_argument("--keep", default=None, help="Build the stores in this folder and keep them.")
-    parser.add_argument("--no-write", action="store_true", help="Print only; do not rewrite bench/GATE.md.")
-    return parser.parse_args(argv)
 
 
 # --- stores and retrieval -------------------------------------------------------------------------

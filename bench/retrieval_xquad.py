@@ -80,20 +80,27 @@ def main(argv: list[str] | None = None) -> int:
             [q["question_en"] for q in questions] + [q["question_de"] for q in questions], stores["de"], env
         ),
     }
-    report = render(xquad_results, seed_result, latency, len(questions), xquad)
-    print(report)
-    if not args.no_write:
-        REPORT.write_text(report + "\n", encoding="utf-8")
-        print(f"\n(written to {REPORT.relative_to(REPO)})")
+    publish(render(xquad_results, seed_result, latency, len(questions), xquad), REPORT, write=not args.no_write)
     return 0
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv: list[str] | None, report: Path = REPORT, description: str = __doc__) -> argparse.Namespace:
+    """The options of the XQuAD benchmarks (this one and bench/gate.py)."""
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
     parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD, help="The xquad-dev folder.")
     parser.add_argument("--keep", default=None, help="Build the stores in this folder and keep them.")
-    parser.add_argument("--no-write", action="store_true", help="Print only; do not rewrite bench/RETRIEVAL.md.")
+    parser.add_argument(
+        "--no-write", action="store_true", help=f"Print only; do not rewrite {report.relative_to(REPO)}."
+    )
     return parser.parse_args(argv)
+
+
+def publish(report: str, path: Path, write: bool) -> None:
+    """Print the report and, unless told not to, write it to ``path`` in the repository."""
+    print(report)
+    if write:
+        path.write_text(report + "\n", encoding="utf-8")
+        print(f"\n(written to {path.relative_to(REPO)})")
 
 
 def bench_environment(workdir: Path) -> dict[str, str]:
