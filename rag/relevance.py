@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 from llama_index.core.schema import NodeWithScore
 
+from rag.types import support
 
-def support(node: NodeWithScore) -> float:
-    """Coverage of the question's words plus dense cosine (a missing cosine counts as 0); the
-    same sum as ``Passage.support``."""
+
+def node_support(node: NodeWithScore) -> float:
+    """``rag.types.support`` of a retrieved node, from the scores the retriever stored on it."""
     metadata = node.node.metadata
-    return metadata.get("coverage", 0.0) + (metadata.get("dense_cosine") or 0.0)
+    return support(metadata.get("coverage", 0.0), metadata.get("dense_cosine"))
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class RelevanceGate:
     min_support: float
 
     def is_relevant(self, node: NodeWithScore) -> bool:
-        return support(node) >= self.min_support
+        return node_support(node) >= self.min_support
 
     def supports(self, nodes: Sequence[NodeWithScore]) -> bool:
         return any(self.is_relevant(node) for node in nodes)

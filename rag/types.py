@@ -10,6 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 REFUSAL = "The sources do not contain an answer to this question."
 
 
+def support(coverage: float, cosine: float | None) -> float:
+    """How well a passage supports an answer: the share of the question's words it holds plus its
+    embedding cosine with the question (a missing cosine counts as 0). See rag.relevance."""
+    return coverage + (cosine or 0.0)
+
+
 class Passage(BaseModel):
     """A retrieved chunk: ``source_text[start:end] == text`` for the file at ``source``."""
 
@@ -34,7 +40,7 @@ class Passage(BaseModel):
     @property
     def support(self) -> float:
         """What the relevance gate compares with the setting ``min_support``."""
-        return self.coverage + (self.cosine or 0.0)
+        return support(self.coverage, self.cosine)
 
     def to_json(self) -> dict[str, Any]:
         return {
