@@ -124,7 +124,7 @@ class Settings(BaseSettings):
         "openvino-int8",
         description="How the local model runs: 'openvino-int8' (OpenVINO, int8 quantised by NNCF, "
         "calibrated on the seed texts: the fastest ingest, no torch import when answering), "
-        "'onnx-int8' (ONNX Runtime, int8 per-channel weights: ~1.4x slower ingest, ~0.1 s faster "
+        "'onnx-int8' (ONNX Runtime, int8 per-channel weights: ~1.4x slower ingest, 0.1-0.3 s faster "
         "cold start), 'onnx-fp32' (ONNX Runtime, the same vectors as torch) or 'torch' "
         "(sentence-transformers). The OpenVINO or ONNX file is built from the local model folder "
         "once (torch is needed then) and cached in model_cache_dir. "
