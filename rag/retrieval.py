@@ -431,14 +431,13 @@ class HybridRetriever(BaseRetriever):
     ) -> NodeWithScore:
         """One passage: the best chunk ``rows[0]``, widened to the chunks merged into it (its
         scores stay the best chunk's; matched terms are those of any of them)."""
-        chunk = self.corpus.chunks[rows[0]]
+        members = [self.corpus.chunks[i] for i in rows]
+        chunk = members[0]
         language = chunk.metadata.get("language", "und")
         groups = plan.groups.get(language, [])
         terms = [t for g in groups for t, _ in g.targets]
         matched = set().union(*(self.corpus.lexical.matched_terms(i, terms) for i in rows))
-        text, start, end = chunk.text, int(chunk.metadata["start"]), int(chunk.metadata["end"])
-        if len(rows) > 1:
-            text, start, end = joined_text([self.corpus.chunks[i] for i in rows])
+        text, start, end = joined_text(members)
         node = TextNode(
             id_=chunk.chunk_id,
             text=text,
@@ -498,7 +497,8 @@ def merge_overlapping(ranked: list[int], span: Callable[[int], tuple[str, int, i
 
 
 def joined_text(chunks: list[StoredChunk]) -> tuple[str, int, int]:
-    """The text of overlapping chunks of one source as one span: (text, start, end)."""
+    """The text of overlapping chunks of one source (or of a single chunk) as one span:
+    (text, start, end)."""
     ordered = sorted(chunks, key=lambda c: int(c.metadata["start"]))
     text, start, end = ordered[0].text, int(ordered[0].metadata["start"]), int(ordered[0].metadata["end"])
     for chunk in ordered[1:]:
