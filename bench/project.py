@@ -36,7 +36,7 @@ def ingest(corpus: str, store: str) -> dict:
     rag = open_rag(store_dir=store, show_progress=False)
     embedding = build_embedding(rag.settings)
     embed_batch = type(embedding)._get_text_embeddings
-    add_nodes = ChunkStore.add_nodes
+    add_chunks = ChunkStore.add_chunks
 
     def timed_embed(self, texts):
         started = time.perf_counter()
@@ -45,15 +45,15 @@ def ingest(corpus: str, store: str) -> dict:
         finally:
             timers["embed"] += time.perf_counter() - started
 
-    def timed_add(self, nodes):
+    def timed_add(self, *args, **kwargs):
         started = time.perf_counter()
         try:
-            return add_nodes(self, nodes)
+            return add_chunks(self, *args, **kwargs)
         finally:
             timers["store"] += time.perf_counter() - started
 
     type(embedding)._get_text_embeddings = timed_embed
-    ChunkStore.add_nodes = timed_add
+    ChunkStore.add_chunks = timed_add
     rag = open_rag(rag.settings, embedding=embedding)
     started = time.perf_counter()
     report = rag.ingest(corpus, progress=False)

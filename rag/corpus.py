@@ -11,7 +11,8 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
+from typing import Any
 from pathlib import Path
 
 from rag.config import Settings
@@ -155,7 +156,7 @@ class Chunker:
         self._splitter = SentenceSplitter(
             chunk_size=settings.chunk_size,
             chunk_overlap=settings.chunk_overlap,
-            tokenizer=word_piece_counter(settings),
+            tokenizer=lambda text: range(self._count_pieces(text)),  # it only takes the len()
             paragraph_separator="\n\n",
             include_metadata=False,
             include_prev_next_rel=False,
@@ -183,7 +184,7 @@ class Chunker:
         if len(spans) < 2:
             return spans
         start, end = spans[-2][0], spans[-1][1]
-        if len(self._count_pieces(text[start:end])) > self._merge_limit:
+        if self._count_pieces(text[start:end]) > self._merge_limit:
             return spans
         return spans[:-2] + [(start, end)]
 
@@ -224,25 +225,63 @@ def vector_fingerprint_of(fingerprint: str) -> str:
     return fingerprint.split(":", 1)[-1].rsplit(":", 2)[0]
 
 
-def word_piece_counter(settings: Settings) -> Callable[[str], list]:
-    """The embedding model's tokenizer (word pieces), or tiktoken for API embeddings."""
+def word_piece_counter(settings: Settings) -> Callable[[str], int]:
+    """How many word pieces a text has for the embedding model's tokenizer, or for tiktoken with
+    API embeddings."""
     tokenizer_file = Path(settings.embedding_model) / "tokenizer.json"
     if settings.embedding_backend == "local" and tokenizer_file.is_file():
-        return _hf_tokenizer(str(tokenizer_file))
+        return _hf_counter(str(tokenizer_file))
     import tiktoken
 
     encoding = tiktoken.get_encoding("cl100k_base")
-    return encoding.encode
+    return lambda text: len(encoding.encode(text))
 
 
-@lru_cache(maxsize=4)
-def _hf_tokenizer(tokenizer_file: str) -> Callable[[str], list]:
+def _hf_counter(tokenizer_file: str) -> Callable[[str], int]:
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(tokenizer_file)
     tokenizer.no_truncation()
     tokenizer.no_padding()
-    return lambda text: tokenizer.encode(text, add_special_tokens=False).ids
+    if WordPieceCounter.applies_to(tokenizer):
+        return WordPieceCounter(tokenizer)
+    return lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+# What BertNormalizer turns into a plain space (after dropping control characters) and
+# BertPreTokenizer then splits on.
+_BERT_WORD = re.compile("[^ \t\n\r\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
+
+
+class WordPieceCounter:
+    """Counts a text's word pieces as a BERT tokenizer would, as the sum over its space-separated
+    words, each tokenized once and remembered.
+
+    This is exact: BERT's normalizer and pre-tokenizer act on each such word on its own. The
+    splitter measures every paragraph and sentence, some several times; tokenizing each call
+    took 9 of the 14 s that cutting a 10^4-chunk corpus cost.
+    """
+
+    def __init__(self, tokenizer: Any):
+        self._tokenizer = tokenizer
+        self._pieces: dict[str, int] = {}
+
+    @staticmethod
+    def applies_to(tokenizer: Any) -> bool:
+        import json
+
+        config = json.loads(tokenizer.to_str())
+        normalizer, pre_tokenizer = config.get("normalizer") or {}, config.get("pre_tokenizer") or {}
+        return normalizer.get("type") == "BertNormalizer" and pre_tokenizer.get("type") == "BertPreTokenizer"
+
+    def __call__(self, text: str) -> int:
+        words = _BERT_WORD.findall(text)
+        pieces = self._pieces
+        unseen = [w for w in dict.fromkeys(words) if w not in pieces]
+        if unseen:
+            encodings = self._tokenizer.encode_batch(unseen, add_special_tokens=False)
+            pieces.update((word, len(encoding.ids)) for word, encoding in zip(unseen, encodings))
+        return sum(map(pieces.__getitem__, words))
 
 
 def align_pieces(text: str, pieces: list[str]) -> list[tuple[int, int]]:

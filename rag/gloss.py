@@ -156,7 +156,7 @@ def update_gloss_vectors(store, embedding, dictionary, fingerprint: str = "", ba
     (by hash) and reused for any chunk with the same gloss; only new glosses are embedded, batch
     by batch, so an interrupted run keeps its progress. Returns how many glosses were embedded.
     """
-    german = [c for c in store.current_chunks() if c.metadata.get("language") == "de"]
+    german = store.current_chunks(language="de")
     stored = store.gloss_hashes()
     current = {c.chunk_id for c in german}
     stale = [chunk_id for chunk_id in stored if chunk_id not in current]

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.schema import TextNode
 
 from rag.config import Settings
 from rag.corpus import Chunk, Chunker, SourceDocument, read_folder
@@ -146,13 +145,7 @@ class _ChunkWriter:
             window = pending[offset : offset + self.window]
             vectors = self._vectors_for(window, reusable_by_source)
             self._shared.update((h, v) for h, v in vectors.items() if h in repeated)
-            nodes = []
-            for chunk in window:
-                node_id = chunk_id(chunk, self.fingerprint)
-                if node_id not in present_by_source.get(chunk.document.source, ()):
-                    nodes.append(self._node(chunk, node_id, vectors[chunk.text_hash]))
-            if nodes:
-                self.store.add_nodes(nodes)
+            self._store(window, vectors, present_by_source)
             yield from self._commit(uncommitted, chunks_by_document, stored=offset + len(window))
             if self.progress:
                 self.progress(offset + len(window), len(pending), window[-1].document.source)
@@ -188,27 +181,32 @@ class _ChunkWriter:
         self.report.chunks_reused += len(window) - len(missing)
         return vectors
 
-    def _node(self, chunk: Chunk, node_id: str, vector: list[float]) -> TextNode:
+    def _store(self, window: list[Chunk], vectors: dict[str, list[float]], present_by_source: dict) -> None:
+        """Writes the window's chunks that are not stored yet (a resumed run kept the others)."""
+        ids = [chunk_id(chunk, self.fingerprint) for chunk in window]
+        new = [(c, i) for c, i in zip(window, ids) if i not in present_by_source.get(c.document.source, ())]
+        if new:
+            self.store.add_chunks(
+                ids=[i for _, i in new],
+                vectors=[vectors[c.text_hash] for c, _ in new],
+                texts=[c.text for c, _ in new],
+                metadatas=[self._metadata(c) for c, _ in new],
+            )
+
+    def _metadata(self, chunk: Chunk) -> dict:
         document = chunk.document
-        return TextNode(
-            id_=node_id,
-            text=chunk.text,
-            embedding=vector,
-            start_char_idx=chunk.start,
-            end_char_idx=chunk.end,
-            metadata={
-                "source": document.source,
-                "title": document.title,
-                "language": document.language,
-                "kind": document.kind,
-                "start": chunk.start,
-                "end": chunk.end,
-                "chunk_index": chunk.index,
-                "doc_hash": document.content_hash,
-                "text_hash": chunk.text_hash,
-                "fingerprint": self.fingerprint,
-            },
-        )
+        return {
+            "source": document.source,
+            "title": document.title,
+            "language": document.language,
+            "kind": document.kind,
+            "start": chunk.start,
+            "end": chunk.end,
+            "chunk_index": chunk.index,
+            "doc_hash": document.content_hash,
+            "text_hash": chunk.text_hash,
+            "fingerprint": self.fingerprint,
+        }
 
 
 def _chunk_ends(documents: list[SourceDocument], chunks_by_document: dict) -> Iterator[tuple[int, SourceDocument]]:

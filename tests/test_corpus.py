@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -39,7 +40,38 @@ def test_chunks_fit_the_embedding_models_window(tmp_path):
     chunker = Chunker(settings)
     for document in read_folder(SEEDS, settings):
         for chunk in chunker.chunk(document):
-            assert len(count(chunk.text)) <= 256
+            assert count(chunk.text) <= 256
+
+
+# Letters, accents and combining marks, CJK, punctuation, and every kind of space or control
+# character that BERT's normaliser drops, keeps or turns into a space.
+_TRICKY_TEXT = st.text(
+    alphabet=st.sampled_from(
+        list("abcXYZ019äöüßéÉ.,;:!?-_'\"()[]/")
+        + [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x00", "\x85", "\xa0", "\u1680", "\u2003", "\u200b",
+           "\u2028", "\u2029", "\u202f", "\u3000", "\u0301", "\ufffd", "中", "文", "😀"]
+    ),
+    max_size=120,
+) | st.text(max_size=60)
+
+
+@given(_TRICKY_TEXT)
+@example("a" * 150 + " " + "b" * 101 + ".")  # over-long words become one [UNK] each
+@hsettings(deadline=None)
+def test_the_word_piece_count_is_the_tokenizers_for_any_text(text):
+    count, tokenizer = _counter_and_tokenizer()
+    assert count(text) == len(tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+@functools.cache
+def _counter_and_tokenizer():
+    from tokenizers import Tokenizer
+
+    settings = make_settings(Path("/nonexistent"))
+    tokenizer = Tokenizer.from_file(str(Path(settings.embedding_model) / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return word_piece_counter(settings), tokenizer
 
 
 def test_a_short_last_chunk_is_merged_into_the_one_before(tmp_path):
@@ -52,8 +84,8 @@ def test_a_short_last_chunk_is_merged_into_the_one_before(tmp_path):
     [document] = read_folder(tmp_path / "src", settings)
     chunks = Chunker(settings).chunk(document)
     assert chunks[-1].end == len(text)
-    assert len(count(chunks[-1].text)) > settings.chunk_size // 2  # no stub of a few words
-    assert all(len(count(c.text)) <= settings.chunk_size * MERGED_TAIL_SHARE for c in chunks)
+    assert count(chunks[-1].text) > settings.chunk_size // 2  # no stub of a few words
+    assert all(count(c.text) <= settings.chunk_size * MERGED_TAIL_SHARE for c in chunks)
 
 
 def test_metadata_file_describes_documents_and_is_not_a_document(tmp_path):
