@@ -1,14 +1,15 @@
 """The index store: chunks and their vectors in Chroma, plus a manifest of ingested files.
 
-Two collections:
-- ``<collection>``: one record per chunk (vector, exact text, metadata), written through
-  LlamaIndex's ``ChromaVectorStore``; cosine space.
+Three collections:
+- ``<collection>``: one record per chunk (vector, exact text, flat metadata); cosine space.
 - ``<collection>_files``: the manifest, one record per ingested file (content hash, title, language,
   chunk count).
 - ``<collection>_gloss``: for each German chunk, the vector of its English gloss (rag.gloss), under
-  the chunk's id; derived data that ingest keeps in step with the chunks. A chunk counts only while the manifest names its file with the same content hash
-  and fingerprint, so a run interrupted half-way leaves chunks that nobody reads and that the next
-  ingest deletes: the store is never misread.
+  the chunk's id; derived data that ingest keeps in step with the chunks.
+
+A chunk counts only while the manifest names its file with the same content hash and fingerprint,
+so a run interrupted half-way leaves chunks that nobody reads and that the next ingest deletes: the
+store is never misread.
 """
 
 from __future__ import annotations
