@@ -153,7 +153,7 @@ def bench_size(size: int, args, qfile: Path, log) -> dict:
     store = args.root / "stores" / f"project-{size}"
     naive_store = args.root / "stores" / f"naive-{size}"
     question = "Why did Clark lose his powers?"
-    reps = 1 if args.quick else 3
+    reps = 5 if args.quick else 9  # cold starts vary by ±0.3 s from one run to the next
 
     if size in args.store_only:
         log(f"[{size}] using the existing store as it is (no ingest)")
