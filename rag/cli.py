@@ -19,6 +19,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 
 from rag.offline import prepare_offline_environment
 
@@ -122,14 +123,19 @@ def run(args: argparse.Namespace) -> int:
 def for_each_question(question: str, handle: Callable, render: Callable, as_json: bool) -> int:
     """Answer one question, or every line of stdin for "-"; errors per question do not stop a batch."""
     from rag.errors import InvalidQuestionError, RagError
+    from rag.gcpause import first_use
 
     if question != "-":
-        print(render(handle(question)))
+        with first_use():
+            result = handle(question)
+        print(render(result))
         return EXIT_OK
     failures = 0
-    for line in _stdin_questions(sys.stdin):
+    for number, line in enumerate(_stdin_questions(sys.stdin)):
         try:
-            print(render(handle(line)), flush=True)
+            with first_use() if number == 0 else nullcontext():
+                result = handle(line)
+            print(render(result), flush=True)
         except InvalidQuestionError as error:
             failures += 1
             _print_batch_error(line, error, as_json)
