@@ -27,6 +27,12 @@ from llama_index.core.bridge.pydantic import PrivateAttr
 from rag.config import Settings
 from rag.errors import ConfigError, LLMError
 
+#: OpenVINO runs one inference at a time in this process. Two threads inferring at once (the
+#: warm-up thread and the first question; two questions in the app) deadlocked in the Python
+#: binding while copying inputs into their requests (both stuck in ``tensor.data[:] = ...``).
+#: A query takes a few milliseconds, so waiting costs little; an ingest holds it per window.
+OPENVINO_INFERENCE = threading.Lock()
+
 
 def embedding_fingerprint(settings: Settings) -> str:
     """Identifies the vectors the configured embedding makes (cheap: loads nothing).
@@ -348,18 +354,19 @@ class OpenVinoEmbedding(OnnxEmbedding):
         return min(-(-longest // 8) * 8, max(longest, self._spec.max_seq_length))
 
     def _run_batches(self, session: Any, batches: list[tuple[Any, Any]], keep: Any) -> None:
-        if len(batches) == 1:
-            ids, mask = batches[0]
-            keep(0, session.create_infer_request().infer(self._feeds(ids, mask))[0])
-            return
-        import openvino as ov
+        with OPENVINO_INFERENCE:
+            if len(batches) == 1:
+                ids, mask = batches[0]
+                keep(0, session.create_infer_request().infer(self._feeds(ids, mask))[0])
+                return
+            import openvino as ov
 
-        queue = ov.AsyncInferQueue(session, session.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
-        # The callback runs on OpenVINO's thread; the output tensor is reused once it returns.
-        queue.set_callback(lambda request, index: keep(index, request.get_output_tensor(0).data))
-        for index, (ids, mask) in enumerate(batches):
-            queue.start_async(self._feeds(ids, mask), index)
-        queue.wait_all()
+            queue = ov.AsyncInferQueue(session, session.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+            # The callback runs on OpenVINO's thread; the output tensor is reused once it returns.
+            queue.set_callback(lambda request, index: keep(index, request.get_output_tensor(0).data))
+            for index, (ids, mask) in enumerate(batches):
+                queue.start_async(self._feeds(ids, mask), index)
+            queue.wait_all()
 
 
 class OpenAICompatibleEmbedding(BaseEmbedding):

@@ -235,3 +235,26 @@ def test_openvino_calibration_comes_from_the_repository(settings):
     assert len(windows) == CALIBRATION_WINDOWS
     assert all(len(w) == WINDOW_PIECES for w in windows)
     assert len({tuple(w) for w in windows}) == len(windows)
+
+
+@pytest.mark.parametrize("runtime", ["openvino-int8", "onnx-int8"])
+def test_concurrent_questions_do_not_deadlock(settings, runtime):
+    """The app answers several questions at once, and a new Rag warms its model up in a thread
+    while the first question is embedded. OpenVINO's Python binding deadlocked when two threads
+    ran inferences at the same time (seen in 2 of 6 cold starts): every thread must finish."""
+    import threading
+
+    embedding = build_embedding(settings.with_overrides(embedding_runtime=runtime))  # nothing compiled yet
+    questions = [f"{s} ({n})" for n, s in enumerate(seed_sentences(12))]
+    results: dict[int, list] = {}
+
+    def ask(worker: int) -> None:
+        results[worker] = [embedding.get_query_embedding(q) for q in questions]
+
+    threads = [threading.Thread(target=ask, args=(w,), daemon=True) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a thread is stuck in an inference"
+    assert all(np.allclose(results[w], results[0], atol=1e-5) for w in results)
