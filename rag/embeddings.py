@@ -41,17 +41,22 @@ def embedding_fingerprint(settings: Settings) -> str:
     runtime existed stay valid); ONNX and OpenVINO runtimes add precision and recipe version.
     """
     if settings.embedding_backend == "local" and settings.embedding_runtime != "torch":
-        return exported_model_fingerprint(settings.embedding_model, settings.embedding_runtime)
+        runtime = settings.embedding_runtime
+        inference = settings.openvino_precision if runtime == "openvino-int8" else "f32"
+        return exported_model_fingerprint(settings.embedding_model, runtime, inference)
     return settings.embedding_model
 
 
-def exported_model_fingerprint(model_path: str, runtime: str) -> str:
-    """Model, runtime and the version of the recipe that built the runtime's model file."""
+def exported_model_fingerprint(model_path: str, runtime: str, inference_precision: str = "f32") -> str:
+    """Model, runtime and the version of the recipe that built the runtime's model file; and the
+    precision of the model's non-int8 operations when not f32 (bf16 vectors are within cosine
+    0.999 of f32 ones, but a store never mixes them; f32 keeps the fingerprint of older stores)."""
     if runtime == "openvino-int8":
         from rag.openvino_model import RECIPE_VERSION as version
     else:
         from rag.onnx_model import EXPORT_VERSION as version
-    return f"{model_path}|{runtime}-v{version}"
+    fingerprint = f"{model_path}|{runtime}-v{version}"
+    return fingerprint if inference_precision == "f32" else f"{fingerprint}|{inference_precision}"
 
 
 class LocalEmbedding(BaseEmbedding):
@@ -294,11 +299,13 @@ class OpenVinoEmbedding(OnnxEmbedding):
     (1.5-1.6x ONNX Runtime int8 on 2 cores). Queries compile for latency on ``query_threads``.
     Compiled models are cached under the model's cache folder (compiling drops from ~360 to
     ~95 ms), and widths are padded to a multiple of 8 (mask 0: the same vectors) so that a new
-    query length rarely pays for a kernel compile. Precision stays f32 where int8 is not used:
-    bf16 would move the vectors further from fp32.
+    query length rarely pays for a kernel compile. What is not int8 (attention products, softmax,
+    normalisation) runs in ``inference_precision``: bf16 by default (5-10% faster ingest on CPUs
+    with native bf16, vectors within cosine 0.999 of f32), the same for queries and passages.
     """
 
     precision: str = "int8"
+    inference_precision: str = "bf16"
 
     _core: Any = PrivateAttr(default=None)
 
@@ -310,7 +317,7 @@ class OpenVinoEmbedding(OnnxEmbedding):
     def fingerprint(self) -> str:
         from rag.openvino_model import PRECISION
 
-        return exported_model_fingerprint(self.model_path, PRECISION)
+        return exported_model_fingerprint(self.model_path, PRECISION, self.inference_precision)
 
     def _ensure_model_file(self) -> Any:
         from rag.openvino_model import ensure_openvino_model
@@ -339,7 +346,7 @@ class OpenVinoEmbedding(OnnxEmbedding):
             }
         else:
             config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": self.query_threads}
-        config["INFERENCE_PRECISION_HINT"] = "f32"
+        config["INFERENCE_PRECISION_HINT"] = self.inference_precision
         return self._core.compile_model(str(self._model_file), "CPU", config)
 
     def _streams(self) -> int:
@@ -432,8 +439,7 @@ MAX_EMBED_CALL = 2048
 def build_embedding(settings: Settings) -> BaseEmbedding:
     if settings.embedding_backend == "local" and settings.embedding_runtime != "torch":
         runtime = settings.embedding_runtime
-        local_class = OpenVinoEmbedding if runtime == "openvino-int8" else OnnxEmbedding
-        return local_class(
+        common = dict(
             model_name=embedding_fingerprint(settings),
             model_path=settings.embedding_model,
             precision=runtime.rsplit("-", 1)[1],
@@ -442,10 +448,14 @@ def build_embedding(settings: Settings) -> BaseEmbedding:
             passage_prefix=settings.embedding_passage_prefix,
             query_threads=settings.query_threads,
             ingest_threads=settings.ingest_threads,
-            run_batch_size=settings.embedding_batch_size,
             # One call per ingest window: the whole window is sorted by length, so batches pad less.
             embed_batch_size=min(max(settings.ingest_window, settings.embedding_batch_size), MAX_EMBED_CALL),
         )
+        if runtime == "openvino-int8":
+            return OpenVinoEmbedding(
+                **common, run_batch_size=settings.openvino_batch_size, inference_precision=settings.openvino_precision
+            )
+        return OnnxEmbedding(**common, run_batch_size=settings.embedding_batch_size)
     if settings.embedding_backend == "local":
         return LocalEmbedding(
             model_name=settings.embedding_model,

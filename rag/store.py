@@ -24,6 +24,10 @@ from rag.config import Settings
 from rag.errors import EmptyStoreError, StoreError
 
 MAX_CHROMA_BATCH = 4000  # Chroma rejects batches above ~5,461 records.
+#: Metadata of new collections. Dense search runs in numpy over all vectors (rag.retrieval), never
+#: through Chroma's HNSW index, so that index is built cheaply: construction ef 8 and M 4 instead of
+#: 100 and 16 write 10^4 chunks ~0.5 s (8%) faster. (A larger hnsw:batch_size was slower.)
+COLLECTION_METADATA = {"hnsw:space": "cosine", "hnsw:construction_ef": 8, "hnsw:M": 4}
 SQLITE_FILE = "chroma.sqlite3"
 
 
@@ -132,7 +136,7 @@ class ChunkStore:
     def _collection(self, name: str, create: bool) -> Any:
         if create:
             return self.client.get_or_create_collection(
-                name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+                name, metadata=dict(COLLECTION_METADATA), embedding_function=None
             )
         try:
             return self.client.get_collection(name, embedding_function=None)
@@ -250,7 +254,7 @@ class ChunkStore:
         """The gloss collection; created on first use, so stores from before it still open."""
         if self._glosses is None:
             self._glosses = self.client.get_or_create_collection(
-                f"{self.settings.collection}_gloss", metadata={"hnsw:space": "cosine"}, embedding_function=None
+                f"{self.settings.collection}_gloss", metadata=dict(COLLECTION_METADATA), embedding_function=None
             )
         return self._glosses
 

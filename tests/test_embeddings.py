@@ -194,7 +194,10 @@ def test_openvino_vectors_match_onnx_fp32_on_seed_passages(openvino_embedding, f
 
 def test_openvino_batches_and_single_texts_give_the_same_vectors(openvino_embedding):
     """Static int8 scales and padding with mask 0 (widths rounded up to 8): a text's vector does
-    not depend on its batch, its neighbours' lengths or the number of streams."""
+    not depend on its batch, its neighbours' lengths or the number of streams, up to rounding:
+    bf16 (the default inference precision) rounds a little differently per batch shape (min
+    cosine 0.99985 measured; f32 gives 0.99998)."""
+    assert openvino_embedding.inference_precision == "bf16"
     sentences = seed_sentences(30)
     texts = [" ".join([s] * (1 + i % 5)) for i, s in enumerate(sentences)]
     texts = [texts[i] for i in np.random.default_rng(7).permutation(len(texts))]
@@ -203,7 +206,19 @@ def test_openvino_batches_and_single_texts_give_the_same_vectors(openvino_embedd
     one_by_one = np.array([openvino_embedding.get_text_embedding(t) for t in texts])
     assert batched.shape == (len(texts), 384)
     assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
-    assert cosines(batched, one_by_one).min() >= 0.9999
+    assert cosines(batched, one_by_one).min() >= 0.9995
+
+
+def test_openvino_bf16_has_its_own_fingerprint(settings):
+    """bf16 vectors are within cosine 0.999 of f32 ones, but a store never mixes them; f32 keeps
+    the fingerprint that stores had before bf16 existed."""
+    fingerprints = {
+        precision: embedding_fingerprint(settings.with_overrides(embedding_runtime="openvino-int8", openvino_precision=precision))
+        for precision in ("f32", "bf16")
+    }
+    assert fingerprints["f32"] != fingerprints["bf16"]
+    assert "|bf16" not in fingerprints["f32"]
+    assert build_embedding(settings.with_overrides(embedding_runtime="openvino-int8")).fingerprint == fingerprints["bf16"]
 
 
 def test_openvino_long_texts_are_truncated_like_the_other_runtimes(openvino_embedding, fp32_embedding):
