@@ -131,7 +131,7 @@ class Rag:
                 _warm_up_in_background(self.embedding)
                 self._corpus = corpus
                 self._retriever = HybridRetriever(
-                    corpus, self.embedding, lambda: self.dictionary, self.settings.top_k
+                    corpus, self.embedding, lambda: self.dictionary, self.settings.top_k, self.settings.query_threads
                 )
                 self._answerers = {}
             return self._retriever

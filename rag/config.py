@@ -118,7 +118,10 @@ class Settings(BaseSettings):
     )
     ingest_threads: int = Field(2, ge=1, description="CPU threads for embedding during ingest.")
     query_threads: int = Field(
-        1, ge=1, description="CPU threads for embedding a query (1 keeps latency stable under load)."
+        1,
+        ge=1,
+        description="CPU threads for answering a question: embedding it and its vector products "
+        "(BLAS). 1 keeps latency stable when other processes keep the cores busy.",
     )
     embedding_runtime: Literal["onnx-int8", "onnx-fp32", "openvino-int8", "torch"] = Field(
         "openvino-int8",

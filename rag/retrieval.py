@@ -33,6 +33,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from rag.chunktable import ChunkTable
+from rag.cputhreads import blas_threads
 from rag.gloss import gloss_german
 from rag.language import detect_language
 from rag.lexical import LexicalDocument, LexicalIndex, WeightedTerms, namespaced
@@ -355,12 +356,15 @@ def translate_against_corpus(
 class HybridRetriever(BaseRetriever):
     """LlamaIndex retriever fusing BM25 (with translation) and dense search."""
 
-    def __init__(self, corpus: CorpusIndex, embedding: BaseEmbedding, dictionary, top_k: int = 5):
+    def __init__(
+        self, corpus: CorpusIndex, embedding: BaseEmbedding, dictionary, top_k: int = 5, blas_threads: int = 1
+    ):
         super().__init__()
         self.corpus = corpus
         self.embedding = embedding
         self.planner = QueryPlanner(corpus, dictionary)
         self.top_k = top_k
+        self.blas_threads = blas_threads
         self.sources: list[str] | None = None
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
@@ -380,8 +384,9 @@ class HybridRetriever(BaseRetriever):
         allowed = self._allowed_mask(sources)
         lexical = corpus.lexical.scores(plan.weighted_terms())
         vector = np.asarray(self.embedding.get_query_embedding(plan.embedded_text), dtype=np.float32)
-        dense = corpus.vectors @ vector
-        gloss = corpus.gloss_scores(vector)
+        with blas_threads(self.blas_threads):
+            dense = corpus.vectors @ vector
+            gloss = corpus.gloss_scores(vector)
         fused = np.where(allowed, self._fuse(plan.language, lexical, dense, gloss, allowed), -np.inf)
         pool = max(MERGE_POOL, top_k * CANDIDATES_PER_PASSAGE)
         ranked = [int(i) for i in top_indices(fused, pool) if np.isfinite(fused[i])]

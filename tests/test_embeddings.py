@@ -63,10 +63,10 @@ def cosines(a, b) -> np.ndarray:
     return (np.asarray(a) * np.asarray(b)).sum(axis=1)
 
 
-def test_default_runtime_is_onnx_int8(settings):
+def test_default_runtime_is_openvino_int8_with_bf16_where_not_int8(settings):
     embedding = build_embedding(settings)
-    assert isinstance(embedding, OnnxEmbedding)
-    assert embedding.precision == "int8"
+    assert isinstance(embedding, OpenVinoEmbedding)
+    assert (embedding.precision, embedding.inference_precision) == ("int8", "bf16")
 
 
 def test_onnx_vectors_match_sentence_transformers(torch_embedding, int8_embedding, fp32_embedding):

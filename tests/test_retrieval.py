@@ -136,6 +136,30 @@ def test_scores_are_in_the_unit_interval_and_sorted(seed_rag):
         assert all(0 < s <= 1 for s in scores)
 
 
+def test_vector_products_of_a_question_run_on_query_threads_blas_threads(seed_rag, monkeypatch):
+    """Two BLAS threads on cores that other processes keep busy tripled retrieval time; the limit
+    holds only while the question's products run and the previous number comes back."""
+    from threadpoolctl import threadpool_info
+
+    def blas_threads_now() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    retriever = seed_rag._retriever_for_current_index()
+    assert retriever.blas_threads == seed_rag.settings.query_threads == 1
+    before = blas_threads_now()
+    seen: list[set[int]] = []
+    real_gloss_scores = type(retriever.corpus).gloss_scores
+
+    def gloss_scores(corpus, vector):
+        seen.append(blas_threads_now())
+        return real_gloss_scores(corpus, vector)
+
+    monkeypatch.setattr(type(retriever.corpus), "gloss_scores", gloss_scores)
+    retriever.search("Why did Clark lose his powers?", top_k=3)
+    assert seen == [{1}]
+    assert blas_threads_now() == before
+
+
 def test_nodes_carry_the_signals_the_answerers_rely_on(seed_rag):
     retriever = seed_rag._retriever_for_current_index()
     (node,) = retriever.search("Jor-El Sonnenuntergang", top_k=1).nodes
