@@ -21,7 +21,7 @@ _controller: Any = None
 
 
 @contextmanager
-def blas_threads(threads: int) -> Iterator[None]:
+def limited_blas_threads(threads: int) -> Iterator[None]:
     """Run the block with at most ``threads`` BLAS threads, then restore the previous number."""
     global _controller
     with _LOCK:

@@ -33,7 +33,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from rag.chunktable import ChunkTable
-from rag.cputhreads import blas_threads
+from rag.cputhreads import limited_blas_threads
 from rag.gloss import gloss_german
 from rag.language import detect_language
 from rag.lexical import LexicalDocument, LexicalIndex, WeightedTerms, namespaced
@@ -384,7 +384,7 @@ class HybridRetriever(BaseRetriever):
         allowed = self._allowed_mask(sources)
         lexical = corpus.lexical.scores(plan.weighted_terms())
         vector = np.asarray(self.embedding.get_query_embedding(plan.embedded_text), dtype=np.float32)
-        with blas_threads(self.blas_threads):
+        with limited_blas_threads(self.blas_threads):
             dense = corpus.vectors @ vector
             gloss = corpus.gloss_scores(vector)
         fused = np.where(allowed, self._fuse(plan.language, lexical, dense, gloss, allowed), -np.inf)
