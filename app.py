@@ -1,7 +1,7 @@
 """Gradio chat over the corpus: streamed answers, numbered citations, passages in context.
 
-A thin layer over the public API (rag.api.Rag); presentation helpers live in rag.presentation,
-follow-up handling in rag.conversation.
+A thin layer over the public API (rag.api.Rag); presentation helpers live in rag.web.presentation,
+follow-up handling in rag.answer.conversation.
 
     python app.py [--host 127.0.0.1] [--port 7860]
 
@@ -15,17 +15,23 @@ import argparse
 import logging
 from dataclasses import asdict
 
-from rag.offline import prepare_offline_environment
+from rag.runtime.offline import prepare_offline_environment
 
 prepare_offline_environment()  # before gradio is imported: no analytics, no update check
 
 import gradio as gr  # noqa: E402
 
 from rag import AnswerDelta, AnswerDone, RagError, load_settings, open_rag  # noqa: E402
+from rag.answer.conversation import Turn  # noqa: E402
 from rag.api import Rag  # noqa: E402
-from rag.conversation import Turn  # noqa: E402
 from rag.errors import StoreError  # noqa: E402
-from rag.presentation import CSS, HEAD_JS, answer_markdown, sources_html, unlink_markers  # noqa: E402
+from rag.web.presentation import (  # noqa: E402
+    CSS,
+    HEAD_JS,
+    answer_markdown,
+    sources_html,
+    unlink_markers,
+)
 
 log = logging.getLogger("app")
 

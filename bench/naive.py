@@ -26,7 +26,7 @@ T0 = time.perf_counter()
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from rag.offline import prepare_offline_environment  # noqa: E402  (tiktoken/HF offline only)
+from rag.runtime.offline import prepare_offline_environment  # noqa: E402  (tiktoken/HF offline only)
 
 prepare_offline_environment()
 

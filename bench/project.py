@@ -29,8 +29,8 @@ def peak_rss_mb() -> float:
 
 def ingest(corpus: str, store: str) -> dict:
     from rag.api import open_rag
-    from rag.embeddings import build_embedding
-    from rag.store import ChunkStore
+    from rag.embedding.factory import build_embedding
+    from rag.index.store import ChunkStore
 
     timers = {"embed": 0.0, "store": 0.0}
     rag = open_rag(store_dir=store, show_progress=False)
@@ -111,12 +111,12 @@ def phases(store: str, question: str) -> dict:
     from rag.api import open_rag
 
     instance = open_rag(store_dir=store, show_progress=False)
-    instance._store_for(create=False)
+    instance.store()
     mark("open_store")
     embedding = instance.embedding
     embedding.get_query_embedding("warm up")
     mark("load_embedding")
-    instance._retriever_for_current_index()
+    instance.retriever()
     mark("load_index")
     instance.ask(question)
     mark("first_answer")

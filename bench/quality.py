@@ -34,7 +34,9 @@ def load_xquad(folder: Path = XQUAD):
 
 
 def chunk_corpus(texts: dict[str, str], settings):
-    from rag.corpus import Chunker, SourceDocument, sha256_text
+    from rag.ingest.chunking import Chunker
+    from rag.ingest.documents import SourceDocument
+    from rag.ingest.fingerprints import sha256_text
 
     chunker = Chunker(settings)
     owners, chunks = [], []
@@ -47,7 +49,7 @@ def chunk_corpus(texts: dict[str, str], settings):
 
 
 def evaluate(runtime: str, questions, corpora, settings) -> dict:
-    from rag.embeddings import build_embedding
+    from rag.embedding.factory import build_embedding
 
     embedding = build_embedding(settings.with_overrides(embedding_runtime=runtime))
     result = {"runtime": runtime}
@@ -83,7 +85,7 @@ def main(argv=None) -> int:
     parser.add_argument("--runtimes", default="torch,onnx-fp32,onnx-int8,openvino-int8")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    from rag.offline import prepare_offline_environment
+    from rag.runtime.offline import prepare_offline_environment
 
     prepare_offline_environment()
     from rag.config import load_settings

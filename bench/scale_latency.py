@@ -26,14 +26,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rag.api import open_rag  # noqa: E402
-from rag.chunktable import ChunkTable  # noqa: E402
-from rag.extractive import ExtractiveAnswerer  # noqa: E402
-from rag.relevance import RelevanceGate  # noqa: E402
-from rag.retrieval import CorpusIndex, HybridRetriever  # noqa: E402
-from rag.store import StoredChunk  # noqa: E402
+from rag.index.chunk_table import ChunkTable  # noqa: E402
+from rag.answer.extractive import ExtractiveAnswerer  # noqa: E402
+from rag.retrieval.relevance import RelevanceGate  # noqa: E402
+from rag.index.search_index import SearchIndex  # noqa: E402
+from rag.retrieval.hybrid import HybridRetriever  # noqa: E402
+from rag.index.store import StoredChunk  # noqa: E402
 
 
-def replicated(corpus: CorpusIndex, copies: int) -> CorpusIndex:
+def replicated(corpus: SearchIndex, copies: int) -> SearchIndex:
     import numpy as np
 
     chunks = [
@@ -41,7 +42,7 @@ def replicated(corpus: CorpusIndex, copies: int) -> CorpusIndex:
     ]
     vectors = np.concatenate([corpus.vectors] * copies)
     glosses = np.concatenate([corpus.gloss_vectors] * copies)
-    return CorpusIndex(corpus.records, ChunkTable.of(chunks), vectors, glosses)
+    return SearchIndex(corpus.records, ChunkTable.of(chunks), vectors, glosses)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -58,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
 
     rag = open_rag(store_dir=args.store)
-    base = rag._retriever_for_current_index().corpus
+    base = rag.retriever().index
     started = time.perf_counter()
     corpus = replicated(base, args.copies) if args.copies > 1 else base
     build_seconds = time.perf_counter() - started

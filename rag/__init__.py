@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 _MODULE_OF = {
     "Rag": "rag.api",
-    "StreamEvent": "rag.api",
+    "StreamEvent": "rag.types",
     "open_rag": "rag.api",
     "Settings": "rag.config",
     "load_settings": "rag.config",
     "RagError": "rag.errors",
-    "AnswerDelta": "rag.generative",
-    "AnswerDone": "rag.generative",
+    "AnswerDelta": "rag.types",
+    "AnswerDone": "rag.types",
     "REFUSAL": "rag.types",
     "Answer": "rag.types",
     "Citation": "rag.types",
@@ -60,8 +60,18 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from rag.api import Rag, StreamEvent, open_rag
+    from rag.api import Rag, open_rag
     from rag.config import Settings, load_settings
     from rag.errors import RagError
-    from rag.generative import AnswerDelta, AnswerDone
-    from rag.types import REFUSAL, Answer, Citation, IndexInfo, IngestReport, Passage, TokenUsage
+    from rag.types import (
+        REFUSAL,
+        Answer,
+        AnswerDelta,
+        AnswerDone,
+        Citation,
+        IndexInfo,
+        IngestReport,
+        Passage,
+        StreamEvent,
+        TokenUsage,
+    )

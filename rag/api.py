@@ -18,29 +18,25 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.offline import prepare_offline_environment
+from rag.runtime.offline import prepare_offline_environment
 
 prepare_offline_environment()
 
 from rag.config import Settings, load_settings  # noqa: E402
-from rag.errors import CorpusError, InvalidQuestionError, ModeUnavailableError, StoreError  # noqa: E402
-from rag.types import Answer, IndexInfo, IngestReport, Passage  # noqa: E402
+from rag.errors import (  # noqa: E402
+    CorpusError,
+    InvalidQuestionError,
+    ModeUnavailableError,
+    StoreError,
+)
+from rag.types import Answer, IndexInfo, IngestReport, Passage, StreamEvent  # noqa: E402
 
 if TYPE_CHECKING:
-    from rag.generative import AnswerDelta, AnswerDone
-
-    StreamEvent = AnswerDelta | AnswerDone
+    from rag.answer.protocols import Answerer
+    from rag.index.store import ChunkStore
+    from rag.retrieval.hybrid import HybridRetriever
 
 log = logging.getLogger(__name__)
-
-
-def __getattr__(name: str) -> Any:
-    # rag.generative imports LlamaIndex: a process that only ingests or asks never needs it here.
-    if name == "StreamEvent":
-        from rag.generative import AnswerDelta, AnswerDone
-
-        return AnswerDelta | AnswerDone
-    raise AttributeError(f"module 'rag.api' has no attribute {name!r}")
 
 
 def open_rag(settings: Settings | None = None, embedding: Any = None, **overrides: Any) -> Rag:
@@ -83,15 +79,15 @@ class Rag:
         self._source_dir: Path | None = None
         self._embedding = embedding
         self._dictionary = None
-        self._corpus = None
         self._retriever = None
-        self._answerers: dict[str, Any] = {}
+        self._answerers: dict[str, Answerer] = {}
         self._query_translator = None
 
     # --- components, built lazily --------------------------------------------------------------
 
-    def _store_for(self, create: bool):
-        from rag.store import ChunkStore
+    def store(self, create: bool = False) -> ChunkStore:
+        """The Chroma store behind this index (opened on first use; ``create`` makes an empty one)."""
+        from rag.index.store import ChunkStore
 
         with self._lock:
             if self._store is None:
@@ -102,7 +98,7 @@ class Rag:
     def embedding(self):
         with self._lock:
             if self._embedding is None:
-                from rag.embeddings import build_embedding
+                from rag.embedding.factory import build_embedding
 
                 self._embedding = build_embedding(self.settings)
             return self._embedding
@@ -111,27 +107,28 @@ class Rag:
     def dictionary(self):
         with self._lock:
             if self._dictionary is None:
-                from rag.translate import dictionary_for
+                from rag.text.translate import dictionary_for
 
                 self._dictionary = dictionary_for(self.settings)
             return self._dictionary
 
-    def _retriever_for_current_index(self):
-        from rag.retrieval import HybridRetriever, load_corpus_index
+    def retriever(self) -> HybridRetriever:
+        """The retriever over the store's current index (loaded on first use, after each ingest)."""
+        from rag.index.search_index import load_search_index
+        from rag.retrieval.hybrid import HybridRetriever
 
         with self._lock:
             if self._retriever is None:
-                corpus = load_corpus_index(self.settings, lambda: self._store_for(create=False))
-                if not corpus.chunks:
+                index = load_search_index(self.settings, lambda: self.store(create=False))
+                if not index.chunks:
                     raise StoreError(
-                        f"The index at {self._store_for(create=False).location} holds no documents. Ingest a folder: "
+                        f"The index at {self.store(create=False).location} holds no documents. Ingest a folder: "
                         f"python -m rag ingest --source {self.settings.source_dir}"
                     )
-                self._check_vectors_match(corpus.records)
+                self._check_vectors_match(index.records)
                 _warm_up_in_background(self.embedding)
-                self._corpus = corpus
                 self._retriever = HybridRetriever(
-                    corpus, self.embedding, lambda: self.dictionary, self.settings.top_k, self.settings.query_threads
+                    index, self.embedding, lambda: self.dictionary, self.settings.top_k, self.settings.query_threads
                 )
                 self._answerers = {}
             return self._retriever
@@ -139,7 +136,7 @@ class Rag:
     def _check_vectors_match(self, records: dict) -> None:
         """Questions must be embedded as the chunks were: a store embedded with another model,
         runtime or passage prefix would answer with meaningless similarities, so it is refused."""
-        from rag.corpus import vector_fingerprint, vector_fingerprint_of
+        from rag.ingest.fingerprints import vector_fingerprint, vector_fingerprint_of
 
         expected = vector_fingerprint(self.settings)
         other = sorted(s for s, r in records.items() if vector_fingerprint_of(r.fingerprint) != expected)
@@ -152,21 +149,21 @@ class Rag:
                 f"--source {self.settings.source_dir} (or change the settings back)."
             )
 
-    def _answerer(self, mode: str):
-        from rag.relevance import RelevanceGate
+    def _answerer(self, mode: str) -> Answerer:
+        from rag.retrieval.relevance import RelevanceGate
 
-        retriever = self._retriever_for_current_index()
+        retriever = self.retriever()
         with self._lock:
             if mode not in self._answerers:
                 gate = RelevanceGate(self.settings.min_support)
                 if mode == "extractive":
-                    from rag.extractive import ExtractiveAnswerer
+                    from rag.answer.extractive import ExtractiveAnswerer
 
                     self._answerers[mode] = ExtractiveAnswerer(
-                        retriever.corpus.lexical, gate, self.settings.extractive_sentences
+                        retriever.index.lexical, gate, self.settings.extractive_sentences
                     )
                 elif mode == "llm":
-                    from rag.generative import LLMAnswerer
+                    from rag.answer.llm import LLMAnswerer
 
                     self._answerers[mode] = LLMAnswerer(self.settings, gate)
                 else:
@@ -174,11 +171,11 @@ class Rag:
             return self._answerers[mode]
 
     def _engine(self, mode: str | None, top_k: int | None, sources: list[str] | None):
-        from rag.engine import CitedQueryEngine
+        from rag.answer.engine import CitedQueryEngine
 
         mode = mode or self.settings.answer_mode
         return CitedQueryEngine(
-            retriever=self._retriever_for_current_index(),
+            retriever=self.retriever(),
             answerer=self._answerer(mode),
             top_k=top_k or self.settings.top_k,
             sources=sources or None,
@@ -186,7 +183,7 @@ class Rag:
         )
 
     def _translator(self):
-        from rag.generative import LLMQueryTranslator
+        from rag.answer.llm import LLMQueryTranslator
 
         with self._lock:
             if self._query_translator is None:
@@ -198,7 +195,7 @@ class Rag:
     def ingest(
         self, source_dir: str | Path | None = None, rebuild: bool = False, progress: bool | None = None
     ) -> IngestReport:
-        """Bring the index in line with the folder (incremental; see rag.ingest)."""
+        """Bring the index in line with the folder (incremental; see rag.ingest.pipeline)."""
         folder = Path(source_dir or self.settings.source_dir)
         if not folder.is_dir():
             raise CorpusError(f"Source folder {folder} does not exist or is not a folder.")
@@ -215,9 +212,9 @@ class Rag:
         """The report of an ingest that has nothing to do, established without opening the store
         (Chroma is not even imported): the stamp of the last finished ingest still describes the
         store, and its manifest matches every file of the folder. None when that is not certain."""
-        from rag import snapshot
-        from rag.corpus import chunk_fingerprint
-        from rag.ingest import read_corpus
+        from rag.index import snapshot
+        from rag.ingest.fingerprints import chunk_fingerprint
+        from rag.ingest.pipeline import read_corpus
 
         started = time.perf_counter()
         records = snapshot.unchanged_manifest(self.settings)
@@ -237,17 +234,17 @@ class Rag:
         )
 
     def _ingest_into_store(self, folder: Path, rebuild: bool, show_progress: bool) -> IngestReport:
-        from rag import snapshot
-        from rag.ingest import ingest_folder, tqdm_progress
-        from rag.retrieval import load_corpus_index
-        from rag.store import delete_embedded_store
+        from rag.index import snapshot
+        from rag.index.search_index import load_search_index
+        from rag.index.store import delete_embedded_store
+        from rag.ingest.pipeline import ingest_folder, tqdm_progress
 
         snapshot.clear_stamp(self.settings)
         if rebuild:
             self._store = None
             snapshot.delete_snapshots(self.settings)
             delete_embedded_store(self.settings)
-        store = self._store_for(create=True)
+        store = self.store(create=True)
         callback, close = tqdm_progress(show_progress)
         try:
             report = ingest_folder(folder, store, self.embedding, self.settings, callback)
@@ -255,7 +252,7 @@ class Rag:
             close()
         # Build (or find) the search index now, so the next process starts from a snapshot.
         state = snapshot.StoreState.of(store)
-        load_corpus_index(self.settings, lambda: store, state.version)
+        load_search_index(self.settings, lambda: store, state.version)
         snapshot.write_stamp(self.settings, state)
         return report
 
@@ -272,7 +269,7 @@ class Rag:
         translator) replace the dictionary's word-by-word translation, as the LLM's do in llm mode.
         """
         question = self.validate_question(question)
-        retriever = self._retriever_for_current_index()
+        retriever = self.retriever()
         return retriever.search(question, top_k or self.settings.top_k, sources or None, translations).passages
 
     def ask(
@@ -298,9 +295,9 @@ class Rag:
         yield from self._engine(mode, top_k, sources).stream(question)
 
     def info(self) -> IndexInfo:
-        from rag.store import describe_documents
+        from rag.index.store import describe_documents
 
-        store = self._store_for(create=False)
+        store = self.store(create=False)
         records = store.file_records()
         return IndexInfo(
             location=store.location,
@@ -310,7 +307,7 @@ class Rag:
 
     def source_text(self, source: str, source_dir: str | Path | None = None) -> str:
         """The full text of an ingested file, for showing a passage in context."""
-        from rag.corpus import read_source_text
+        from rag.ingest.documents import read_source_text
 
         folder = Path(source_dir or self._source_dir or self.settings.source_dir)
         path = (folder / source).resolve()
@@ -322,21 +319,21 @@ class Rag:
 
     def llm_available(self) -> bool:
         """Whether LLM mode can be used: a key is set, or a non-OpenAI (local) server is configured."""
-        from rag.generative import OPENAI_HOST
+        from rag.answer.llm import OPENAI_HOST
 
         return bool(self.settings.api_key_value()) or OPENAI_HOST not in self.settings.llm_base_url
 
     def condense(self, history: list, question: str, use_llm: bool | None = None) -> str:
-        """A standalone version of a follow-up ``question`` (history: ``rag.conversation.Turn``s)."""
-        from rag.conversation import condense_deterministic, condense_with_llm
+        """A standalone version of a follow-up ``question`` (history: ``rag.answer.conversation.Turn``s)."""
+        from rag.answer.conversation import condense_deterministic, condense_with_llm
 
         question = self.validate_question(question)
         if not history:
             return question
         use_llm = self.settings.answer_mode == "llm" if use_llm is None else use_llm
         if use_llm and self.llm_available():
-            from rag.generative import build_llm, llm_error
-            from rag.prompts import load_prompt
+            from rag.answer.llm import build_llm, llm_error
+            from rag.answer.prompts import load_prompt
 
             try:
                 llm = build_llm(self.settings)
@@ -352,7 +349,7 @@ class Rag:
         (type, UTF-8, not empty) before anything is copied."""
         import shutil
 
-        from rag.corpus import read_source_text
+        from rag.ingest.documents import read_source_text
 
         folder = Path(self._source_dir or self.settings.source_dir)
         checked = []
@@ -375,7 +372,7 @@ class Rag:
         path = (folder / source).resolve()
         if folder.resolve() not in path.parents or not path.is_file():
             raise CorpusError(f"{source!r} is not a document of {folder}.")
-        from rag.corpus import discover_files
+        from rag.ingest.documents import discover_files
 
         if len(discover_files(folder, self.settings)) <= 1:
             raise CorpusError(f"{source} is the only document of {folder}; the index needs at least one.")

@@ -21,7 +21,7 @@ import textwrap
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 
-from rag.offline import prepare_offline_environment
+from rag.runtime.offline import prepare_offline_environment
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
 
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     _store_options(info)
     info.add_argument("--json", action="store_true")
 
-    from rag.evaluation import add_eval_arguments
+    from rag.evaluation.command import add_eval_arguments
 
     add_eval_arguments(commands.add_parser("eval", help="Evaluate over question-answer fixtures."))
     return parser
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {"source_dir": args.source, "store_dir": args.store}
     if args.command == "eval":
-        from rag.evaluation import run_eval_command
+        from rag.evaluation.command import run_eval_command
 
         return run_eval_command(args, overrides)
     rag = open_rag(**overrides)
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
 def for_each_question(question: str, handle: Callable, render: Callable, as_json: bool) -> int:
     """Answer one question, or every line of stdin for "-"; errors per question do not stop a batch."""
     from rag.errors import InvalidQuestionError, RagError
-    from rag.gcpause import first_use
+    from rag.runtime.gcpause import first_use
 
     if question != "-":
         with first_use():

@@ -127,8 +127,8 @@ class Settings(BaseSettings):
         "openvino-int8",
         description="How the local model runs: 'openvino-int8' (OpenVINO, int8 quantised by NNCF, "
         "calibrated on the seed texts: the fastest ingest, no torch import when answering), "
-        "'onnx-int8' (ONNX Runtime, int8 per-channel weights: ~1.4x slower ingest, 0.1-0.3 s faster "
-        "cold start), 'onnx-fp32' (ONNX Runtime, the same vectors as torch) or 'torch' "
+        "'onnx-int8' (ONNX Runtime, int8 per-channel weights: slower ingest, faster cold start; "
+        "bench/RESULTS.md), 'onnx-fp32' (ONNX Runtime, the same vectors as torch) or 'torch' "
         "(sentence-transformers). The OpenVINO or ONNX file is built from the local model folder "
         "once (torch is needed then) and cached in model_cache_dir. "
         "Each runtime makes its own vectors: changing it re-embeds on the next ingest.",
@@ -136,15 +136,14 @@ class Settings(BaseSettings):
     openvino_precision: Literal["bf16", "f32"] = Field(
         "bf16",
         description="Precision OpenVINO runs the parts of the 'openvino-int8' model that are not int8 "
-        "in (attention products, softmax, normalisation): 'bf16' (~5-10% faster ingest on CPUs "
-        "with native bf16, vectors within cosine 0.999 of 'f32'; other CPUs run f32 anyway) or "
-        "'f32'. Part of the vector fingerprint: changing it re-embeds on the next ingest.",
+        "in (attention products, softmax, normalisation): 'bf16' (a little faster ingest on CPUs "
+        "with native bf16, bench/notes.md session 6) or 'f32'. Part of the vector fingerprint: changing it re-embeds on the next ingest.",
     )
     openvino_batch_size: int = Field(
         16,
         ge=1,
         description="Passages per model call of the 'openvino-int8' runtime at ingest (per stream; "
-        "16 ran ~5% faster than 64 on 2 cores: the working set stays in cache). The other local "
+        "small batches keep the working set in cache: bench/notes.md, session 6). The other local "
         "runtimes use embedding_batch_size.",
     )
     model_cache_dir: Path = Field(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,7 +13,7 @@ REFUSAL = "The sources do not contain an answer to this question."
 
 def support(coverage: float, cosine: float | None) -> float:
     """How well a passage supports an answer: the share of the question's words it holds plus its
-    embedding cosine with the question (a missing cosine counts as 0). See rag.relevance."""
+    embedding cosine with the question (a missing cosine counts as 0). See rag.retrieval.relevance."""
     return coverage + (cosine or 0.0)
 
 
@@ -132,6 +133,21 @@ class Answer(BaseModel):
             passages=passages,
         )
 
+    @classmethod
+    def refusal(cls, question: str, mode: str, passages: list[Passage], prompt_tokens: int = 0) -> Answer:
+        """The fixed refusal ``REFUSAL``: the sources do not support an answer."""
+        from rag.text.tokens import count_tokens
+
+        return cls(
+            question=question,
+            text=REFUSAL,
+            not_found=True,
+            mode=mode,
+            usage=TokenUsage(prompt=prompt_tokens, completion=count_tokens(REFUSAL)),
+            searched_question=question,
+            passages=passages,
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "question": self.question,
@@ -145,6 +161,24 @@ class Answer(BaseModel):
                 "total": self.usage.total,
             },
         }
+
+
+@dataclass(frozen=True)
+class AnswerDelta:
+    """A piece of streamed answer text (markers already renumbered)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class AnswerDone:
+    """The final, validated answer; its text supersedes the streamed pieces."""
+
+    answer: Answer
+
+
+#: What ``Rag.ask_stream`` yields: text pieces, then the final answer.
+StreamEvent = Union[AnswerDelta, AnswerDone]
 
 
 class IngestReport(BaseModel):

@@ -18,7 +18,7 @@ import network_guard  # noqa: E402
 network_guard.install()
 
 from rag.config import load_settings  # noqa: E402
-from rag.embeddings import build_embedding  # noqa: E402
+from rag.embedding.factory import build_embedding  # noqa: E402
 
 
 def make_settings(store_dir: Path, **overrides):

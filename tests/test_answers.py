@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import SEEDS
-from rag import REFUSAL
+from rag import REFUSAL, Passage
 from rag.errors import InvalidQuestionError
 
 SUMMARY_000 = "000_10d9073bc3f8410e.txt"
@@ -115,10 +115,8 @@ def test_streaming_extractive_answer_ends_with_the_final_answer(seed_rag):
 # --- the relevance gate ----------------------------------------------------------------------------
 
 
-def gate_node(coverage, cosine):
-    from llama_index.core.schema import NodeWithScore, TextNode
-
-    return NodeWithScore(node=TextNode(text="x", metadata={"coverage": coverage, "dense_cosine": cosine}), score=0.5)
+def gate_passage(coverage, cosine):
+    return Passage(source="a.txt", title="A", language="en", text="x", start=0, end=1, score=0.5, coverage=coverage, cosine=cosine)
 
 
 @pytest.mark.parametrize(
@@ -132,11 +130,11 @@ def gate_node(coverage, cosine):
     ],
 )
 def test_a_passage_supports_an_answer_when_word_coverage_plus_cosine_reaches_the_threshold(coverage, cosine, relevant):
-    from rag.relevance import RelevanceGate
+    from rag.retrieval.relevance import RelevanceGate
 
     gate = RelevanceGate(min_support=0.75)
-    assert gate.is_relevant(gate_node(coverage, cosine)) is relevant
-    assert gate.supports([gate_node(0.0, 0.0), gate_node(coverage, cosine)]) is relevant
+    assert gate.is_relevant(gate_passage(coverage, cosine)) is relevant
+    assert gate.supports([gate_passage(0.0, 0.0), gate_passage(coverage, cosine)]) is relevant
 
 
 @pytest.mark.parametrize(

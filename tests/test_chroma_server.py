@@ -107,7 +107,7 @@ def test_reingest_against_the_server_is_idempotent_and_tracks_changes(server_rag
     assert changed.files_removed == ["001_acc81d348d7d4859.txt"]
     assert changed.files_updated == ["002_835fa61d1c21454d.txt"]
     assert 0 < changed.chunks_embedded < 5
-    assert rag._store_for(create=False).count() == changed.chunks_total
+    assert rag.store().count() == changed.chunks_total
     assert all(p.source != "001_acc81d348d7d4859.txt" for p in rag.retrieve("Morgan Edge", top_k=10))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from rag.citations import (
+from rag.answer.citations import (
     StreamingRenumberer,
     cited_numbers,
     renumber_citations,

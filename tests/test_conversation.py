@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rag.conversation import Turn, condense_deterministic
-from rag.presentation import answer_markdown, context_html, sources_html
+from rag.answer.conversation import Turn, condense_deterministic
+from rag.web.presentation import answer_markdown, context_html, sources_html
 from rag.types import REFUSAL, Answer, Citation, Passage
 
 

@@ -10,11 +10,14 @@ import pytest
 from hypothesis import example, given, settings as hsettings, strategies as st
 
 from conftest import SEEDS, make_settings
-from rag.corpus import MERGED_TAIL_SHARE, Chunker, align_pieces, read_folder, word_piece_counter
+from rag.ingest.alignment import align_pieces
+from rag.ingest.chunking import Chunker, MERGED_TAIL_SHARE
+from rag.ingest.documents import read_folder
+from rag.ingest.wordpieces import word_piece_counter
 
 
 def test_every_stored_chunk_of_every_seed_slices_its_source_exactly(seed_rag):
-    store = seed_rag._store_for(create=False)
+    store = seed_rag.store()
     chunks = store.current_chunks()
     sources = {c.metadata["source"] for c in chunks}
     assert sources == {p.name for p in SEEDS.glob("*.txt")}
@@ -119,7 +122,7 @@ separators = st.sampled_from([" ", "  ", "\n", "\n\n", ". ", "! ", "? ", ".\n", 
 def test_chunk_offsets_slice_arbitrary_text_exactly(tmp_path_factory, parts):
     text = "".join(w + s for w, s in parts)
     settings = make_settings(Path("unused"), chunk_size=40, chunk_overlap=8)
-    from rag.corpus import SourceDocument
+    from rag.ingest.documents import SourceDocument
 
     document = SourceDocument("x.txt", text, "x", "en", "", "h")
     chunks = Chunker(settings).chunk(document)
@@ -139,7 +142,7 @@ repeated_sentences = st.sampled_from(["Clark runs. ", "Lana waits at the farm. "
 def test_chunks_of_a_text_that_repeats_itself_leave_no_gap(parts):
     text = "".join(parts)
     settings = make_settings(Path("unused"), chunk_size=40, chunk_overlap=8)
-    from rag.corpus import SourceDocument
+    from rag.ingest.documents import SourceDocument
 
     chunks = Chunker(settings).chunk(SourceDocument("x.txt", text, "x", "en", "", "h"))
     assert all(text[c.start : c.end] == c.text for c in chunks)
@@ -162,7 +165,7 @@ def test_alignment_tolerates_changed_whitespace():
 
 @pytest.mark.parametrize("prefix", ["", "passage: ", "a:b:c"])
 def test_the_vector_part_of_a_chunk_fingerprint_is_recovered_exactly(prefix):
-    from rag.corpus import chunk_fingerprint, vector_fingerprint, vector_fingerprint_of
+    from rag.ingest.fingerprints import chunk_fingerprint, vector_fingerprint, vector_fingerprint_of
 
     settings = make_settings(Path("unused"), embedding_passage_prefix=prefix, chunk_size=123, chunk_overlap=7)
     assert vector_fingerprint_of(chunk_fingerprint(settings)) == vector_fingerprint(settings)

@@ -14,7 +14,11 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SEEDS, make_settings
-from rag.embeddings import LocalEmbedding, OnnxEmbedding, OpenVinoEmbedding, build_embedding, embedding_fingerprint
+from rag.embedding.factory import build_embedding
+from rag.embedding.fingerprint import embedding_fingerprint
+from rag.embedding.local import LocalEmbedding
+from rag.embedding.onnx import OnnxEmbedding
+from rag.embedding.openvino import OpenVinoEmbedding
 
 
 def seed_sentences(limit: int = 40) -> list[str]:
@@ -124,7 +128,7 @@ def test_the_exported_model_is_cached_and_reused(settings, runtime, monkeypatch)
 
 
 def test_cache_keys_differ_by_precision_and_model(tmp_path, settings):
-    from rag.onnx_model import cache_key
+    from rag.embedding.onnx_export import cache_key
 
     model = settings.embedding_model
     assert cache_key(model, "int8") != cache_key(model, "fp32")
@@ -166,7 +170,7 @@ def test_answering_a_query_does_not_import_torch(settings, runtime):
         import sys
         sys.path.insert(0, {str(REPO)!r})
         from rag.config import load_settings
-        from rag.embeddings import build_embedding
+        from rag.embedding.factory import build_embedding
         settings = load_settings(
             preset="tests", model_cache_dir={str(settings.model_cache_dir)!r}, embedding_runtime={runtime!r}
         )
@@ -244,7 +248,7 @@ def test_openvino_missing_is_a_clear_config_error(settings, monkeypatch):
 
 def test_openvino_calibration_comes_from_the_repository(settings):
     """Offline on a fresh clone: the seed texts, cut into windows of at most 200 word pieces."""
-    from rag.openvino_model import CALIBRATION_WINDOWS, WINDOW_PIECES, calibration_windows
+    from rag.embedding.openvino_export import CALIBRATION_WINDOWS, WINDOW_PIECES, calibration_windows
 
     windows = calibration_windows(settings.embedding_model)
     assert len(windows) == CALIBRATION_WINDOWS

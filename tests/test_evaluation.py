@@ -7,22 +7,10 @@ from types import SimpleNamespace as NS
 
 import pytest
 
-from rag.evaluation import (
-    Fixture,
-    aggregate,
-    aggregate_by_category,
-    contains_gold_quote,
-    keywords_correct,
-    load_fixtures,
-    missed_thresholds,
-    parse_thresholds,
-    resolve_fixtures,
-    score_question,
-    token_f1,
-    write_report,
-    XQUAD_DIR,
-    EvalRun,
-)
+from rag.evaluation.fixtures import Fixture, load_fixtures, resolve_fixtures, XQUAD_DIR
+from rag.evaluation.metrics import aggregate, aggregate_by_category, contains_gold_quote, keywords_correct, score_question, token_f1
+from rag.evaluation.report import missed_thresholds, parse_thresholds, write_report
+from rag.evaluation.runner import EvalRun
 from rag.errors import ConfigError, CorpusError
 
 LANGS = {"de.txt": "de", "en.txt": "en"}

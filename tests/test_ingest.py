@@ -17,7 +17,7 @@ def copy_seeds(tmp_path):
 
 
 def stored_ids(rag):
-    return sorted(c.chunk_id for c in rag._store_for(create=False).current_chunks())
+    return sorted(c.chunk_id for c in rag.store().current_chunks())
 
 
 def test_reingesting_an_unchanged_folder_embeds_nothing_and_keeps_ids(tmp_path, fresh_rag):
@@ -31,7 +31,7 @@ def test_reingesting_an_unchanged_folder_embeds_nothing_and_keeps_ids(tmp_path, 
     assert not second.changed
     assert len(second.files_unchanged) == 3
     assert stored_ids(rag) == ids
-    assert rag._store_for(create=False).count() == len(ids)
+    assert rag.store().count() == len(ids)
 
 
 def test_a_changed_file_is_replaced_and_unchanged_passages_keep_their_vectors(tmp_path, fresh_rag):
@@ -47,10 +47,10 @@ def test_a_changed_file_is_replaced_and_unchanged_passages_keep_their_vectors(tm
     passages = rag.retrieve("walnut tree behind the barn", top_k=1)
     assert "walnut tree" in passages[0].text
     text = target.read_text()
-    for chunk in rag._store_for(create=False).current_chunks():
+    for chunk in rag.store().current_chunks():
         if chunk.metadata["source"] == target.name:
             assert text[chunk.metadata["start"] : chunk.metadata["end"]] == chunk.text
-    assert rag._store_for(create=False).count() == report.chunks_total
+    assert rag.store().count() == report.chunks_total
 
 
 def test_a_deleted_file_disappears_from_the_index(tmp_path, fresh_rag):
@@ -60,9 +60,9 @@ def test_a_deleted_file_disappears_from_the_index(tmp_path, fresh_rag):
     (folder / "001_acc81d348d7d4859.txt").unlink()
     report = rag.ingest(folder)
     assert report.files_removed == ["001_acc81d348d7d4859.txt"]
-    sources = {c.metadata["source"] for c in rag._store_for(create=False).current_chunks()}
+    sources = {c.metadata["source"] for c in rag.store().current_chunks()}
     assert "001_acc81d348d7d4859.txt" not in sources
-    assert rag._store_for(create=False).count() == report.chunks_total
+    assert rag.store().count() == report.chunks_total
     assert all(p.source != "001_acc81d348d7d4859.txt" for p in rag.retrieve("Morgan Edge Metropolis", top_k=10))
 
 
@@ -92,7 +92,7 @@ def test_an_interrupted_ingest_is_never_misread_and_resumes_without_reembedding(
 
     # Readers still see the last complete version of the file, with exact offsets.
     old_text = (SEEDS / target.name).read_text()
-    for chunk in rag._store_for(create=False).current_chunks():
+    for chunk in rag.store().current_chunks():
         if chunk.metadata["source"] == target.name:
             assert old_text[chunk.metadata["start"] : chunk.metadata["end"]] == chunk.text
     assert any("Sonnenuntergang" in p.text for p in rag.retrieve("Sonnenuntergang", top_k=3))
@@ -100,7 +100,7 @@ def test_an_interrupted_ingest_is_never_misread_and_resumes_without_reembedding(
     resumed = rag.ingest(folder)
     assert resumed.files_updated == [target.name]
     assert resumed.chunks_reused >= 4  # the window stored before the interruption
-    assert rag._store_for(create=False).count() == resumed.chunks_total
+    assert rag.store().count() == resumed.chunks_total
     assert any("Mitternacht" in p.text for p in rag.retrieve("Mitternacht", top_k=3))
 
 
@@ -153,11 +153,11 @@ def test_windows_span_files_and_identical_texts_are_embedded_once(tmp_path, fres
     shutil.copy(folder / "001_acc81d348d7d4859.txt", folder / "003_copy.txt")
     rag = fresh_rag(ingest_window=5)  # windows of 5 chunks: files are cut across windows
     report = rag.ingest(folder)
-    copied = sum(1 for c in rag._store_for(create=False).current_chunks() if c.metadata["source"] == "003_copy.txt")
+    copied = sum(1 for c in rag.store().current_chunks() if c.metadata["source"] == "003_copy.txt")
     assert copied > 0
     assert report.chunks_embedded == report.chunks_total - copied
-    assert rag._store_for(create=False).count() == report.chunks_total
-    assert len(rag._store_for(create=False).file_records()) == 4
+    assert rag.store().count() == report.chunks_total
+    assert len(rag.store().file_records()) == 4
     assert rag.ingest(folder).chunks_embedded == 0
 
 

@@ -1,4 +1,4 @@
-"""Tests for rag.language: detection, tokenization, analysis and compound splitting."""
+"""Tests for rag.text.language: detection, tokenization, analysis and compound splitting."""
 
 import unicodedata
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.language import (
+from rag.text.language import (
     STOPWORDS,
     SUPPORTED,
     Analyzer,

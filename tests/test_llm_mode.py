@@ -201,7 +201,7 @@ def test_the_llm_translates_the_question_for_searching_other_language_texts(seed
     assert len(prompts) == 2  # the question needs German only: the corpus's other language
     assert not answer.not_found
     # The translation's words, not the dictionary's, searched the German summaries.
-    retrieval = rag._retriever_for_current_index().search(
+    retrieval = rag.retriever().search(
         "Why did Clark lose his powers?", 5, translations={"de": "Warum wurden Clark die Superkräfte entzogen?"}
     )
     assert any(t.startswith("de:entzog") for g in retrieval.plan.groups["de"] for t, _ in g.targets)

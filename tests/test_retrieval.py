@@ -9,16 +9,11 @@ import pytest
 from hypothesis import given, strategies as st
 
 from conftest import REPO
-from rag.gloss import gloss_german, gloss_hash
-from rag.retrieval import (
-    DEFAULT_WEIGHTS,
-    FUSION_WEIGHTS,
-    MAX_CHUNKS_PER_PASSAGE,
-    CorpusVocabulary,
-    merge_overlapping,
-    translate_against_corpus,
-)
-from rag.translate import DEFAULT_DICTIONARY_PATH, Dictionary
+from rag.text.gloss import gloss_german, gloss_hash
+from rag.retrieval.fusion import DEFAULT_WEIGHTS, FUSION_WEIGHTS
+from rag.retrieval.passages import MAX_CHUNKS_PER_PASSAGE, merge_overlapping
+from rag.retrieval.planning import TermStatistics, translate_against_corpus
+from rag.text.translate import DEFAULT_DICTIONARY_PATH, Dictionary
 
 FIXTURES = REPO / "fixtures" / "seeds.jsonl"
 # Answerable fixtures whose gold passage is not yet in the top 3 (see bench/RETRIEVAL.md); strict,
@@ -78,8 +73,8 @@ def test_without_a_dictionary_the_text_is_its_own_gloss():
 
 
 def test_a_chunk_table_gives_back_the_chunks_it_was_built_from():
-    from rag.chunktable import ChunkTable
-    from rag.store import StoredChunk
+    from rag.index.chunk_table import ChunkTable
+    from rag.index.store import StoredChunk
 
     chunks = [
         StoredChunk("a", "Straße – naïve ✓", {"source": "x.txt", "language": "de", "start": 0, "flag": True}),
@@ -118,7 +113,7 @@ def test_every_pair_has_weights_and_unknown_pairs_fall_back():
 
 
 def test_a_german_question_is_embedded_as_its_english_gloss(seed_rag):
-    retriever = seed_rag._retriever_for_current_index()
+    retriever = seed_rag.retriever()
     plan = retriever.planner.plan("Wohin verbannt Clark die beiden Kryptonier?")
     assert plan.language == "de"
     assert plan.embedded_text != plan.question
@@ -128,10 +123,10 @@ def test_a_german_question_is_embedded_as_its_english_gloss(seed_rag):
 
 
 def test_scores_are_in_the_unit_interval_and_sorted(seed_rag):
-    retriever = seed_rag._retriever_for_current_index()
+    retriever = seed_rag.retriever()
     for question in ("Why did Clark lose his powers?", "Wohin verbannt Clark die beiden Kryptonier?", "xyzzy"):
-        nodes = retriever.search(question, top_k=10).nodes
-        scores = [n.score for n in nodes]
+        passages = retriever.search(question, top_k=10).passages
+        scores = [p.score for p in passages]
         assert scores == sorted(scores, reverse=True)
         assert all(0 < s <= 1 for s in scores)
 
@@ -144,37 +139,45 @@ def test_vector_products_of_a_question_run_on_query_threads_blas_threads(seed_ra
     def blas_threads_now() -> set[int]:
         return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
 
-    retriever = seed_rag._retriever_for_current_index()
+    retriever = seed_rag.retriever()
     assert retriever.blas_threads == seed_rag.settings.query_threads == 1
     before = blas_threads_now()
     seen: list[set[int]] = []
-    real_gloss_scores = type(retriever.corpus).gloss_scores
+    real_gloss_scores = type(retriever.index).gloss_scores
 
-    def gloss_scores(corpus, vector):
+    def gloss_scores(index, vector):
         seen.append(blas_threads_now())
-        return real_gloss_scores(corpus, vector)
+        return real_gloss_scores(index, vector)
 
-    monkeypatch.setattr(type(retriever.corpus), "gloss_scores", gloss_scores)
+    monkeypatch.setattr(type(retriever.index), "gloss_scores", gloss_scores)
     retriever.search("Why did Clark lose his powers?", top_k=3)
     assert seen == [{1}]
     assert blas_threads_now() == before
 
 
-def test_nodes_carry_the_signals_the_answerers_rely_on(seed_rag):
-    retriever = seed_rag._retriever_for_current_index()
-    (node,) = retriever.search("Jor-El Sonnenuntergang", top_k=1).nodes
-    metadata = node.node.metadata
-    for key in ("source", "title", "language", "kind", "start", "end", "coverage", "dense_cosine",
-                "lexical_score", "matched_terms", "query_language"):
-        assert key in metadata
-    assert -1 <= metadata["dense_cosine"] <= 1
+def test_passages_carry_the_signals_the_gate_and_answerers_rely_on(seed_rag):
+    retriever = seed_rag.retriever()
+    (passage,) = retriever.search("Jor-El Sonnenuntergang", top_k=1).passages
+    assert passage.language == "de" and passage.title and passage.kind
+    assert 0 < passage.coverage <= 1
+    assert -1 <= passage.cosine <= 1
+    assert passage.support == passage.coverage + passage.cosine
+
+
+def test_passages_reach_llamaindex_as_nodes_with_their_location_and_scores(seed_rag):
+    result = seed_rag.retriever().search("Jor-El Sonnenuntergang", top_k=2)
+    for passage, node in zip(result.passages, result.nodes, strict=True):
+        assert node.node.get_content() == passage.text and node.score == passage.score
+        metadata = node.node.metadata
+        assert (metadata["source"], metadata["start"], metadata["end"]) == (passage.source, passage.start, passage.end)
+        assert (metadata["coverage"], metadata["cosine"]) == (passage.coverage, passage.cosine)
 
 
 def test_ingest_stores_one_gloss_vector_per_german_chunk(seed_rag):
-    corpus = seed_rag._retriever_for_current_index().corpus
+    corpus = seed_rag.retriever().index
     german = {c.chunk_id for c in corpus.chunks if c.metadata["language"] == "de"}
     assert german
-    assert set(seed_rag._store_for(create=False).gloss_hashes()) == german
+    assert set(seed_rag.store().gloss_hashes()) == german
     # One gloss row per German chunk, none for English chunks (whose gloss score is 0).
     assert [corpus.chunks[i].chunk_id for i in corpus.german_rows] == [
         c.chunk_id for c in corpus.chunks if c.metadata["language"] == "de"
@@ -184,13 +187,13 @@ def test_ingest_stores_one_gloss_vector_per_german_chunk(seed_rag):
 
 
 def test_reingesting_embeds_no_glosses(tmp_path, fresh_rag):
-    from rag.corpus import Chunker
-    from rag.gloss import update_gloss_vectors
-    from rag.translate import dictionary_for
+    from rag.ingest.chunking import Chunker
+    from rag.text.gloss import update_gloss_vectors
+    from rag.text.translate import dictionary_for
 
     rag = fresh_rag()
     rag.ingest(REPO / "seeds")
-    store = rag._store_for(create=False)
+    store = rag.store()
     before = store.gloss_hashes()
     fingerprint = Chunker(rag.settings).fingerprint
     assert update_gloss_vectors(store, rag.embedding, dictionary_for(rag.settings), fingerprint) == 0
@@ -203,20 +206,20 @@ def test_reingesting_embeds_no_glosses(tmp_path, fresh_rag):
 def test_a_translation_missing_from_the_corpus_matches_its_form_one_letter_longer():
     # "injury" -> "Verletzung" (stem "verletz"); the corpus only says "verletzt" (stem "verletzt").
     dictionary = Dictionary.from_weights({("en", "de"): {"injuri": {"verletz": 1.0}}})
-    vocabulary = CorpusVocabulary({"verletzt": 2, "verletzlich": 1})
+    vocabulary = TermStatistics({"verletzt": 2, "verletzlich": 1})
     assert translate_against_corpus(dictionary, "injuri", "en", "de", vocabulary) == [("verletzt", 1.0)]
 
 
 def test_a_noun_sense_does_not_match_a_verb_form_sharing_its_stem():
     dictionary = Dictionary.from_lines(["Macht {f} :: power", "Kraft {f} :: power; strength"])
-    verb_only = CorpusVocabulary({"macht": 1, "kraft": 1}, nouns=frozenset({"kraft"}))  # "er macht", "Kräfte"
+    verb_only = TermStatistics({"macht": 1, "kraft": 1}, nouns=frozenset({"kraft"}))  # "er macht", "Kräfte"
     assert [t for t, _ in translate_against_corpus(dictionary, "power", "en", "de", verb_only)] == ["kraft"]
-    as_noun = CorpusVocabulary({"macht": 1, "kraft": 1}, nouns=frozenset({"macht", "kraft"}))
+    as_noun = TermStatistics({"macht": 1, "kraft": 1}, nouns=frozenset({"macht", "kraft"}))
     assert {t for t, _ in translate_against_corpus(dictionary, "power", "en", "de", as_noun)} == {"macht", "kraft"}
 
 
 def test_the_lexical_index_knows_which_german_terms_occur_as_nouns():
-    from rag.lexical import LexicalDocument, LexicalIndex
+    from rag.index.lexical import LexicalDocument, LexicalIndex
 
     index = LexicalIndex([LexicalDocument("Er macht es. Die Kräfte der Superhelden wachsen.", "de")])
     assert {"kraft", "superheld"} <= index.german_nouns
@@ -225,12 +228,12 @@ def test_the_lexical_index_knows_which_german_terms_occur_as_nouns():
 
 def test_short_translations_are_not_extended():
     dictionary = Dictionary.from_weights({("en", "de"): {"my": {"mei": 1.0}}})
-    assert translate_against_corpus(dictionary, "my", "en", "de", CorpusVocabulary({"mein": 3})) == []
+    assert translate_against_corpus(dictionary, "my", "en", "de", TermStatistics({"mein": 3})) == []
 
 
 def test_a_translation_present_in_the_corpus_is_not_extended():
     dictionary = Dictionary.from_weights({("en", "de"): {"fight": {"kampf": 1.0}}})
-    vocabulary = CorpusVocabulary({"kampf": 1, "kampft": 1})
+    vocabulary = TermStatistics({"kampf": 1, "kampft": 1})
     assert translate_against_corpus(dictionary, "fight", "en", "de", vocabulary) == [("kampf", 1.0)]
 
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from conftest import GUARD_DIR, REPO, SEEDS
-from rag import snapshot
+from rag.index import snapshot
 from rag.errors import StoreError
 
 
@@ -76,12 +76,13 @@ def test_a_truncated_snapshot_is_rebuilt_from_the_store(tmp_path, fresh_rag, emb
 
 
 def test_a_snapshot_round_trip_gives_the_same_retrieval_results(seed_rag, embedding):
-    from rag.retrieval import CorpusIndex, HybridRetriever
+    from rag.index.search_index import SearchIndex
+    from rag.retrieval.hybrid import HybridRetriever
 
     settings = seed_rag.settings
-    built = CorpusIndex.from_store(seed_rag._store_for(create=False))
+    built = SearchIndex.from_store(seed_rag.store())
     snapshot.save_snapshot(settings, "round-trip", built.state())
-    loaded = CorpusIndex.from_state(snapshot.load_snapshot(settings, "round-trip"))
+    loaded = SearchIndex.from_state(snapshot.load_snapshot(settings, "round-trip"))
     assert not loaded.vectors.flags.writeable  # a view of the mapped file, not a copy
     assert list(loaded.chunks) == list(built.chunks)
     assert loaded.lexical.vocabulary("de") == built.lexical.vocabulary("de")
@@ -89,11 +90,8 @@ def test_a_snapshot_round_trip_gives_the_same_retrieval_results(seed_rag, embedd
     for question in questions:
         for sources in (None, [built.chunks[0].metadata["source"]]):
             expected, actual = (
-                [
-                    (n.node.node_id, n.node.text, n.node.metadata, n.score)
-                    for n in HybridRetriever(corpus, embedding, seed_rag.dictionary).search(question, 8, sources).nodes
-                ]
-                for corpus in (built, loaded)
+                HybridRetriever(index, embedding, seed_rag.dictionary).search(question, 8, sources).passages
+                for index in (built, loaded)
             )
             assert actual == expected and expected
 
@@ -173,10 +171,10 @@ def test_a_store_written_since_the_last_ingest_is_read_again(tmp_path, fresh_rag
 def test_glosses_left_incomplete_are_completed_by_an_unchanged_reingest(tmp_path, fresh_rag):
     rag = fresh_rag(dictionary_path=tmp_path / "no-dictionary.txt")
     rag.ingest(SEEDS)
-    assert rag._store_for(create=False).glosses.count() == 0
+    assert rag.store().glosses.count() == 0
     fresh = fresh_rag()
     assert not fresh.ingest(SEEDS).changed
-    assert fresh._store_for(create=False).glosses.count() > 0
+    assert fresh.store().glosses.count() > 0
 
 
 def test_the_embedding_warms_up_in_the_background_and_a_failure_stays_quiet(monkeypatch):

@@ -1,4 +1,4 @@
-"""Tests for rag.translate: Ding parsing, weights, caching and term translation."""
+"""Tests for rag.text.translate: Ding parsing, weights, caching and term translation."""
 
 import os
 import re
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import rag.translate as translate
-from rag.language import Analyzer
-from rag.translate import (
+import rag.text.translate as translate
+from rag.text.language import Analyzer
+from rag.text.translate import (
     Dictionary,
     DictionaryNotFoundError,
 )

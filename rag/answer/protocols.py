@@ -1,0 +1,27 @@
+"""The small contracts between the query engine and what it drives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from rag.retrieval.passages import RetrievalResult
+from rag.types import Answer, StreamEvent
+
+
+class Answerer(Protocol):
+    """Turns the passages of one search into a cited answer (or the refusal)."""
+
+    mode: str
+
+    def answer(self, question: str, retrieval: RetrievalResult) -> Answer: ...
+
+    def stream(self, question: str, retrieval: RetrievalResult) -> Iterator[StreamEvent]:
+        """``AnswerDelta`` pieces, then one ``AnswerDone`` whose answer equals ``answer()``'s."""
+        ...
+
+
+class QueryTranslator(Protocol):
+    """Translates a question into the other corpus languages before it is searched."""
+
+    def translations(self, question: str, language: str, corpus_languages: list[str]) -> dict[str, str]: ...

@@ -1,0 +1,104 @@
+"""The local model quantised to int8 by NNCF and run by OpenVINO (runtime ``openvino-int8``, the
+default), on a model cached by rag.embedding.openvino_export.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from llama_index.core.bridge.pydantic import PrivateAttr
+
+from rag.embedding.fingerprint import exported_model_fingerprint
+from rag.embedding.onnx import OnnxEmbedding
+
+#: OpenVINO runs one inference at a time in this process. Two threads inferring at once (the
+#: warm-up thread and the first question; two questions in the app) deadlocked in the Python
+#: binding while copying inputs into their requests (both stuck in ``tensor.data[:] = ...``).
+#: A query takes a few milliseconds, so waiting costs little; an ingest holds it per window.
+OPENVINO_INFERENCE = threading.Lock()
+
+
+class OpenVinoEmbedding(OnnxEmbedding):
+    """The model quantised to int8 by NNCF and run by OpenVINO (``rag.embedding.openvino_export``).
+
+    Ingest compiles for throughput: ``min(2, ingest_threads)`` streams share ``ingest_threads``
+    threads and an ``AsyncInferQueue`` keeps one length-sorted batch in flight per stream
+    (faster than ONNX Runtime int8: bench/RESULTS.md). Queries compile for latency on ``query_threads``.
+    Compiled models are cached under the model's cache folder (compiling drops from ~360 to
+    ~95 ms), and widths are padded to a multiple of 8 (mask 0: the same vectors) so that a new
+    query length rarely pays for a kernel compile. What is not int8 (attention products, softmax,
+    normalisation) runs in ``inference_precision``: the setting ``openvino_precision``, the same for
+    queries and passages.
+    """
+
+    precision: str = "int8"
+    inference_precision: str = "bf16"
+
+    _core: Any = PrivateAttr(default=None)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "OpenVinoEmbedding"
+
+    @property
+    def fingerprint(self) -> str:
+        from rag.embedding.openvino_export import PRECISION
+
+        return exported_model_fingerprint(self.model_path, PRECISION, self.inference_precision)
+
+    def _ensure_model_file(self) -> Any:
+        from rag.embedding.openvino_export import ensure_openvino_model
+
+        return ensure_openvino_model(self.model_path, self.cache_dir)
+
+    def _session(self, ingest: bool) -> Any:
+        with self._lock:
+            compiled = self._sessions.get(ingest)
+            if compiled is None:
+                compiled = self._compile(ingest)
+                self._sessions[ingest] = compiled
+            return compiled
+
+    def _compile(self, ingest: bool) -> Any:
+        import openvino as ov
+
+        if self._core is None:
+            self._core = ov.Core()
+            self._core.set_property({"CACHE_DIR": str(self._model_file.parent / "compiled")})
+        if ingest:
+            config = {
+                "PERFORMANCE_HINT": "THROUGHPUT",
+                "NUM_STREAMS": self._streams(),
+                "INFERENCE_NUM_THREADS": self.ingest_threads,
+            }
+        else:
+            config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": self.query_threads}
+        config["INFERENCE_PRECISION_HINT"] = self.inference_precision
+        return self._core.compile_model(str(self._model_file), "CPU", config)
+
+    def _streams(self) -> int:
+        return min(2, self.ingest_threads)
+
+    def _batch_size(self, count: int, ingest: bool) -> int:
+        """At most ``run_batch_size``, and small enough that every ingest stream gets a batch."""
+        size = super()._batch_size(count, ingest)
+        return min(size, max(-(-count // self._streams()), 1)) if ingest else size
+
+    def _padded_width(self, longest: int) -> int:
+        return min(-(-longest // 8) * 8, max(longest, self._spec.max_seq_length))
+
+    def _run_batches(self, session: Any, batches: list[tuple[Any, Any]], keep: Any) -> None:
+        with OPENVINO_INFERENCE:
+            if len(batches) == 1:
+                ids, mask = batches[0]
+                keep(0, session.create_infer_request().infer(self._feeds(ids, mask))[0])
+                return
+            import openvino as ov
+
+            queue = ov.AsyncInferQueue(session, session.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+            # The callback runs on OpenVINO's thread; the output tensor is reused once it returns.
+            queue.set_callback(lambda request, index: keep(index, request.get_output_tensor(0).data))
+            for index, (ids, mask) in enumerate(batches):
+                queue.start_async(self._feeds(ids, mask), index)
+            queue.wait_all()

@@ -1,0 +1,1 @@
+"""Question-answer fixtures, metrics, reports, and the `python -m rag eval` command."""

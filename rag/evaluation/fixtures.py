@@ -1,0 +1,86 @@
+"""Evaluation fixtures: JSON Lines question files, and XQuAD questions turned into fixtures.
+
+Format (see README): ``{"id", "question", "lang", "answerable", "gold_sources", "gold_quotes",
+"answer_keywords", "reference_answer"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from rag.config import REPO_ROOT
+from rag.errors import CorpusError
+
+XQUAD_DIR = REPO_ROOT.parent / "shared" / "data" / "xquad-dev"
+
+
+class Fixture(BaseModel):
+    """One evaluation question."""
+
+    id: str
+    question: str
+    lang: str
+    answerable: bool
+    gold_sources: list[str] = Field(default_factory=list)
+    gold_quotes: list[str] = Field(default_factory=list)
+    answer_keywords: list[list[str]] = Field(default_factory=list)
+    reference_answer: str = ""
+
+
+def load_fixtures(path: Path) -> list[Fixture]:
+    """Fixtures from a JSON Lines file; errors name the line."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise CorpusError(f"Cannot read fixtures {path}: {error.strerror or error}.") from error
+    fixtures = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            fixtures.append(Fixture.model_validate_json(line))
+        except ValidationError as error:
+            raise CorpusError(f"{path}:{number}: not a valid fixture: {error.errors()[0]['msg']}") from error
+    if not fixtures:
+        raise CorpusError(f"{path} holds no fixtures.")
+    return fixtures
+
+
+def xquad_fixtures(question_lang: str, corpus_lang: str, folder: Path = XQUAD_DIR) -> list[Fixture]:
+    """XQuAD questions as fixtures: gold source = the answering paragraph, gold quotes = answers."""
+    path = folder / "questions.jsonl"
+    if not path.is_file():
+        raise CorpusError(f"XQuAD questions not found at {path}.")
+    fixtures = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        answers = item[f"answers_{corpus_lang}"]
+        reference = item[f"answers_{question_lang}"]
+        fixtures.append(
+            Fixture(
+                id=f"{item['id']}-{question_lang}{corpus_lang}",
+                question=item[f"question_{question_lang}"],
+                lang=question_lang,
+                answerable=True,
+                gold_sources=[f"{item['paragraph']}.txt"],
+                gold_quotes=answers,
+                answer_keywords=[sorted(set(answers) | set(reference))],
+                reference_answer=reference[0],
+            )
+        )
+    return fixtures
+
+
+def resolve_fixtures(spec: str) -> tuple[list[Fixture], Path | None]:
+    """A fixtures file, or ``xquad:QQ-CC[:DIR]`` (question and corpus language); also returns
+    the corpus folder the spec implies (None for plain files)."""
+    match = re.fullmatch(r"xquad:(en|de)-(en|de)(?::(.+))?", spec)
+    if match:
+        folder = Path(match.group(3)) if match.group(3) else XQUAD_DIR
+        corpus_lang = match.group(2)
+        return xquad_fixtures(match.group(1), corpus_lang, folder), folder / f"corpus_{corpus_lang}"
+    return load_fixtures(Path(spec)), None

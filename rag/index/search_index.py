@@ -1,0 +1,128 @@
+"""The in-memory search index: the current chunks of a store with their vectors and lexical index.
+
+Built from the store, or loaded from a disk snapshot of an earlier build (rag.index.snapshot),
+which needs no Chroma at all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.index.chunk_table import ChunkTable
+from rag.index.lexical import LexicalDocument, LexicalIndex
+from rag.index.store import ChunkStore, FileRecord, StoredChunk
+
+SNAPSHOT_METADATA_KEYS = ("source", "title", "language", "kind", "start", "end", "chunk_index")
+
+
+class SearchIndex:
+    """The current chunks of a store with their vectors and lexical index, in memory.
+
+    Built from the store (``from_store``) or from a disk snapshot of an earlier build
+    (``from_state``; see rag.index.snapshot), which needs no Chroma at all. ``chunks`` is a ChunkTable
+    (columns, read one chunk at a time); ``vectors`` has a row per chunk; ``gloss_vectors`` a row
+    per German chunk (``german_rows``, in order): only German chunks have a gloss, so an English
+    corpus does not hold (and load) its vectors twice.
+    """
+
+    def __init__(
+        self,
+        records: dict[str, FileRecord],
+        chunks: ChunkTable,
+        vectors: np.ndarray,
+        gloss_vectors: np.ndarray,
+        lexical: LexicalIndex | None = None,
+        store: ChunkStore | None = None,
+    ):
+        self.store = store
+        self.records = records
+        self.chunks = chunks
+        self.vectors = vectors
+        self.gloss_vectors = gloss_vectors
+        self.lexical = lexical or LexicalIndex(
+            [LexicalDocument(c.text, c.metadata.get("language", "und")) for c in chunks]
+        )
+        rows_by_language = chunks.rows_by_value("language", "und")
+        self.languages = sorted(rows_by_language)
+        self.indices_by_language = {lang: rows_by_language[lang] for lang in self.languages}
+        self.german_rows = self.indices_by_language.get("de", np.zeros(0, dtype=np.int64))
+        if len(gloss_vectors) != len(self.german_rows):
+            raise ValueError(f"{len(gloss_vectors)} gloss vectors for {len(self.german_rows)} German chunks")
+
+    def gloss_scores(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine of ``vector`` with every German chunk's gloss; 0 for the other chunks."""
+        scores = np.zeros(len(self.chunks), dtype=np.float32)
+        if len(self.german_rows):
+            scores[self.german_rows] = self.gloss_vectors @ vector
+        return scores
+
+    @classmethod
+    def from_store(cls, store: ChunkStore) -> SearchIndex:
+        chunks = [
+            StoredChunk(c.chunk_id, c.text, {k: c.metadata[k] for k in SNAPSHOT_METADATA_KEYS if k in c.metadata})
+            for c in store.current_chunks()
+        ]
+        vectors, gloss_vectors = _load_vectors(store, chunks)
+        return cls(store.file_records(), ChunkTable.of(chunks), vectors, gloss_vectors, store=store)
+
+    def state(self) -> dict:
+        """What a snapshot stores; ``from_state`` rebuilds an equal index from it."""
+        return {
+            "records": self.records,
+            "chunks": self.chunks,
+            "vectors": self.vectors,
+            "gloss_vectors": self.gloss_vectors,
+            "lexical": self.lexical,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, store: ChunkStore | None = None) -> SearchIndex:
+        return cls(state["records"], state["chunks"], state["vectors"], state["gloss_vectors"], state["lexical"], store)
+
+    def vocabulary(self, language: str) -> dict[str, int]:
+        return self.lexical.vocabulary(language)
+
+
+def _load_vectors(store: ChunkStore, chunks: list[StoredChunk]) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk vectors (a row per chunk) and gloss vectors (a row per German chunk, in order; one
+    whose gloss is not stored yet gets its own vector). Dense search is then matrix products."""
+    ids = [c.chunk_id for c in chunks]
+    if not ids:
+        return np.zeros((0, 0), dtype=np.float32), np.zeros((0, 0), dtype=np.float32)
+    by_id = store.chunk_vectors(ids)
+    vectors = np.array([by_id[i] for i in ids], dtype=np.float32)
+    german = [i for i, c in enumerate(chunks) if c.metadata.get("language") == "de"]
+    glosses = vectors[german].copy() if german else np.zeros((0, vectors.shape[1]), dtype=np.float32)
+    stored = store.gloss_vectors([ids[i] for i in german]) if german else {}
+    for row, i in enumerate(german):
+        if ids[i] in stored:
+            glosses[row] = stored[ids[i]][1]
+    return vectors, glosses
+
+
+def load_search_index(settings, open_store, version: str | None = None) -> SearchIndex:
+    """The index for the store's current version: from a snapshot when one matches, else built
+    from the store and snapshotted. ``open_store()`` returns the ChunkStore (opened only if needed);
+    ``version`` is the store's index version when the caller knows it already."""
+    from rag.index import snapshot
+
+    stamped = version or snapshot.read_stamp(settings)
+    if stamped:
+        index = _index_from_snapshot(settings, stamped)
+        if index is not None:
+            return index
+    store = open_store()
+    version = version or snapshot.index_version(store)
+    index = _index_from_snapshot(settings, version, store)
+    if index is not None:
+        return index
+    index = SearchIndex.from_store(store)
+    snapshot.save_snapshot(settings, version, index.state())
+    return index
+
+
+def _index_from_snapshot(settings, version: str, store: ChunkStore | None = None) -> SearchIndex | None:
+    from rag.index import snapshot
+
+    state = snapshot.load_snapshot(settings, version)
+    return SearchIndex.from_state(state, store) if state is not None else None

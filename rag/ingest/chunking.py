@@ -1,0 +1,93 @@
+"""Cutting a document into sentence-aware chunks with exact character offsets.
+
+A chunk's text is always ``document.text[start:end]``: the splitter's output is aligned back onto
+the source (rag.ingest.alignment), so citations point at the exact characters that support an answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rag.config import Settings
+from rag.ingest.alignment import align_pieces
+from rag.ingest.documents import SourceDocument
+from rag.ingest.fingerprints import chunk_fingerprint, sha256_text
+from rag.ingest.wordpieces import word_piece_counter
+
+#: A last chunk is merged into the one before when both fit in this share of chunk_size.
+MERGED_TAIL_SHARE = 1.1
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a source document; ``document.text[start:end] == text``."""
+
+    document: SourceDocument
+    index: int
+    start: int
+    end: int
+    text: str
+    metadata: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def text_hash(self) -> str:
+        return sha256_text(self.text)
+
+
+class Chunker:
+    """Sentence-aware chunks sized in the embedding model's word pieces, aligned to the source."""
+
+    def __init__(self, settings: Settings):
+        from llama_index.core.node_parser import SentenceSplitter
+
+        self.settings = settings
+        self._count_pieces = word_piece_counter(settings)
+        self._merge_limit = _merged_tail_limit(settings)
+        self._splitter = SentenceSplitter(
+            chunk_size=settings.chunk_size,
+            chunk_overlap=settings.chunk_overlap,
+            tokenizer=lambda text: range(self._count_pieces(text)),  # it only takes the len()
+            paragraph_separator="\n\n",
+            include_metadata=False,
+            include_prev_next_rel=False,
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        return chunk_fingerprint(self.settings)
+
+    def chunk(self, document: SourceDocument) -> list[Chunk]:
+        if not document.text.strip():
+            return []
+        pieces = self._splitter.split_text(document.text)
+        spans = self._merge_short_tail(document.text, align_pieces(document.text, pieces))
+        return [
+            Chunk(document=document, index=i, start=start, end=end, text=document.text[start:end])
+            for i, (start, end) in enumerate(spans)
+        ]
+
+    def _merge_short_tail(self, text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The splitter leaves whatever remains as a last chunk, sometimes a dozen words that
+        then outrank whole passages in BM25 (short documents score high). Merge such a tail
+        into the chunk before when the two together stay within MERGED_TAIL_SHARE of the size
+        (and of what the embedding model reads)."""
+        if len(spans) < 2:
+            return spans
+        start, end = spans[-2][0], spans[-1][1]
+        if self._count_pieces(text[start:end]) > self._merge_limit:
+            return spans
+        return spans[:-2] + [(start, end)]
+
+
+def _merged_tail_limit(settings: Settings) -> int:
+    """Word pieces a merged last chunk may have: MERGED_TAIL_SHARE of the chunk size, and no more
+    than the local embedding model reads."""
+    limit = int(settings.chunk_size * MERGED_TAIL_SHARE)
+    if settings.embedding_backend == "local":
+        from rag.embedding.onnx_export import OnnxExportError, read_model_spec
+
+        try:
+            limit = min(limit, read_model_spec(settings.embedding_model).max_seq_length - 2)
+        except OnnxExportError:  # not a model folder: the embedding reports that itself
+            pass
+    return limit

@@ -1,0 +1,78 @@
+"""From ranked chunks to passages: overlapping chunks of one source merge into one passage, and the
+result of a search is a typed list of passages with the plan that found them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from llama_index.core.schema import NodeWithScore, TextNode
+
+from rag.index.store import StoredChunk
+from rag.retrieval.planning import QueryPlan
+from rag.types import Passage
+
+# Passages are grouped from the best MERGE_POOL chunks (or CANDIDATES_PER_PASSAGE per passage wanted,
+# if more) whatever top_k is, so the first k passages of a longer list are the k of a shorter one.
+MERGE_POOL = 60
+CANDIDATES_PER_PASSAGE = 3
+MAX_CHUNKS_PER_PASSAGE = 2
+
+
+@dataclass
+class RetrievalResult:
+    """The passages a search found, best first, and the plan that found them (its terms tell the
+    answerers which words of a passage match the question)."""
+
+    plan: QueryPlan
+    passages: list[Passage]
+
+    @property
+    def nodes(self) -> list[NodeWithScore]:
+        """The passages as LlamaIndex nodes (for ``Response.source_nodes``)."""
+        return [node_from_passage(p) for p in self.passages]
+
+
+def merge_overlapping(ranked: list[int], span: Callable[[int], tuple[str, int, int]]) -> list[list[int]]:
+    """Group ranked chunks into passages, best first, each passage a chunk widened by at most one
+    overlapping chunk.
+
+    A chunk that overlaps a passage already chosen (same source, shared characters) never takes a
+    place of its own: showing the same sentences twice wastes a place that text not yet shown
+    could take. It widens that passage if the passage is still one chunk (the passage then shows
+    its best chunk with the neighbour that ranks highest), and is left out otherwise, so a passage
+    is at most two chunks long. Returns each passage's chunk rows, its best chunk first.
+    """
+    passages: list[list[int]] = []
+    spans: list[tuple[str, int, int]] = []
+    for row in ranked:
+        source, start, end = span(row)
+        overlapping = [n for n, (s, a, b) in enumerate(spans) if s == source and start < b and end > a]
+        if not overlapping:
+            passages.append([row])
+            spans.append((source, start, end))
+        elif len(overlapping) == 1 and len(passages[overlapping[0]]) < MAX_CHUNKS_PER_PASSAGE:
+            n = overlapping[0]
+            passages[n].append(row)
+            spans[n] = (source, min(start, spans[n][1]), max(end, spans[n][2]))
+    return passages
+
+
+def joined_text(chunks: list[StoredChunk]) -> tuple[str, int, int]:
+    """The text of overlapping chunks of one source (or of a single chunk) as one span:
+    (text, start, end)."""
+    ordered = sorted(chunks, key=lambda c: int(c.metadata["start"]))
+    text, start, end = ordered[0].text, int(ordered[0].metadata["start"]), int(ordered[0].metadata["end"])
+    for chunk in ordered[1:]:
+        chunk_start, chunk_end = int(chunk.metadata["start"]), int(chunk.metadata["end"])
+        if chunk_end > end:
+            text += chunk.text[end - chunk_start :]
+            end = chunk_end
+    return text, start, end
+
+
+def node_from_passage(passage: Passage) -> NodeWithScore:
+    """A LlamaIndex node carrying the passage's text, location and scores."""
+    metadata = passage.model_dump(exclude={"text", "score", "chunk_id"})
+    return NodeWithScore(node=TextNode(id_=passage.chunk_id, text=passage.text, metadata=metadata), score=passage.score)

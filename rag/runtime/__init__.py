@@ -1,0 +1,1 @@
+"""Process-wide runtime concerns: the offline environment, BLAS thread limits, GC pauses."""

@@ -1,0 +1,1 @@
+"""Language handling: detection, stemming and compounds, token counts, the German-English dictionary, glosses."""

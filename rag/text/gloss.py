@@ -1,0 +1,190 @@
+"""English word-by-word glosses of German text, so the English-only embedding model can read it.
+
+all-MiniLM-L6-v2 places an English question far from the German passage that answers it, but
+close to a crude English rendering of that passage: "Clark Superkräfte Jor-El entzogen" glossed
+as "Clark super powers Jor El deprived" lands near "Why did Clark lose his powers?". Glossing
+German chunks at ingest (one extra vector each) and German questions at query time lets dense
+search compare both directions in English.
+
+The gloss is deliberately simple and deterministic: each German word becomes the English phrase
+the Ding dictionary most often pairs with it (rag.text.translate.Dictionary.gloss_word), keyed by the
+word as written, so capitalisation separates nouns from verbs ("Macht" -> "power", "macht" ->
+"does"); a few function words have fixed renderings; compounds are split into glossable parts;
+names and unknown words stay as they are. It depends only on the text and the dictionary, never
+on the rest of the corpus, so a chunk's gloss (and its vector) changes only when the chunk does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+
+from rag.text.language import STOPWORDS, split_compound
+
+GLOSS_VERSION = "1"
+
+_WORD_RE = re.compile(r"[^\W_]+")
+# Function words whose dictionary sense is usually wrong in running text ("laut" -> "loud",
+# not "according to") or that carry the question's intent (wh-words, negation).
+_FUNCTION_WORDS = {
+    "laut": "according to",
+    "beide": "both",
+    "beiden": "both",
+    "beider": "both",
+    "nicht": "not",
+    "kein": "no",
+    "keine": "no",
+    "keinen": "no",
+    "keiner": "no",
+    "ohne": "without",
+    "gegen": "against",
+    "zwischen": "between",
+    "während": "during",
+    "nach": "after",
+    "vor": "before",
+    "seit": "since",
+    "wer": "who",
+    "wen": "whom",
+    "wem": "whom",
+    "wessen": "whose",
+    "was": "what",
+    "welche": "which",
+    "welcher": "which",
+    "welches": "which",
+    "welchen": "which",
+    "welchem": "which",
+    "wann": "when",
+    "wo": "where",
+    "wohin": "where to",
+    "woher": "where from",
+    "warum": "why",
+    "weshalb": "why",
+    "wieso": "why",
+    "wie": "how",
+    "womit": "with what",
+    "wodurch": "through what",
+    "viele": "many",
+    "viel": "much",
+    "mehr": "more",
+    "erste": "first",
+    "ersten": "first",
+    "zwei": "two",
+    "drei": "three",
+}
+# Endings tried, longest first, when an inflected form has no entry of its own.
+_NOUN_ENDINGS = ("ern", "en", "er", "es", "e", "n", "s")
+_OTHER_ENDINGS = ("sten", "ten", "est", "ern", "em", "en", "er", "es", "st", "te", "e", "n", "s", "t")
+_MIN_STEM = 3
+_MIN_COMPOUND_PART = 4
+
+
+def gloss_german(text: str, dictionary) -> str:
+    """An English word-by-word gloss of German text (see the module docstring)."""
+    if dictionary is None:
+        return text
+    words = []
+    for token in _WORD_RE.findall(text):
+        rendering = _gloss_token(token, dictionary)
+        if rendering:
+            words.append(rendering)
+    return " ".join(words)
+
+
+def gloss_hash(gloss: str, fingerprint: str = "") -> str:
+    """Identifies a gloss with the glossing rules and the embedding that made its vector."""
+    return hashlib.sha256(f"gloss{GLOSS_VERSION}\0{fingerprint}\0{gloss}".encode()).hexdigest()
+
+
+def _gloss_token(token: str, dictionary) -> str | None:
+    lower = token.lower()
+    fixed = _FUNCTION_WORDS.get(lower)
+    if fixed is not None:
+        return fixed
+    if lower in STOPWORDS["de"]:
+        return None
+    if not token.isalpha():
+        return token  # numbers, years
+    return _gloss_word(token, dictionary) or token
+
+
+def _gloss_word(word: str, dictionary) -> str | None:
+    return _cached_gloss_word(word, dictionary)
+
+
+@lru_cache(maxsize=100_000)
+def _cached_gloss_word(word: str, dictionary) -> str | None:
+    found = _lookup_forms(word, dictionary)
+    if found:
+        return found
+    lower = word.lower()
+    parts = split_compound(
+        lower, dictionary.gloss_vocabulary, _MIN_COMPOUND_PART, allow_unknown_modifier=False
+    )
+    if len(parts) < 2:
+        return None
+    glossed = [_lookup_forms(part.capitalize(), dictionary) or part for part in parts]
+    return " ".join(glossed)
+
+
+def _lookup_forms(word: str, dictionary) -> str | None:
+    """The gloss of the word as written, in other case, or without an inflection ending."""
+    lower = word.lower()
+    variants = [word, lower, lower.capitalize()]
+    for variant in variants:
+        found = dictionary.gloss_word(variant)
+        if found:
+            return found
+    endings = _NOUN_ENDINGS if word[:1].isupper() else _OTHER_ENDINGS
+    for ending in endings:
+        if lower.endswith(ending) and len(lower) - len(ending) >= _MIN_STEM:
+            base = word[: len(word) - len(ending)]
+            for variant in (base, base.lower(), base.lower().capitalize()):
+                found = dictionary.gloss_word(variant)
+                if found:
+                    return found
+    return None
+
+
+# --- gloss vectors in the store ------------------------------------------------------------------
+
+
+def update_gloss_vectors(store, embedding, dictionary, fingerprint: str = "", batch_size: int = 256) -> int:
+    """Give every current German chunk the vector of its current gloss; drop the others.
+
+    Incremental like the chunks themselves: a stored vector is kept while its gloss is unchanged
+    (by hash) and reused for any chunk with the same gloss; only new glosses are embedded, batch
+    by batch, so an interrupted run keeps its progress. Returns how many glosses were embedded.
+    """
+    german = store.current_chunks(language="de")
+    stored = store.gloss_hashes()
+    current = {c.chunk_id for c in german}
+    stale = [chunk_id for chunk_id in stored if chunk_id not in current]
+    if stale:
+        store.delete_glosses(stale)
+    if dictionary is None:
+        return 0
+    glosses = {c.chunk_id: gloss_german(c.text, dictionary) for c in german}
+    hashes = {chunk_id: gloss_hash(g, fingerprint) for chunk_id, g in glosses.items()}
+    missing = [chunk_id for chunk_id, h in hashes.items() if stored.get(chunk_id) != h]
+    if not missing:
+        return 0
+    reusable = _vectors_by_gloss_hash(store, stored, set(hashes[i] for i in missing))
+    embedded = 0
+    for start in range(0, len(missing), batch_size):
+        batch = missing[start : start + batch_size]
+        to_embed = list(dict.fromkeys(hashes[i] for i in batch if hashes[i] not in reusable))
+        if to_embed:
+            text_by_hash = {hashes[i]: glosses[i] for i in batch}
+            vectors = embedding.get_text_embedding_batch([text_by_hash[h] for h in to_embed])
+            reusable.update(zip(to_embed, vectors))
+            embedded += len(to_embed)
+        store.put_glosses(
+            batch, [list(reusable[hashes[i]]) for i in batch], [hashes[i] for i in batch], [glosses[i] for i in batch]
+        )
+    return embedded
+
+
+def _vectors_by_gloss_hash(store, stored: dict[str, str], wanted: set[str]) -> dict[str, list[float]]:
+    ids = [chunk_id for chunk_id, h in stored.items() if h in wanted]
+    return {h: vector for h, vector in store.gloss_vectors(ids).values()} if ids else {}

@@ -1,0 +1,1 @@
+"""Presentation helpers for the Gradio app (app.py): HTML/Markdown views of answers and sources."""
