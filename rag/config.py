@@ -134,10 +134,11 @@ class Settings(BaseSettings):
         "Each runtime makes its own vectors: changing it re-embeds on the next ingest.",
     )
     openvino_precision: Literal["bf16", "f32"] = Field(
-        "bf16",
+        "f32",
         description="Precision OpenVINO runs the parts of the 'openvino-int8' model that are not int8 "
-        "in (attention products, softmax, normalisation): 'bf16' (a little faster ingest on CPUs "
-        "with native bf16, bench/notes.md session 6) or 'f32'. Part of the vector fingerprint: changing it re-embeds on the next ingest.",
+        "in (attention products, softmax, normalisation): 'f32' (the default) or 'bf16' "
+        "(a little faster ingest on CPUs with native bf16, bench/notes.md session 6; but on an Intel "
+        "CPU with AMX some texts got vectors at cosine 0.81 of their own vector in another batch). Part of the vector fingerprint: changing it re-embeds on the next ingest.",
     )
     openvino_batch_size: int = Field(
         16,

@@ -67,10 +67,11 @@ def cosines(a, b) -> np.ndarray:
     return (np.asarray(a) * np.asarray(b)).sum(axis=1)
 
 
-def test_default_runtime_is_openvino_int8_with_bf16_where_not_int8(settings):
+def test_default_runtime_is_openvino_int8_with_f32_where_not_int8(settings):
+    """bf16 gave batch-dependent vectors (cosine 0.81 for 2 of 30 texts) on an Intel CPU with AMX."""
     embedding = build_embedding(settings)
     assert isinstance(embedding, OpenVinoEmbedding)
-    assert (embedding.precision, embedding.inference_precision) == ("int8", "bf16")
+    assert (embedding.precision, embedding.inference_precision) == ("int8", "f32")
 
 
 def test_onnx_vectors_match_sentence_transformers(torch_embedding, int8_embedding, fp32_embedding):
@@ -198,10 +199,9 @@ def test_openvino_vectors_match_onnx_fp32_on_seed_passages(openvino_embedding, f
 
 def test_openvino_batches_and_single_texts_give_the_same_vectors(openvino_embedding):
     """Static int8 scales and padding with mask 0 (widths rounded up to 8): a text's vector does
-    not depend on its batch, its neighbours' lengths or the number of streams, up to rounding:
-    bf16 (the default inference precision) rounds a little differently per batch shape (min
-    cosine 0.99985 measured; f32 gives 0.99998)."""
-    assert openvino_embedding.inference_precision == "bf16"
+    not depend on its batch, its neighbours' lengths or the number of streams, up to rounding
+    (f32, the default inference precision: min cosine 0.99998 measured)."""
+    assert openvino_embedding.inference_precision == "f32"
     sentences = seed_sentences(30)
     texts = [" ".join([s] * (1 + i % 5)) for i, s in enumerate(sentences)]
     texts = [texts[i] for i in np.random.default_rng(7).permutation(len(texts))]
@@ -222,7 +222,7 @@ def test_openvino_bf16_has_its_own_fingerprint(settings):
     }
     assert fingerprints["f32"] != fingerprints["bf16"]
     assert "|bf16" not in fingerprints["f32"]
-    assert build_embedding(settings.with_overrides(embedding_runtime="openvino-int8")).fingerprint == fingerprints["bf16"]
+    assert build_embedding(settings.with_overrides(embedding_runtime="openvino-int8")).fingerprint == fingerprints["f32"]
 
 
 def test_openvino_long_texts_are_truncated_like_the_other_runtimes(openvino_embedding, fp32_embedding):

@@ -24,8 +24,8 @@ def embedding_fingerprint(settings: Settings) -> str:
 
 def exported_model_fingerprint(model_path: str, runtime: str, inference_precision: str = "f32") -> str:
     """Model, runtime and the version of the recipe that built the runtime's model file; and the
-    precision of the model's non-int8 operations when not f32 (bf16 vectors are within cosine
-    0.999 of f32 ones, but a store never mixes them; f32 keeps the fingerprint of older stores)."""
+    precision of the model's non-int8 operations when not f32 (a store never mixes bf16 and
+    f32 vectors; f32 keeps the fingerprint of stores made before bf16 existed)."""
     if runtime == "openvino-int8":
         from rag.embedding.openvino_export import RECIPE_VERSION as version
     else:
