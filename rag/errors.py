@@ -34,3 +34,11 @@ class LLMError(RagError):
 
 class ModeUnavailableError(RagError):
     """An answer mode was requested that this configuration cannot provide."""
+
+
+class StoreBusyError(StoreError):
+    """Another ingest is writing to the same store."""
+
+
+class IncompleteStoreError(StoreError):
+    """An ingest into the store was interrupted (or is running) and no complete index is at hand."""
