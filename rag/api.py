@@ -190,7 +190,7 @@ class Rag:
             if self._retriever is not current:
                 return
             log.info("the index at %s changed; loading the new version", self.settings.store_dir)
-            self._install(load_search_index(self.settings, lambda: self.store(create=False)))
+            self._install(load_search_index(self.settings, self._reopened_store))
         except Exception:
             log.warning("could not load the new index version; answering from the previous one", exc_info=True)
         finally:
@@ -322,8 +322,8 @@ class Rag:
         from rag.ingest.pipeline import ingest_folder, read_corpus, tqdm_progress
 
         corpus = read_corpus(folder, self.settings)
-        store = self._writable_store(rebuild)
-        with store.writer_lease() as lease:
+        with self._writable_store(rebuild).writer_lease() as lease:
+            store = self._reopened_store()  # what other processes wrote before we took the lease
             if rebuild:
                 store.clear()
                 snapshot.delete_snapshots(self.settings)
@@ -360,13 +360,24 @@ class Rag:
         delete_embedded_store(self.settings)
         return self.store(create=True)
 
+    def _reopened_store(self) -> ChunkStore:
+        """The store opened anew (see rag.index.store.open_chroma_client), kept for later use."""
+        from rag.index.store import ChunkStore
+
+        store = ChunkStore(self.settings, create=True, fresh=True)
+        with self._lock:
+            self._store = store
+        return store
+
     def verify(self):
         """Compare the store with its manifest: missing chunks or glosses, an unfinished ingest
         (rag.ingest.integrity.StoreCheck). ``ingest(verify=True)`` repairs what it finds."""
         from rag.ingest.integrity import check_store
 
         glosses_expected = Path(self.settings.dictionary_path).is_file()
-        return check_store(self.store(create=False), glosses_expected)
+        from rag.index.store import ChunkStore
+
+        return check_store(ChunkStore(self.settings, create=False, fresh=True), glosses_expected)
 
     def retrieve(
         self,

@@ -77,8 +77,11 @@ class StoredChunk:
     score: float = 0.0
 
 
-def open_chroma_client(settings: Settings, create: bool) -> Any:
-    """A Chroma client for the configured location, with telemetry off."""
+def open_chroma_client(settings: Settings, create: bool, fresh: bool = False) -> Any:
+    """A Chroma client for the configured location, with telemetry off. ``fresh``: not the
+    process's cached client of an embedded store, which keeps the vectors it loaded and does not
+    see what other processes wrote since (reads then fail with "Error finding id"); a writer
+    opens a fresh one once it holds the write lease."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -116,6 +119,8 @@ def open_chroma_client(settings: Settings, create: bool) -> Any:
         )
     try:
         store_dir.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            _forget_cached_client(store_dir)
         return chromadb.PersistentClient(path=str(store_dir), settings=chroma_settings)
     except Exception as error:
         raise _corrupt_store_error(store_dir, error) from error
@@ -132,9 +137,9 @@ def _corrupt_store_error(store_dir: Path, error: Exception) -> StoreError:
 class ChunkStore:
     """Chunks, vectors and the file manifest in Chroma."""
 
-    def __init__(self, settings: Settings, create: bool = False):
+    def __init__(self, settings: Settings, create: bool = False, fresh: bool = False):
         self.settings = settings
-        self.client = open_chroma_client(settings, create=create)
+        self.client = open_chroma_client(settings, create=create, fresh=fresh)
         try:
             self.chunks = self._collection(settings.collection, create)
             self.files = self._collection(f"{settings.collection}_files", create)
@@ -424,6 +429,15 @@ def delete_embedded_store(settings: Settings) -> None:
                 shutil.rmtree(child)
             else:
                 child.unlink()
+
+
+def _forget_cached_client(store_dir: Path) -> None:
+    """Make the next client of ``store_dir`` load the store from disk. The old client is not
+    stopped: a question of another thread may still be reading through it."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(str(store_dir), None)
+    SharedSystemClient._identifier_to_refcount.pop(str(store_dir), None)
 
 
 def _forget_cached_clients() -> None:

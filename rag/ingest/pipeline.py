@@ -29,7 +29,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.config import Settings
 from rag.errors import CorpusError
-from rag.index.store import ChunkStore, FileRecord
+from rag.index.store import MAX_CHROMA_BATCH, ChunkStore, FileRecord, batched
 from rag.ingest.documents import SourceDocument, list_folder, load_folder_metadata, read_document
 from rag.ingest.fingerprints import chunk_fingerprint
 from rag.types import IngestReport, SkippedFile
@@ -175,10 +175,10 @@ def _describe_again(store: ChunkStore, documents: list[SourceDocument], records:
     updated = []
     for document in documents:
         old = records[document.source]
-        ids = expected_chunk_ids(old)
-        stored = store.chunks.get(ids=ids, include=["metadatas"])
         fields = {"title": document.title, "language": document.declared_language or old.language, "kind": document.kind}
-        store.update_chunk_metadata(stored["ids"], [{**m, **fields} for m in stored["metadatas"]])
+        for ids in batched(expected_chunk_ids(old), MAX_CHROMA_BATCH):
+            stored = store.chunks.get(ids=ids, include=["metadatas"])
+            store.update_chunk_metadata(stored["ids"], [{**m, **fields} for m in stored["metadatas"]])
         updated.append(FileRecord(**{**old.to_metadata(), **fields}))
     if updated:
         store.commit_files(updated)
@@ -259,6 +259,7 @@ class _ChunkWriter:
         self.guard.check()
         vectors = self._vectors_for(window, reusable_by_source)
         self._store(window, vectors, present_by_source)
+        log.info("stored chunks of %s to %s", window[0].document.source, window[-1].document.source)
         return len(window)
 
     def _commit(self, uncommitted: deque, stored: int) -> Iterator[FileRecord]:
