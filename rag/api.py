@@ -95,8 +95,14 @@ class Rag:
 
         with self._lock:
             if self._store is None:
-                self._store = ChunkStore(self.settings, create=create)
+                self._store = ChunkStore(self._store_settings(), create=create)
             return self._store
+
+    def _store_settings(self) -> Settings:
+        """The settings with the folder in use as ``source_dir``, so the hints of store errors
+        ("build it first: python -m rag ingest --source …") name that folder."""
+        folder = self._folder()
+        return self.settings if folder == Path(self.settings.source_dir) else self.settings.with_overrides(source_dir=folder)
 
     @property
     def embedding(self):
@@ -123,7 +129,7 @@ class Rag:
 
         with self._lock:
             if self._retriever is None:
-                index = load_search_index(self.settings, lambda: self.store(create=False))
+                index = load_search_index(self._store_settings(), lambda: self.store(create=False))
                 self._install(index)
                 self._note_stamp()
                 return self._retriever
@@ -190,7 +196,7 @@ class Rag:
             if self._retriever is not current:
                 return
             log.info("the index at %s changed; loading the new version", self.settings.store_dir)
-            self._install(load_search_index(self.settings, self._reopened_store))
+            self._install(load_search_index(self._store_settings(), self._reopened_store))
         except Exception:
             log.warning("could not load the new index version; answering from the previous one", exc_info=True)
         finally:
@@ -364,7 +370,7 @@ class Rag:
         """The store opened anew (see rag.index.store.open_chroma_client), kept for later use."""
         from rag.index.store import ChunkStore
 
-        store = ChunkStore(self.settings, create=True, fresh=True)
+        store = ChunkStore(self._store_settings(), create=True, fresh=True)
         with self._lock:
             self._store = store
         return store
@@ -377,7 +383,7 @@ class Rag:
         glosses_expected = Path(self.settings.dictionary_path).is_file()
         from rag.index.store import ChunkStore
 
-        return check_store(ChunkStore(self.settings, create=False, fresh=True), glosses_expected)
+        return check_store(ChunkStore(self._store_settings(), create=False, fresh=True), glosses_expected)
 
     def retrieve(
         self,

@@ -379,6 +379,15 @@ def test_a_store_location_that_is_a_file_gets_a_specific_message(tmp_path, fresh
             action(fresh_rag())
 
 
+def test_hints_name_the_folder_that_was_ingested_not_the_configured_one(tmp_path, fresh_rag):
+    folder = copy_seeds(tmp_path, "my-documents")
+    rag = fresh_rag()
+    rag.ingest(folder)
+    shutil.rmtree(rag.settings.store_dir)
+    with pytest.raises(StoreError, match=f"There is no index .*--source {folder}"):
+        rag.verify()
+
+
 # --- readers while an ingest runs --------------------------------------------------------------------------
 
 
@@ -437,3 +446,32 @@ def ingest_in_new_process(folder, store) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+# --- a Chroma server ---------------------------------------------------------------------------------------
+
+from test_chroma_server import chroma_server, server_rag  # noqa: E402,F401  (fixtures)
+
+
+def test_the_write_lease_works_through_a_chroma_server(server_rag, tmp_path):
+    rag = server_rag(write_wait_seconds=0.5)
+    rag.ingest(SEEDS)
+    holder = server_rag().store().writer_lease()
+    holder.acquire()
+    try:
+        with pytest.raises(StoreBusyError, match=rf"Another ingest \(process {os.getpid()} on "):
+            rag.ingest(copy_seeds(tmp_path), verify=True)
+    finally:
+        holder.release()
+    assert rag.ingest(copy_seeds(tmp_path, "again"), verify=True).files_seen == 3
+    assert rag.verify().ok
+
+
+def test_a_rag_on_a_chroma_server_switches_to_an_index_another_client_finished(server_rag, tmp_path):
+    folder = copy_seeds(tmp_path)
+    app = server_rag(index_check_seconds=0)
+    app.ingest(folder)
+    assert all(p.source != "extra.txt" for p in app.retrieve("lighthouse keeper lamp", top_k=5))
+    (folder / "extra.txt").write_text("The lighthouse keeper of Smallville lights the lamp at dusk.\n")
+    assert server_rag().ingest(folder).files_added == ["extra.txt"]
+    assert app.retrieve("lighthouse keeper lamp", top_k=1)[0].source == "extra.txt"
