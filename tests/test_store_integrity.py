@@ -97,6 +97,32 @@ def test_two_ingests_of_different_folders_at_once_leave_a_store_equal_to_one_of_
     assert sorted(first.store().file_records()) == sorted(last.files_unchanged + last.files_added + last.files_updated)
 
 
+def test_two_ingest_processes_at_once_either_take_turns_or_one_gives_up_clearly(tmp_path, fresh_rag):
+    one, two = copy_seeds(tmp_path, "one"), copy_seeds(tmp_path, "two")
+    (two / GERMAN).unlink()
+    (two / "extra.txt").write_text("The lighthouse keeper of Smallville lights the lamp at dusk.\n")
+    store = tmp_path / "store"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(PYTHONPATH=os.pathsep.join([str(GUARD_DIR), str(REPO)]), RAG_INGEST_WINDOW="4")
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "rag", "ingest", "--source", str(folder), "--store", str(store), "--no-progress"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
+        )
+        for folder in (one, two)
+    ]
+    outcomes = [(p.wait(timeout=600), *p.communicate()) for p in processes]
+    for code, _, stderr in outcomes:
+        assert code == 0 or (code == 2 and "Another ingest (process" in stderr), stderr
+        assert "unexpected" not in stderr
+    assert any(code == 0 for code, _, _ in outcomes)
+    rag = fresh_rag()
+    assert rag.verify().ok
+    sources = set(rag.store().file_records())
+    assert sources in ({p.name for p in one.glob("*.txt")}, {p.name for p in two.glob("*.txt")})
+    assert rag.store().count() == sum(r.n_chunks for r in rag.store().file_records().values())
+
+
 def test_the_lease_of_a_writer_that_died_is_taken_over_at_once(tmp_path, fresh_rag):
     rag = fresh_rag(write_wait_seconds=0)
     rag.ingest(copy_seeds(tmp_path))

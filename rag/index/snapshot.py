@@ -18,7 +18,7 @@ and the arrays are views of it, so a cold start neither copies 10^5 vectors nor 
 per chunk, and pages are read when a search first touches them. The header gives the length of
 every part, so a truncated file is recognised and rebuilt instead of loaded, and a CRC-32 of every
 part, so a damaged one (bytes overwritten, same length) is too: checking costs one pass over the
-file at load (crc32 runs at about 1 GB/s; bench/notes.md has the cold-start figures).
+file at load (bench/notes.md, "Snapshot checksums", has what that costs).
 
 The stamp is kept while an ingest runs: it names the last finished index, which readers keep
 loading until the ingest writes a new one (an interrupted ingest never becomes what they read).
