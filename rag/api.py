@@ -231,8 +231,15 @@ class Rag:
     def _new_answerer(self, mode: str, retriever: HybridRetriever, gate) -> Answerer:
         if mode == "extractive":
             from rag.answer.extractive import ExtractiveAnswerer
+            from rag.answer.sentences import SentenceSelector
+            from rag.text.gloss import DictionaryGlosser
 
-            return ExtractiveAnswerer(retriever.index.lexical, gate, self.settings.extractive_sentences)
+            return ExtractiveAnswerer(
+                SentenceSelector(retriever.index.lexical),
+                gate,
+                self.settings.extractive_sentences,
+                glosser=DictionaryGlosser(lambda: self.dictionary),
+            )
         if mode == "llm":
             from rag.answer.llm import LLMAnswerer
 
