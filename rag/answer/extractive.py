@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rag.answer.citations import sentence_spans
 from rag.answer.prompts import language_name
@@ -26,6 +27,9 @@ from rag.types import (
     StreamEvent,
     TokenUsage,
 )
+
+if TYPE_CHECKING:
+    from rag.answer.deadline import Deadline
 
 
 @dataclass(frozen=True)
@@ -46,13 +50,14 @@ class ExtractiveAnswerer:
         self.gate = gate
         self.max_sentences = max_sentences
 
-    def stream(self, question: str, retrieval: RetrievalResult) -> Iterator[StreamEvent]:
-        """The whole answer as one piece, then the answer (extractive answers are not generated)."""
+    def stream(self, question: str, retrieval: RetrievalResult, deadline: Deadline | None = None) -> Iterator[StreamEvent]:
+        """The whole answer as one piece, then the answer (extractive answers are not generated,
+        so there is no deadline to keep)."""
         answer = self.answer(question, retrieval)
         yield AnswerDelta(answer.text)
         yield AnswerDone(answer)
 
-    def answer(self, question: str, retrieval: RetrievalResult) -> Answer:
+    def answer(self, question: str, retrieval: RetrievalResult, deadline: Deadline | None = None) -> Answer:
         passages = retrieval.passages
         usage_prompt = count_tokens(question) + sum(count_tokens(p.text) for p in passages)
         if not self.gate.supports(passages):
