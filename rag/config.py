@@ -212,7 +212,7 @@ class Settings(BaseSettings):
     llm_first_token_timeout: float = Field(
         30.0,
         gt=0,
-        description="Seconds an LLM request may wait for the first piece of its answer (an overloaded "
+        description="Seconds an LLM request may wait for the first piece of its answer, connecting included (an overloaded "
         "server, a model still loading); the query translation gets at most this long before the "
         "dictionary translates instead.",
     )

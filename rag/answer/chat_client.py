@@ -102,7 +102,7 @@ class ChatClient:
 
     def _next_event(self, channel: queue.Queue, deadline: Deadline, started: float, tokens: int) -> ChatEvent:
         wait = deadline.remaining()
-        first_token_limit = self.settings.llm_connect_timeout + self.settings.llm_first_token_timeout
+        first_token_limit = self.settings.llm_first_token_timeout  # connecting counts into it
         waiting_for_first = tokens == 0 and first_token_limit - (time.monotonic() - started) < wait
         if waiting_for_first:
             wait = first_token_limit - (time.monotonic() - started)
@@ -119,6 +119,11 @@ class ChatClient:
             return LLMError(
                 f"{self.where} sent no answer within {self.settings.llm_first_token_timeout:g} s "
                 "(RAG_LLM_FIRST_TOKEN_TIMEOUT). It may be overloaded or still loading the model; try again later."
+            )
+        if tokens == 0:
+            return LLMError(
+                f"{self.where} sent no answer before the question's time ran out ({self.settings.llm_timeout:g} s "
+                "per question, RAG_LLM_TIMEOUT). It may be overloaded or still loading the model; try again later."
             )
         return LLMError(
             f"{self.where} did not finish the answer within {deadline.elapsed():.0f} s (the limit is "
@@ -187,7 +192,7 @@ class ChatClient:
         if isinstance(error, httpx.ConnectError):
             return LLMError(f"Cannot connect to {self.where}. Is it running? Check RAG_LLM_BASE_URL.")
         if isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError)):
-            return self.cut_off_error("the connection broke")
+            return LLMError(f"{self.where} closed the connection without answering. Is it restarting? Try again.")
         if isinstance(error, httpx.TimeoutException):
             return LLMError(f"{self.where} did not answer within {self.settings.llm_timeout:g} s (RAG_LLM_TIMEOUT).")
         return LLMError(f"{self.where} failed: {type(error).__name__}: {error}")
@@ -239,7 +244,7 @@ class _SSEReader:
     def _data_lines(self, response: httpx.Response, stop: threading.Event) -> Iterator[bytes]:
         buffer = b""
         received = 0
-        for data in response.iter_bytes():
+        for data in _bytes_until_broken(response, self.client):
             if stop.is_set():
                 return
             received += len(data)
@@ -293,6 +298,13 @@ def api_key(settings: Settings) -> str:
             "RAG_LLM_BASE_URL for a local OpenAI-compatible server)."
         )
     return "not-needed"  # local servers (vLLM, Ollama, llama.cpp) ignore the key
+
+
+def _bytes_until_broken(response: httpx.Response, client: ChatClient) -> Iterator[bytes]:
+    try:
+        yield from response.iter_bytes()
+    except (httpx.RemoteProtocolError, httpx.ReadError) as error:
+        raise client.cut_off_error("the connection broke") from error
 
 
 def _read_capped(response: httpx.Response, limit: int) -> bytes:
