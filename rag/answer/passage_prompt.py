@@ -24,7 +24,15 @@ def delimit_passages(passages: Sequence[Passage], code: str) -> str:
 
 
 def _delimited(number: int, passage: Passage, code: str) -> str:
-    title = " ".join(passage.title.replace(code, "").split())  # one line: it cannot open a line of its own
+    title = " ".join(without_code(passage.title, code).split())  # one line: it cannot open a line of its own
     header = f"[{number}] ({title}; {language_name(passage.language)})"
-    body = passage.text.replace(code, "")  # cannot happen by chance; removed so it cannot happen at all
+    body = without_code(passage.text, code)
     return f"<<<PASSAGE {number} {code}>>>\n{header}\n{body}\n<<<END PASSAGE {number} {code}>>>"
+
+
+def without_code(text: str, code: str) -> str:
+    """``text`` with no occurrence of ``code`` (which it holds only by design, never by chance);
+    repeated, because removing one occurrence can join the pieces of another."""
+    while code in text:
+        text = text.replace(code, "")
+    return text
