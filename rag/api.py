@@ -22,6 +22,13 @@ from rag.runtime.offline import prepare_offline_environment
 
 prepare_offline_environment()
 
+from rag.arguments import (  # noqa: E402
+    check_store_folder,
+    checked_sources,
+    checked_top_k,
+    clean_question,
+    index_location,
+)
 from rag.config import Settings, load_settings  # noqa: E402
 from rag.errors import (  # noqa: E402
     CorpusError,
@@ -91,6 +98,7 @@ class Rag:
         """The Chroma store behind this index (opened on first use; ``create`` makes an empty one)."""
         from rag.index.store import ChunkStore
 
+        check_store_folder(self.settings)
         with self._lock:
             if self._store is None:
                 self._store = ChunkStore(self.settings, create=create)
@@ -135,7 +143,7 @@ class Rag:
                 if not index.chunks:
                     raise StoreError(
                         f"The index at {self.store(create=False).location} holds no documents. Ingest a folder: "
-                        f"python -m rag ingest --source {self.settings.source_dir}"
+                        f"{self._ingest_command()}"
                     )
                 self._check_vectors_match(index.records)
                 _warm_up_in_background(self.embedding)
@@ -162,9 +170,15 @@ class Rag:
             raise StoreError(
                 f"{len(other)} of {len(records)} files in the index were embedded as {made_with!r}, but "
                 f"questions are embedded as {expected!r} with the current settings (the embedding model, "
-                "runtime or passage prefix changed). Re-ingest to re-embed them: python -m rag ingest "
-                f"--source {self.settings.source_dir} (or change the settings back)."
+                f"runtime or passage prefix changed). Re-ingest to re-embed them: {self._ingest_command()} "
+                "(or change the settings back)."
             )
+
+    def _ingest_command(self) -> str:
+        """The command that fills the index in use, naming the folders in use."""
+        folder = self._source_dir or self.settings.source_dir
+        store = "" if self.settings.uses_chroma_server else f" --store {self.settings.store_dir}"
+        return f"python -m rag ingest --source {folder}{store}"
 
     def _answerer(self, mode: str) -> Answerer:
         from rag.retrieval.relevance import RelevanceGate
@@ -193,16 +207,22 @@ class Rag:
             return self._answerers[mode]
 
     def _engine(self, mode: str | None, top_k: int | None, sources: list[str] | None):
+        from rag.answer.deadline import LLMTimeouts
         from rag.answer.engine import CitedQueryEngine
 
         mode = mode or self.settings.answer_mode
+        retriever = self.retriever()
         return CitedQueryEngine(
-            retriever=self.retriever(),
+            retriever=retriever,
             answerer=self._answerer(mode),
-            top_k=top_k or self.settings.top_k,
-            sources=sources or None,
+            top_k=checked_top_k(top_k, self.settings.top_k),
+            sources=self._checked_sources(sources),
             translator=self._translator() if mode == "llm" and self.settings.llm_query_translation else None,
+            llm_timeouts=LLMTimeouts.of(self.settings) if mode == "llm" else None,
         )
+
+    def _checked_sources(self, sources: object) -> list[str] | None:
+        return checked_sources(sources, self.retriever().index.records, index_location(self.settings))
 
     def _translator(self):
         from rag.answer.llm import LLMQueryTranslator
@@ -296,8 +316,9 @@ class Rag:
         translator) replace the dictionary's word-by-word translation, as the LLM's do in llm mode.
         """
         question = self.validate_question(question)
+        top_k = checked_top_k(top_k, self.settings.top_k)
         retriever = self.retriever()
-        return retriever.search(question, top_k or self.settings.top_k, sources or None, translations).passages
+        return retriever.search(question, top_k, self._checked_sources(sources), translations).passages
 
     def ask(
         self,
@@ -406,13 +427,8 @@ class Rag:
         path.unlink()
         return self.ingest(folder, progress=progress)
 
-    def validate_question(self, question: str) -> str:
-        if question is None or not str(question).strip():
+    def validate_question(self, question: object) -> str:
+        """The question on one line, or an ``InvalidQuestionError`` saying what is wrong with it."""
+        if question is None:
             raise InvalidQuestionError("The question is empty. Ask something about the texts.")
-        question = " ".join(str(question).split())
-        limit = self.settings.max_question_chars
-        if len(question) > limit:
-            raise InvalidQuestionError(
-                f"The question is {len(question)} characters long; the limit is {limit}. Shorten it."
-            )
-        return question
+        return clean_question(question, self.settings.max_question_chars)

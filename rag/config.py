@@ -219,8 +219,25 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     llm_max_tokens: int = Field(512, ge=16, description="Most tokens an answer may have.")
     llm_context_window: int = Field(16000, ge=1024, description="Context window of the model, in tokens.")
-    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM server.")
-    llm_max_retries: int = Field(1, ge=0, description="Retries for failed LLM requests.")
+    llm_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds one question may spend in the LLM, all calls and retries included (the "
+        "query translation, then the answer): past it the question fails, also while tokens still trickle in.",
+    )
+    llm_connect_timeout: float = Field(
+        5.0, gt=0, description="Seconds to wait for the LLM server to accept a connection."
+    )
+    llm_first_token_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds an LLM request may wait for the first piece of its answer, connecting included (an overloaded "
+        "server, a model still loading); the query translation gets at most this long before the "
+        "dictionary translates instead.",
+    )
+    llm_max_retries: int = Field(
+        1, ge=0, description="Retries of an LLM request that failed before answering, within llm_timeout."
+    )
     prompts_dir: Path = Field(REPO_ROOT / "prompts", description="Folder of prompt template files.")
 
     # --- runtime -----------------------------------------------------------------------------
