@@ -292,7 +292,7 @@ def build_app(rag: Rag) -> gr.Blocks:
             )
         with gr.Accordion("Conversations", open=False):
             with gr.Row():
-                saved = gr.Dropdown(conversation_choices(store), label="Saved conversations", elem_id="saved", scale=3)
+                saved = gr.Dropdown(conversation_choices(store), value=None, label="Saved conversations", elem_id="saved", scale=3)
                 open_button = gr.Button("Open", scale=1, elem_id="open-conversation")
                 delete_conversation_button = gr.Button("Delete conversation", scale=1, elem_id="delete-conversation")
             conversation_note = gr.Markdown("", elem_id="conversation-note")
@@ -300,7 +300,7 @@ def build_app(rag: Rag) -> gr.Blocks:
             library = gr.HTML(library_view(rag), elem_id="library")
             ingest_status = gr.Markdown("", elem_id="ingest-status")
             with gr.Row():
-                document = gr.Dropdown(document_choices(rag), label="Document", elem_id="document", scale=3)
+                document = gr.Dropdown(document_choices(rag), value=None, label="Document", elem_id="document", scale=3)
                 remove_button = gr.Button("Remove from index", scale=1, elem_id="remove-from-index")
                 delete_button = gr.Button("Delete file…", variant="stop", scale=1, elem_id="delete-file")
             with gr.Row(visible=False, elem_id="confirm-delete") as confirm_row:
@@ -309,7 +309,7 @@ def build_app(rag: Rag) -> gr.Blocks:
                 cancel_button = gr.Button("Cancel", scale=0, elem_id="cancel-delete")
             with gr.Row():
                 kept_out = gr.Dropdown(
-                    rag.excluded_documents(), label="Removed from the index (file kept)", elem_id="kept-out", scale=3
+                    rag.excluded_documents(), value=None, label="Removed from the index (file kept)", elem_id="kept-out", scale=3
                 )
                 restore_button = gr.Button("Add back to the index", scale=1, elem_id="restore")
                 reingest_button = gr.Button("Re-ingest folder", scale=1, elem_id="reingest")
@@ -352,6 +352,9 @@ def build_app(rag: Rag) -> gr.Blocks:
         confirm_button.click(confirm_delete, document, [ingest_status, confirm_row], **quiet)
         cancel_button.click(lambda: gr.update(visible=False), None, confirm_row, **quiet)
         timer.tick(poll, seen_jobs, corpus_outputs, **quiet)
+        # Another tab may have changed the corpus or saved conversations since the page was built.
+        app.load(corpus_views, None, corpus_outputs, **quiet)
+        app.load(lambda: gr.update(choices=conversation_choices(store), value=None), None, saved, **quiet)
 
         register_api(rag, jobs)
     return app

@@ -137,14 +137,17 @@
     if (cited) box.scrollTop = cited.offsetTop - 24;
   }, true);
 
-  // The question's length, live, against the limit (the box keeps whatever is typed).
-  document.addEventListener('input', (event) => {
-    const box = event.target;
-    if (!(box instanceof HTMLTextAreaElement) || !box.closest('#question')) return;
+  // The question's length, live, against the limit (the box keeps whatever is typed). Also
+  // polled, since the app empties the box after an answer without an input event.
+  function updateCount() {
+    const box = document.querySelector('#question textarea');
     const count = document.getElementById('question-count');
-    if (!count) return;
+    if (!box || !count) return;
     const limit = Number(count.dataset.limit);
-    count.textContent = `${box.value.length} / ${limit} characters`;
+    const text = `${box.value.length} / ${limit} characters`;
+    if (count.textContent !== text) count.textContent = text;
     count.classList.toggle('over', box.value.length > limit);
-  }, true);
+  }
+  document.addEventListener('input', updateCount, true);
+  setInterval(updateCount, 400);
 })();
