@@ -65,10 +65,10 @@ def library_html(documents: list[DocumentInfo], kept_out: list[str]) -> str:
         for d in documents
     )
     table = (
-        '<table class="library"><caption>Indexed documents</caption>'
+        '<div class="library-wrap"><table class="library"><caption>Indexed documents</caption>'
         "<thead><tr><th scope='col'>Title</th><th scope='col'>File</th><th scope='col'>Format</th>"
         "<th scope='col'>Language</th><th scope='col'>Chunks</th><th scope='col'>Added</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>"
+        f"<tbody>{rows}</tbody></table></div>"
     )
     if kept_out:
         names = ", ".join(f"<code>{html.escape(s)}</code>" for s in kept_out)
