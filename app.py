@@ -254,7 +254,7 @@ def build_app(rag: Rag) -> gr.Blocks:
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
                     label="Conversation", height=460, elem_id="chat", feedback_options=None,
-                    buttons=["copy"], allow_tags=False,
+                    buttons=["copy"], allow_tags=False, autoscroll=False,
                 )
                 searched = gr.Markdown("", elem_id="searched")
                 with gr.Row(visible=False, elem_id="filter-row") as filter_row:

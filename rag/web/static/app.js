@@ -149,5 +149,25 @@
     count.classList.toggle('over', box.value.length > limit);
   }
   document.addEventListener('input', updateCount, true);
-  setInterval(updateCount, 400);
+
+  // A new question is scrolled to the top of the chat (the chatbot's own autoscroll is off), so
+  // the question stays in view above its answer instead of under the chat's toolbar.
+  let questionsSeen = 0;
+  function scroller(element) {
+    for (let e = element.parentElement; e && e.id !== 'chat'; e = e.parentElement) {
+      const overflow = getComputedStyle(e).overflowY;
+      if ((overflow === 'auto' || overflow === 'scroll') && e.scrollHeight > e.clientHeight) return e;
+    }
+    return null;
+  }
+  function showNewestQuestion() {
+    const questions = document.querySelectorAll('#chat [data-testid="user"]');
+    if (questions.length > questionsSeen) {
+      const newest = questions[questions.length - 1];
+      const box = scroller(newest);
+      if (box) box.scrollTop += newest.getBoundingClientRect().top - box.getBoundingClientRect().top - 48;  // below the toolbar
+    }
+    questionsSeen = questions.length;
+  }
+  setInterval(() => { updateCount(); showNewestQuestion(); }, 400);
 })();
