@@ -427,6 +427,37 @@ class Rag:
         path.unlink()
         return self.ingest(folder, progress=progress)
 
+    def corpus_folder(self) -> Path:
+        """The folder documents are added to and removed from: the last ingested one, else the setting."""
+        return Path(self._source_dir or self.settings.source_dir)
+
+    def remove_from_index(self, source: str, progress: bool | None = None) -> IngestReport:
+        """Take a document out of the index; its file stays in the folder and later ingests skip it
+        (``restore_to_index`` or adding a file of that name brings it back)."""
+        from rag.ingest.exclusions import set_excluded
+
+        indexed = [d["source"] for d in self.info().documents]
+        if source not in indexed:
+            raise CorpusError(f"{source!r} is not in the index; nothing to remove.")
+        if len(indexed) <= 1:
+            raise CorpusError(f"{source} is the only document in the index; the index needs at least one.")
+        set_excluded(self.settings, self.corpus_folder(), source, excluded=True)
+        return self.ingest(self.corpus_folder(), progress=progress)
+
+    def restore_to_index(self, source: str, progress: bool | None = None) -> IngestReport:
+        """Index again a document that ``remove_from_index`` took out."""
+        from rag.ingest.exclusions import set_excluded
+
+        set_excluded(self.settings, self.corpus_folder(), source, excluded=False)
+        return self.ingest(self.corpus_folder(), progress=progress)
+
+    def excluded_documents(self) -> list[str]:
+        """Files of the folder that were removed from the index and are kept on disk."""
+        from rag.ingest.exclusions import excluded_sources
+
+        folder = self.corpus_folder()
+        return sorted(s for s in excluded_sources(self.settings, folder) if (folder / s).is_file())
+
     def validate_question(self, question: object) -> str:
         """The question on one line, or an ``InvalidQuestionError`` saying what is wrong with it."""
         if question is None:

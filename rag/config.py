@@ -243,6 +243,19 @@ class Settings(BaseSettings):
     # --- runtime -----------------------------------------------------------------------------
     show_progress: bool = Field(True, description="Show progress bars for long ingests.")
 
+    # --- web app -----------------------------------------------------------------------------
+    max_upload_bytes: int = Field(
+        10_000_000,
+        ge=1,
+        description="Largest file the web app accepts for upload, in bytes; a larger one is refused "
+        "with a message naming the file and the limit (the other files of the batch are added).",
+    )
+    conversations_dir: Path | None = Field(
+        None,
+        description="Folder where the web app keeps conversations, one JSON file each, so they can be "
+        "reopened after a restart. Default: <cache_dir>/conversations.",
+    )
+
     @field_validator("file_extensions")
     @classmethod
     def _lowercase_extensions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -264,6 +277,10 @@ class Settings(BaseSettings):
         if self.uses_chroma_server:
             return Path(".cache") / "rag"
         return self.store_dir / "rag-cache"
+
+    @property
+    def resolved_conversations_dir(self) -> Path:
+        return self.conversations_dir or self.resolved_cache_dir / "conversations"
 
     def api_key_value(self) -> str | None:
         return self.llm_api_key.get_secret_value() if self.llm_api_key else None
