@@ -36,6 +36,10 @@ class ModeUnavailableError(RagError):
     """An answer mode was requested that this configuration cannot provide."""
 
 
+class InvalidArgumentError(RagError):
+    """An argument of a request (top_k, a source filter) is out of range or names nothing."""
+
+
 class StoreBusyError(StoreError):
     """Another ingest is writing to the same store."""
 

@@ -37,6 +37,11 @@ class Passage(BaseModel):
         0.0, description="Share of the question's words (weighted by rarity, in any translation) in the passage."
     )
     cosine: float | None = Field(None, description="Embedding cosine between the question and the passage.")
+    meaning: float | None = Field(
+        None,
+        description="Cosine of the question and the passage in the multilingual meaning model "
+        "(compares meaning across English and German); None without that model.",
+    )
 
     @property
     def support(self) -> float:

@@ -149,20 +149,30 @@ class ChunkStore:
             raise _corrupt_store_error(Path(settings.store_dir), error) from error
         self._glosses = None
         self._control = None
+        self._meaning = None
+
+    @property
+    def meaning(self) -> Any:
+        """The multilingual meaning vectors of the chunks (rag.ingest.meaning), created on first use."""
+        if self._meaning is None:
+            from rag.index.derived import DerivedVectors
+
+            self._meaning = DerivedVectors(self.client, f"{self.settings.collection}_meaning")
+        return self._meaning
 
     def clear(self) -> None:
-        """Delete every chunk, manifest entry and gloss (a rebuild); the control collection with
-        the write lease stays, so the writer keeps its lease."""
-        names = (self.settings.collection, f"{self.settings.collection}_files", f"{self.settings.collection}_gloss")
-        for name in names:
+        """Delete every chunk, manifest entry, gloss and meaning vector (a rebuild); the control
+        collection with the write lease stays, so the writer keeps its lease."""
+        for suffix in ("", "_files", "_gloss", "_meaning"):
             try:
-                self.client.delete_collection(name)
+                self.client.delete_collection(f"{self.settings.collection}{suffix}")
             except Exception as error:  # did not exist
                 if "does not exist" not in str(error) and "NotFound" not in type(error).__name__:
                     raise
         self.chunks = self._collection(self.settings.collection, create=True)
         self.files = self._collection(f"{self.settings.collection}_files", create=True)
         self._glosses = None
+        self._meaning = None
 
     @property
     def location(self) -> str:
@@ -412,8 +422,8 @@ def delete_embedded_store(settings: Settings) -> None:
     store_dir = Path(settings.store_dir)
     if settings.uses_chroma_server:
         client = open_chroma_client(settings, create=True)
-        for name in (settings.collection, f"{settings.collection}_files", f"{settings.collection}_gloss",
-                     f"{settings.collection}_control"):
+        suffixes = ("", "_files", "_gloss", "_meaning", "_control")
+        for name in (f"{settings.collection}{suffix}" for suffix in suffixes):
             try:
                 client.delete_collection(name)
             except Exception:

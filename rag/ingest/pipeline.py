@@ -29,9 +29,11 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.config import Settings
 from rag.errors import CorpusError
+from rag.embedding.meaning import MeaningModel
 from rag.index.store import MAX_CHROMA_BATCH, ChunkStore, FileRecord, batched
 from rag.ingest.documents import SourceDocument, list_folder, load_folder_metadata, read_document
 from rag.ingest.fingerprints import chunk_fingerprint
+from rag.ingest.meaning import update_meaning_vectors
 from rag.types import IngestReport, SkippedFile
 
 log = logging.getLogger(__name__)
@@ -114,6 +116,7 @@ def ingest_folder(
     embedding: BaseEmbedding,
     settings: Settings,
     progress: ProgressCallback | None = None,
+    meaning: MeaningModel | None = None,
     guard: Guard | None = None,
     was_complete: bool = True,
 ) -> IngestReport:
@@ -164,6 +167,7 @@ def ingest_folder(
     log.info("chunks and manifest written; checking gloss vectors")
     unchanged = was_complete and not report.changed and not stale
     report.glosses_embedded = _update_glosses(store, embedding, settings, records, fingerprint, unchanged)
+    _update_meaning(store, meaning, settings, records, unchanged)
     report.chunks_total = sum(r.n_chunks for r in records.values())
     report.seconds = time.perf_counter() - started
     return report
@@ -201,6 +205,19 @@ def _update_glosses(
     if embedded:
         log.info("embedded %d gloss vectors of German chunks", embedded)
     return embedded
+
+
+def _update_meaning(
+    store: ChunkStore, meaning: MeaningModel | None, settings: Settings, records: dict, unchanged: bool
+) -> None:
+    """Keep the meaning vectors in step with the chunks (see rag.ingest.meaning)."""
+    if meaning is not None and unchanged:
+        expected = sum(
+            r.n_chunks for r in records.values() if settings.meaning_chunks == "all" or r.language != "en"
+        )
+        if store.meaning.count() == expected:
+            return  # an unchanged corpus whose meaning vectors are complete
+    update_meaning_vectors(store, meaning, settings)
 
 
 class _ChunkWriter:
