@@ -72,13 +72,19 @@ def expected_chunk_ids(record: FileRecord) -> list[str]:
 
 
 def read_corpus(folder: Path, settings: Settings) -> Corpus:
-    """All documents of the folder; fails before anything is written if one cannot be read or
-    the metadata file is invalid. Files that cannot be ingested at all (names that are not UTF-8,
-    links leading outside) are skipped and listed."""
+    """All documents of the folder but those removed from the index (rag.ingest.exclusions); fails
+    before anything is written if one cannot be read or the metadata file is invalid. Files that
+    cannot be ingested at all (names that are not UTF-8, links leading outside) are skipped and
+    listed."""
+    from rag.ingest.exclusions import excluded_sources
+
     metadata = load_folder_metadata(folder, settings)
     listing = list_folder(folder, settings)
+    excluded = excluded_sources(settings, folder)  # removed from the index, kept on disk
     documents, problems = [], []
     for path in listing.files:
+        if path.relative_to(folder).as_posix() in excluded:
+            continue
         try:
             documents.append(read_document(path, folder, metadata))
         except CorpusError as error:
