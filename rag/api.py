@@ -163,8 +163,9 @@ class Rag:
             self._reload(current)
         return self._retriever
 
-    def _install(self, index) -> None:
-        """Make ``index`` the one questions use (an atomic swap: a running question keeps its own)."""
+    def _install(self, index, warm_up: bool = True) -> None:
+        """Make ``index`` the one questions use (an atomic swap: a running question keeps its own).
+        ``warm_up``: start the embedding's warm-up (not after an ingest, which used the model)."""
         from rag.retrieval.hybrid import HybridRetriever
 
         if not index.chunks:
@@ -173,7 +174,8 @@ class Rag:
                 f"{self._ingest_command()}"
             )
         self._check_vectors_match(index.records)
-        _warm_up_in_background(self.embedding)
+        if warm_up:
+            _warm_up_in_background(self.embedding)
         retriever = HybridRetriever(
             index,
             self.embedding,
@@ -327,7 +329,7 @@ class Rag:
             report = None if rebuild or verify else self._unchanged_ingest(folder)
             if report is None:
                 report, index = self._ingest_into_store(folder, rebuild, show)
-                self._install(index)
+                self._install(index, warm_up=False)
                 self._note_stamp()
             self._source_dir = folder
         return report
