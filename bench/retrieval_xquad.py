@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     forget_caller_settings()
     workdir = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="rag-bench-"))
-    env = clean_environment(workdir / "cache")
+    cache = workdir / "cache"
+    env = clean_environment(cache)
     stores = {
         "en": ingest(xquad / "corpus_en", workdir / "xquad_en", env),
         "de": ingest(xquad / "corpus_de", workdir / "xquad_de", env),
@@ -83,7 +84,6 @@ def main(argv: list[str] | None = None) -> int:
         xquad_results[(question_language, corpus_language)] = xquad_hits(questions, retrieved)
     seed_retrieved = retrieve_batch([f["question"] for f in answerable], stores["seeds"], SEED_TOP_K, env)
     seed_result = seed_hits(answerable, seed_retrieved)
-    cache = workdir / "cache"
     latency = {
         "seeds": measure_latency([f["question"] for f in fixtures], stores["seeds"], cache),
         "xquad_de": measure_latency(

@@ -11,20 +11,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from bench.lib.paths import REPO
 
 PYTHON = sys.executable
+#: A command-line argument: text, or a path (passed as its text).
+Arg = str | Path
 
 
-def module_command(module: str, args: Sequence[str], python_options: Sequence[str] = ()) -> list[str]:
+def module_command(module: str, args: Sequence[Arg], python_options: Sequence[str] = ()) -> list[str]:
     return [PYTHON, *python_options, "-m", module, *map(str, args)]
 
 
 def run_module(
     module: str,
-    args: Sequence[str],
+    args: Sequence[Arg],
     *,
     env: dict[str, str] | None = None,
     stdin: str | None = None,
@@ -45,7 +48,7 @@ def run_module(
     return completed
 
 
-def wall_seconds(module: str, args: Sequence[str]) -> float:
+def wall_seconds(module: str, args: Sequence[Arg]) -> float:
     """Seconds from starting ``python -m module args`` until it exits (it must succeed)."""
     started = time.perf_counter()
     run_module(module, args)
@@ -53,7 +56,7 @@ def wall_seconds(module: str, args: Sequence[str]) -> float:
 
 
 def run_json(
-    module: str, args: Sequence[str], env: dict[str, str] | None = None, timeout: float = 7200
+    module: str, args: Sequence[Arg], env: dict[str, str] | None = None, timeout: float = 7200
 ) -> dict[str, Any]:
     """The JSON object a worker prints as its last line, plus the process's wall time (``process_wall_s``)."""
     started = time.perf_counter()
