@@ -19,8 +19,6 @@ WORK_ROOT = Path("/tmp/rag-bench")
 
 
 def display_path(path: Path) -> str:
-    """``path`` relative to the repository when that is shorter to read, else as it is."""
-    try:
-        return os.path.relpath(path, REPO)
-    except ValueError:
-        return str(path)
+    """``path`` relative to the repository when it is inside it or beside it (``../shared/...``), else absolute."""
+    relative = os.path.relpath(Path(path).resolve(), REPO)
+    return str(Path(path).resolve()) if relative.startswith(os.path.join(os.pardir, os.pardir)) else relative
