@@ -25,12 +25,14 @@ from bench.lib.paths import RESULTS, WORK_ROOT, display_path
 from bench.lib.publish import append
 from rag import open_rag
 from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.sentences import SentenceSelector
 from rag.evaluation.metrics import percentile
 from rag.index.chunk_table import ChunkTable
 from rag.index.search_index import SearchIndex
 from rag.index.store import StoredChunk
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.relevance import RelevanceGate
+from rag.text.gloss import DictionaryGlosser
 
 
 def replicated(corpus: SearchIndex, copies: int) -> SearchIndex:
@@ -74,7 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     corpus = replicated(base, args.copies) if args.copies > 1 else base
     build_seconds = time.perf_counter() - started
     retriever = HybridRetriever(corpus, rag.embedding, rag.dictionary, rag.settings.top_k)
-    answerer = ExtractiveAnswerer(corpus.lexical, RelevanceGate(rag.settings.min_support), rag.settings.extractive_sentences)
+    answerer = ExtractiveAnswerer(  # as rag.api builds it, over the replicated index
+        SentenceSelector(corpus.lexical),
+        RelevanceGate(rag.settings.min_support),
+        rag.settings.extractive_sentences,
+        glosser=DictionaryGlosser(lambda: rag.dictionary),
+    )
     questions = json.loads(args.questions.read_text())[:60]
     retrieve_ms, answer_ms = measure(retriever, answerer, questions)
 
