@@ -25,4 +25,4 @@ eval: $(SETUP_STAMP)
 	$(PY) -m rag eval fixtures/seeds.jsonl --store .cache/eval-store --report test-output/eval/seeds.md
 
 bench: $(SETUP_STAMP)
-	$(PY) bench/run.py
+	$(PY) -m bench.run

@@ -128,7 +128,7 @@ class Settings(BaseSettings):
         description="How the local model runs: 'openvino-int8' (OpenVINO, int8 quantised by NNCF, "
         "calibrated on the seed texts: the fastest ingest, no torch import when answering), "
         "'onnx-int8' (ONNX Runtime, int8 per-channel weights: slower ingest, faster cold start; "
-        "bench/RESULTS.md), 'onnx-fp32' (ONNX Runtime, the same vectors as torch) or 'torch' "
+        "bench/results/RESULTS.md), 'onnx-fp32' (ONNX Runtime, the same vectors as torch) or 'torch' "
         "(sentence-transformers). The OpenVINO or ONNX file is built from the local model folder "
         "once (torch is needed then) and cached in model_cache_dir. "
         "Each runtime makes its own vectors: changing it re-embeds on the next ingest.",
