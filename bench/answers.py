@@ -1,6 +1,6 @@
 """Answer quality in one table: retrieval, answers, refusals and speed, tuning part beside check part.
 
-    .venv/bin/python -m bench.answers [--quick] [--out bench/results/answers] [--root /tmp/rag-bench-answers]
+    .venv/bin/python -m bench.answers [--quick] [--out DIR] [--root /tmp/rag-bench-answers]
                                       [--baseline REV]
 
 Question sets, each through the public API (``Rag.retrieve`` timed here, then ``Rag.ask``, scored
@@ -17,7 +17,8 @@ by ``rag.evaluation.metrics``):
 fixtures in a temporary ``git worktree`` of REV (a child process importing REV's ``rag``) and shows
 every cell as before → after. Settings come from RAG_* variables and rag.toml as for any use of
 the package; the ones that matter are recorded with the machine, its load and the git revision.
-Results: ``<out>/RESULTS.md`` and ``<out>/results.json``.
+Results: ``<out>/RESULTS.md`` and ``<out>/results.json`` (``bench/results/answers/``; ``quick/`` under it for
+``--quick``).
 """
 
 from __future__ import annotations
@@ -357,7 +358,8 @@ def render(run: Run, baseline: dict[str, Any] | None) -> str:
         "",
         "Columns: the reader questions and the seed fixtures over `seeds/`; XQuAD (dev split) over one corpus of "
         "its English and German paragraphs plus 240 distractor paragraphs (`bench/distractors.py`), where a hit "
-        "or a citation must hold a gold answer and come from the gold paragraph. Split tune | check (XQuAD by "
+        "or a citation must hold a gold answer and come from the gold paragraph (so the gold paragraph's twin in "
+        "the other language, with the same facts, is not a hit). Split tune | check (XQuAD by "
         "article). Retrieve is timed around `Rag.retrieve` (top 10), ask around `Rag.ask`, after one warm-up question.",
         "",
         format_table(run, baseline),
@@ -383,11 +385,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.answers", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help=f"every {QUICK_STEP}th XQuAD question only")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for RESULTS.md and results.json")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"folder for RESULTS.md and results.json (default {DEFAULT_OUT.relative_to(REPO)}, "
+                        "with --quick its quick/ subfolder)")
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="distractor corpus and temporary stores")
     parser.add_argument("--xquad", type=Path, default=XQUAD_DIR, help="the XQuAD dev split folder")
     parser.add_argument("--baseline", default=None, metavar="REV", help="git revision to compare with (before → after)")
     args = parser.parse_args(argv)
+    args.out = args.out or (DEFAULT_OUT / "quick" if args.quick else DEFAULT_OUT)
     args.root, args.xquad, args.out = args.root.resolve(), args.xquad.resolve(), args.out.resolve()
     return args
 
