@@ -364,7 +364,9 @@ def render(run: Run, baseline: dict[str, Any] | None) -> str:
         "",
         format_table(run, baseline),
         "",
-        "Seconds per part: " + ", ".join(f"{k} {v:.0f}" for k, v in run.seconds.items()) + ".",
+        "Seconds per part: " + ", ".join(f"{k} {v:.0f}" for k, v in run.seconds.items()) + ". The first ingest "
+        "includes loading the Ding dictionary from its shared cache (~/.cache/rag/dictionary), or parsing it anew "
+        "when a checkout with another dictionary format replaced that cache.",
     ]
     errors = {name: c["errors"] for name, c in run.columns.items() if c.get("errors")}
     if errors:
