@@ -66,7 +66,9 @@ class DistractorsUnavailable(Exception):
 def build_corpus(root: Path = DEFAULT_ROOT, xquad: Path = XQUAD_DIR) -> Path:
     """``<root>/corpus``, built on first use and reused while its stamp matches these parameters."""
     corpus = root / "corpus"
-    stamp = json.dumps({"xquad": str(xquad.resolve()), "per_language": PER_LANGUAGE, "chars": [MIN_CHARS, MAX_CHARS]})
+    stamp = json.dumps(
+        {"xquad": str(xquad.resolve()), "per_language": PER_LANGUAGE, "chars": [MIN_CHARS, MAX_CHARS], "copies": True}
+    )
     if (corpus / ".complete").is_file() and (corpus / ".complete").read_text(encoding="utf-8") == stamp:
         return corpus
     partial = root / "corpus.partial"
@@ -81,12 +83,28 @@ def build_corpus(root: Path = DEFAULT_ROOT, xquad: Path = XQUAD_DIR) -> Path:
 
 
 def link_xquad_paragraphs(xquad: Path, corpus: Path) -> None:
-    """``corpus/en/p0001.txt`` -> ``xquad/corpus_en/p0001.txt`` (and German): read in place."""
+    """``corpus/en/p0001.txt``: a copy of ``xquad/corpus_en/p0001.txt`` (and German), under the
+    temporary root only (never in the repository). Copies, not links: ingest skips links that
+    leave the folder."""
     for language in ("en", "de"):
         folder = corpus / language
         folder.mkdir(parents=True)
         for paragraph in sorted((xquad / f"corpus_{language}").glob("p*.txt")):
-            (folder / paragraph.name).symlink_to(paragraph.resolve())
+            shutil.copyfile(paragraph, folder / paragraph.name)
+
+
+def language_view(corpus: Path, language: str) -> Path:
+    """``<corpus>-<language>``: the dev half of one language plus every distractor (both languages),
+    so a question has no translated twin of its paragraph to find. Built from ``corpus`` once."""
+    view = corpus.parent / f"{corpus.name}-{language}"
+    stamp = (corpus / ".complete").read_text(encoding="utf-8")
+    if (view / ".complete").is_file() and (view / ".complete").read_text(encoding="utf-8") == stamp:
+        return view
+    shutil.rmtree(view, ignore_errors=True)
+    shutil.copytree(corpus / language, view / language)
+    shutil.copytree(corpus / "distractors", view / "distractors")
+    (view / ".complete").write_text(stamp, encoding="utf-8")
+    return view
 
 
 def write_paragraphs(paragraphs: list[Paragraph], folder: Path) -> None:
