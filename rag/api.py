@@ -40,7 +40,7 @@ from rag.types import Answer, IndexInfo, IngestReport, Passage, StreamEvent  # n
 
 if TYPE_CHECKING:
     from rag.answer.protocols import Answerer
-    from rag.embedding.meaning import MeaningModel
+    from rag.embedding.meaning import CachedPassageVectors, MeaningModel
     from rag.index.store import ChunkStore
     from rag.retrieval.hybrid import HybridRetriever
 
@@ -88,6 +88,7 @@ class Rag:
         self._embedding = embedding
         self._dictionary = None
         self._meaning_model: MeaningModel | None = None
+        self._sentence_cache: CachedPassageVectors | None = None
         self._retriever = None
         self._answerers: dict[str, Answerer] = {}
         self._query_translator = None
@@ -180,6 +181,18 @@ class Rag:
         store = "" if self.settings.uses_chroma_server else f" --store {self.settings.store_dir}"
         return f"python -m rag ingest --source {folder}{store}"
 
+    def _sentence_vectors(self) -> CachedPassageVectors | None:
+        """The meaning model's vectors of answer sentences, cached across questions (or None)."""
+        from rag.embedding.meaning import CachedPassageVectors
+
+        model = self.retriever().meaning
+        if model is None:
+            return None
+        with self._lock:
+            if self._sentence_cache is None or self._sentence_cache.model is not model:
+                self._sentence_cache = CachedPassageVectors(model)
+            return self._sentence_cache
+
     def _answerer(self, mode: str) -> Answerer:
         from rag.retrieval.relevance import RelevanceGate
 
@@ -193,7 +206,7 @@ class Rag:
                     from rag.text.gloss import DictionaryGlosser
 
                     self._answerers[mode] = ExtractiveAnswerer(
-                        SentenceSelector(retriever.index.lexical, retriever.meaning, SENTENCE_WEIGHTS),
+                        SentenceSelector(retriever.index.lexical, self._sentence_vectors(), SENTENCE_WEIGHTS),
                         gate,
                         self.settings.extractive_sentences,
                         glosser=DictionaryGlosser(lambda: self.dictionary),
