@@ -19,14 +19,14 @@ import pytest  # noqa: E402
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from app_server import GUARD_MESSAGE, app_server  # noqa: E402, F401  (module-scoped fixture)
+from support.paths import GUARD_MESSAGE  # noqa: E402
 
 QUESTION = "Why did Clark lose his powers?"
 CITATION_KEYS = {"n", "source", "title", "text", "start", "end", "score"}
 
 
 @pytest.fixture(scope="module")
-def client(app_server, tmp_path_factory):  # noqa: F811
+def client(app_server, tmp_path_factory):
     return Client(
         app_server.url,
         verbose=False,
@@ -57,19 +57,19 @@ def check_answer(result, question: str, source_dir) -> dict:
     return payload
 
 
-def test_ask_returns_answer_and_citations_that_match_the_sources(client, app_server):  # noqa: F811
+def test_ask_returns_answer_and_citations_that_match_the_sources(client, app_server):
     result = client.predict(QUESTION, 5, api_name="/ask")
     payload = check_answer(result, QUESTION, app_server.source_dir)
     assert [c["n"] for c in payload["citations"]] == list(range(1, len(payload["citations"]) + 1))
     assert all(c["source"].startswith(("000_", "001_", "002_")) for c in payload["citations"])
 
 
-def test_top_k_is_optional(client, app_server):  # noqa: F811
+def test_top_k_is_optional(client, app_server):
     check_answer(client.predict(QUESTION, api_name="/ask"), QUESTION, app_server.source_dir)
 
 
 @pytest.mark.parametrize("question", ["", "   \n\t "])
-def test_empty_question_is_a_clear_error_and_the_app_keeps_serving(client, app_server, question):  # noqa: F811
+def test_empty_question_is_a_clear_error_and_the_app_keeps_serving(client, app_server, question):
     with pytest.raises(AppError) as raised:
         client.predict(question, 5, api_name="/ask")
     message = str(raised.value)
@@ -88,7 +88,7 @@ def test_api_lists_ask(client):
     assert not api["unnamed_endpoints"]
 
 
-def test_two_concurrent_callers_both_get_answers(app_server, tmp_path):  # noqa: F811
+def test_two_concurrent_callers_both_get_answers(app_server, tmp_path):
     questions = [QUESTION, "Who is Morgan Edge?"]
 
     def call(question: str):
@@ -102,7 +102,7 @@ def test_two_concurrent_callers_both_get_answers(app_server, tmp_path):  # noqa:
         check_answer(result, question, app_server.source_dir)
 
 
-def test_concurrent_calls_on_one_client(client, app_server):  # noqa: F811
+def test_concurrent_calls_on_one_client(client, app_server):
     jobs = [client.submit(QUESTION, 5, api_name="/ask") for _ in range(4)]
     for job in jobs:
         check_answer(job.result(timeout=120), QUESTION, app_server.source_dir)
@@ -114,7 +114,7 @@ EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Refused)\w*)(?
 EXPECTED_EXCEPTIONS: set[str] = set()
 
 
-def test_app_made_no_outbound_connection_attempt_and_logged_no_unexpected_error(client, app_server):  # noqa: F811
+def test_app_made_no_outbound_connection_attempt_and_logged_no_unexpected_error(client, app_server):
     # Runs last in this module: by now the app has ingested, answered and served the API.
     client.predict(QUESTION, 5, api_name="/ask")
     assert app_server.alive()

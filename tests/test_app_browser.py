@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app_server import REPO, app_server  # noqa: F401  (module-scoped fixture)
+from support.paths import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -116,7 +116,7 @@ class Tab:
 
 
 @pytest.fixture
-def context(browser, app_server):  # noqa: F811
+def context(browser, app_server):
     context = browser.new_context(viewport=VIEWPORT)
     foreign: list[str] = []
 
@@ -135,7 +135,7 @@ def context(browser, app_server):  # noqa: F811
 
 
 @pytest.fixture
-def tab(context, app_server) -> Iterator[Tab]:  # noqa: F811
+def tab(context, app_server) -> Iterator[Tab]:
     tab = Tab(context.new_page(), app_server.url).load()
     yield tab
     tab.assert_healthy()
@@ -279,7 +279,7 @@ def test_empty_question_gets_a_friendly_message_and_the_app_keeps_working(tab: T
         tab.screenshot("05b-after-error.png")
 
 
-def test_two_tabs_ask_concurrently(tab: Tab, context, app_server):  # noqa: F811
+def test_two_tabs_ask_concurrently(tab: Tab, context, app_server):
     other = Tab(context.new_page(), app_server.url).load()
     first_before = tab.submit(QUESTION)
     second_before = other.submit(OTHER_QUESTION)
