@@ -158,9 +158,14 @@ class Rag:
                 gate = RelevanceGate(self.settings.min_support)
                 if mode == "extractive":
                     from rag.answer.extractive import ExtractiveAnswerer
+                    from rag.answer.sentences import SentenceSelector
+                    from rag.text.gloss import DictionaryGlosser
 
                     self._answerers[mode] = ExtractiveAnswerer(
-                        retriever.index.lexical, gate, self.settings.extractive_sentences
+                        SentenceSelector(retriever.index.lexical),
+                        gate,
+                        self.settings.extractive_sentences,
+                        glosser=DictionaryGlosser(lambda: self.dictionary),
                     )
                 elif mode == "llm":
                     from rag.answer.llm import LLMAnswerer

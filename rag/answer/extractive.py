@@ -1,20 +1,19 @@
 """Extractive answers: the most relevant sentences of the retrieved passages, quoted as written.
 
-No LLM and nothing invented: every sentence of the answer is a verbatim sentence of a passage,
-followed by the marker of that passage and, when its language differs from the question's, a
-label naming the language.
+No LLM and nothing invented: every quoted sentence is a verbatim sentence of a passage, followed by
+the marker of that passage and, when its language differs from the question's, a label naming the
+language and a line with a word-by-word machine gloss (marked as such). Which sentences are quoted
+is decided in rag.answer.sentences.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import Protocol
 
-from rag.answer.citations import sentence_spans
 from rag.answer.prompts import language_name
-from rag.index.lexical import LexicalIndex, namespaced
+from rag.answer.sentences import Candidate, SentenceSelector
 from rag.retrieval.passages import RetrievalResult
-from rag.retrieval.planning import TermGroup, coverage
 from rag.retrieval.relevance import RelevanceGate
 from rag.text.tokens import count_tokens
 from rag.types import (
@@ -28,23 +27,22 @@ from rag.types import (
 )
 
 
-@dataclass(frozen=True)
-class ScoredSentence:
-    passage_rank: int  # 0-based rank of its passage in the retrieval
-    start: int  # offsets into the passage text
-    end: int
-    score: float
-
-
 class ExtractiveAnswerer:
     """Builds a cited answer from passage sentences, or refuses when nothing is relevant."""
 
     mode = "extractive"
 
-    def __init__(self, lexical: LexicalIndex, gate: RelevanceGate, max_sentences: int = 3):
-        self.lexical = lexical
+    def __init__(
+        self,
+        selector: SentenceSelector,
+        gate: RelevanceGate,
+        max_sentences: int = 3,
+        glosser: Glosser | None = None,
+    ):
+        self.selector = selector
         self.gate = gate
         self.max_sentences = max_sentences
+        self.glosser = glosser
 
     def stream(self, question: str, retrieval: RetrievalResult) -> Iterator[StreamEvent]:
         """The whole answer as one piece, then the answer (extractive answers are not generated)."""
@@ -57,52 +55,72 @@ class ExtractiveAnswerer:
         usage_prompt = count_tokens(question) + sum(count_tokens(p.text) for p in passages)
         if not self.gate.supports(passages):
             return Answer.refusal(question, self.mode, passages, usage_prompt)
-        sentences = self.rank_sentences(retrieval, passages)
+        sentences = self.selector.select(question, retrieval.plan, passages, self.max_sentences)
         if not sentences:
             return Answer.refusal(question, self.mode, passages, usage_prompt)
         text, citations = self.compose(sentences, passages, retrieval.plan.language)
         usage = TokenUsage(prompt=usage_prompt, completion=count_tokens(text))
         return Answer.cited(question, text, citations, self.mode, usage, passages)
 
-    def rank_sentences(self, retrieval: RetrievalResult, passages: list[Passage]) -> list[ScoredSentence]:
-        """The best sentences: those covering most of the question, from the best passages."""
-        scored = []
-        for rank, passage in enumerate(passages):
-            groups = retrieval.plan.groups.get(passage.language, [])
-            for start, end in sentence_spans(passage.text):
-                sentence_coverage = self._sentence_coverage(passage.text[start:end], passage.language, groups)
-                if sentence_coverage <= 0:
-                    continue
-                score = sentence_coverage * (1.0 + passage.score) / (1.0 + 0.15 * rank)
-                scored.append(ScoredSentence(rank, start, end, score))
-        scored.sort(key=lambda s: -s.score)
-        if not scored:
-            return []
-        best = scored[0].score
-        return [s for s in scored if s.score >= 0.5 * best][: self.max_sentences]
-
-    def _sentence_coverage(self, sentence: str, language: str, groups: list[TermGroup]) -> float:
-        terms = {namespaced(language, t) for t in self.lexical.analyzer(language).analyze(sentence)}
-        return coverage(groups, terms, self.lexical)
-
     def compose(
-        self, sentences: list[ScoredSentence], passages: list[Passage], question_language: str
+        self, sentences: list[Candidate], passages: list[Passage], question_language: str
     ) -> tuple[str, list[Citation]]:
+        """One line per quoted sentence, in reading order within each source (sources in the order
+        of their best sentence), each followed by its passage's marker; a quote in another language
+        than the question's is labelled and followed by a machine gloss in the question's language."""
+        ordered = reading_order(sentences, passages)
         numbers: dict[int, int] = {}
         highlights: dict[int, list[tuple[int, int]]] = {}
         lines = []
-        for sentence in sentences:
+        for sentence in ordered:
             passage = passages[sentence.passage_rank]
             n = numbers.setdefault(sentence.passage_rank, len(numbers) + 1)
             highlights.setdefault(sentence.passage_rank, []).append(
                 (passage.start + sentence.start, passage.start + sentence.end)
             )
-            label = ""
-            if passage.language not in (question_language, "und"):
-                label = f"({language_name(passage.language)}) "
-            lines.append(f"{label}“{passage.text[sentence.start:sentence.end]}” [{n}]")
+            quote = passage.text[sentence.start : sentence.end]
+            foreign = passage.language not in (question_language, "und")
+            label = f"({language_name(passage.language)}) " if foreign else ""
+            lines.append(f"{label}{quoted(quote)} [{n}]")
+            if foreign and self.glosser is not None:
+                gloss = self.glosser.gloss(quote, passage.language, question_language)
+                if gloss:
+                    lines.append(f"{GLOSS_PREFIX}{gloss}")
         citations = [
             Citation(n=n, passage=passages[rank], highlights=sorted(highlights[rank]))
             for rank, n in sorted(numbers.items(), key=lambda item: item[1])
         ]
         return "\n".join(lines), citations
+
+
+#: Starts the line under a foreign-language quote that glosses it word by word (not a citation).
+GLOSS_PREFIX = "    ↳ machine gloss: "
+
+_QUOTE_MARKS = "\"'“”„‚‘’«»"
+
+
+class Glosser(Protocol):
+    """A rough rendering of a quote in the question's language, or None when there is none."""
+
+    def gloss(self, text: str, source_language: str, target_language: str) -> str | None: ...
+
+
+def quoted(sentence: str) -> str:
+    """The sentence in quotation marks, unless it already starts or ends with its own."""
+    if sentence[:1] in _QUOTE_MARKS or sentence[-1:] in _QUOTE_MARKS:
+        return sentence
+    return f"“{sentence}”"
+
+
+def reading_order(sentences: list[Candidate], passages: list[Passage]) -> list[Candidate]:
+    """Sentences grouped by source (in the order of each source's best sentence) and, within a
+    source, in the order they are written."""
+    first_seen: dict[str, int] = {}
+    for position, sentence in enumerate(sentences):
+        first_seen.setdefault(passages[sentence.passage_rank].source, position)
+
+    def key(sentence: Candidate) -> tuple[int, int]:
+        passage = passages[sentence.passage_rank]
+        return first_seen[passage.source], passage.start + sentence.start
+
+    return sorted(sentences, key=key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -16,6 +17,8 @@ from rag.config import REPO_ROOT
 from rag.errors import CorpusError
 
 XQUAD_DIR = REPO_ROOT.parent / "shared" / "data" / "xquad-dev"
+#: Which XQuAD articles may be tuned on (fixtures/xquad_split.json; made by article, not by question).
+XQUAD_SPLIT = REPO_ROOT / "fixtures" / "xquad_split.json"
 
 
 class Fixture(BaseModel):
@@ -29,6 +32,12 @@ class Fixture(BaseModel):
     gold_quotes: list[str] = Field(default_factory=list)
     answer_keywords: list[list[str]] = Field(default_factory=list)
     reference_answer: str = ""
+    kind: str = Field("", description="What the question asks for: 'fact', 'why_how', 'multi', 'unanswerable'.")
+    split: Literal["tune", "check"] | None = Field(
+        None,
+        description="'tune': weights and thresholds may be fitted on it; 'check': never tuned on, "
+        "reported beside the tuning part.",
+    )
 
 
 def load_fixtures(path: Path) -> list[Fixture]:
@@ -51,10 +60,12 @@ def load_fixtures(path: Path) -> list[Fixture]:
 
 
 def xquad_fixtures(question_lang: str, corpus_lang: str, folder: Path = XQUAD_DIR) -> list[Fixture]:
-    """XQuAD questions as fixtures: gold source = the answering paragraph, gold quotes = answers."""
+    """XQuAD questions as fixtures: gold source = the answering paragraph, gold quotes = answers;
+    the split (tune/check) is that of the paragraph's article in ``XQUAD_SPLIT``."""
     path = folder / "questions.jsonl"
     if not path.is_file():
         raise CorpusError(f"XQuAD questions not found at {path}.")
+    split_of = xquad_split_by_paragraph(folder)
     fixtures = []
     for line in path.read_text(encoding="utf-8").splitlines():
         item = json.loads(line)
@@ -70,9 +81,25 @@ def xquad_fixtures(question_lang: str, corpus_lang: str, folder: Path = XQUAD_DI
                 gold_quotes=answers,
                 answer_keywords=[sorted(set(answers) | set(reference))],
                 reference_answer=reference[0],
+                kind="fact",
+                split=split_of.get(item["paragraph"]),
             )
         )
     return fixtures
+
+
+def xquad_split_by_paragraph(folder: Path = XQUAD_DIR) -> dict[str, str]:
+    """paragraph id -> 'tune' or 'check', by article (all paragraphs of an article on one side)."""
+    paragraphs = folder / "paragraphs.jsonl"
+    if not paragraphs.is_file() or not XQUAD_SPLIT.is_file():
+        return {}
+    by_title = json.loads(XQUAD_SPLIT.read_text(encoding="utf-8"))["by_title"]
+    split = {}
+    for line in paragraphs.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        if item["title"] in by_title:
+            split[item["paragraph"]] = by_title[item["title"]]
+    return split
 
 
 def resolve_fixtures(spec: str) -> tuple[list[Fixture], Path | None]:

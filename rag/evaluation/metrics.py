@@ -77,6 +77,8 @@ class QuestionResult:
     f1: float
     latency_ms: float
     error: str = ""
+    kind: str = ""
+    split: str | None = None
 
     def hit_at(self, k: int) -> bool:
         return self.hit_rank is not None and self.hit_rank <= k
@@ -123,6 +125,8 @@ def score_question(
         keyword_correct=(not answer.not_found) and keywords_correct(answer.text, fixture.answer_keywords),
         f1=0.0 if answer.not_found else token_f1(answer.text, fixture.reference_answer),
         latency_ms=latency_ms,
+        kind=fixture.kind,
+        split=fixture.split,
     )
 
 
@@ -162,6 +166,7 @@ def aggregate(results: list[QuestionResult]) -> dict[str, Any]:
         "token_f1": statistics.fmean([r.f1 for r in answerable]) if answerable else None,
         "refused_unanswerable": _share([r.refused for r in unanswerable]),
         "wrongly_refused": _share([r.refused for r in answerable]),
+        "refused_with_evidence_top3": _share([r.refused for r in answerable if r.hit_at(3)]),
         "refusal_precision": _share([not r.answerable for r in refused]),
         "latency_p50_ms": percentile(latencies, 0.5),
         "latency_p95_ms": percentile(latencies, 0.95),
@@ -169,9 +174,14 @@ def aggregate(results: list[QuestionResult]) -> dict[str, Any]:
 
 
 def aggregate_by_category(results: list[QuestionResult]) -> dict[str, dict[str, Any]]:
-    """Overall, per question language, and cross- versus same-language."""
+    """Overall, per split (tune/check), per question language, cross- versus same-language, and
+    per kind of question."""
     groups: dict[str, list[QuestionResult]] = {"all": results}
     for result in results:
+        if result.split:
+            groups.setdefault(f"split={result.split}", []).append(result)
+        if result.kind:
+            groups.setdefault(f"kind={result.kind}", []).append(result)
         groups.setdefault(f"lang={result.lang}", []).append(result)
         if result.cross_language is not None:
             name = "cross-language" if result.cross_language else "same-language"

@@ -69,4 +69,5 @@ def _failed_result(fixture: Fixture, error: Exception) -> QuestionResult:
         id=fixture.id, question=fixture.question, lang=fixture.lang, answerable=fixture.answerable,
         cross_language=None, refused=False, answer="", hit_rank=None, citations=0, citations_supported=0,
         citation_recall_hit=False, keyword_correct=False, f1=0.0, latency_ms=0.0, error=str(error),
+        kind=fixture.kind, split=fixture.split,
     )

@@ -91,6 +91,65 @@ def gloss_german(text: str, dictionary) -> str:
     return " ".join(words)
 
 
+class DictionaryGlosser:
+    """Word-by-word glosses between German and English from the Ding dictionary, for showing a
+    quote to a reader of the other language (``rag.answer.extractive``). ``dictionary`` is a
+    function returning the dictionary (or None), called on first need."""
+
+    def __init__(self, dictionary):
+        self._dictionary = dictionary
+
+    def gloss(self, text: str, source_language: str, target_language: str) -> str | None:
+        dictionary = self._dictionary()
+        if dictionary is None:
+            return None
+        if (source_language, target_language) == ("de", "en"):
+            return gloss_german(text, dictionary) or None
+        if (source_language, target_language) == ("en", "de"):
+            return gloss_english(text, dictionary) or None
+        return None
+
+
+def gloss_english(text: str, dictionary) -> str:
+    """A German word-by-word gloss of English text: each word becomes the German phrase the Ding
+    dictionary most often pairs with it (a plural or verb ending is dropped when the word as
+    written has no entry); English function words are left out, names and unknown words stay."""
+    words = []
+    for token in _WORD_RE.findall(text):
+        lower = token.lower()
+        if lower in _ENGLISH_FUNCTION_WORDS:
+            words.append(_ENGLISH_FUNCTION_WORDS[lower])
+        elif lower in STOPWORDS["en"]:
+            continue
+        elif not token.isalpha():
+            words.append(token)
+        else:
+            words.append(_english_word_gloss(lower, dictionary) or token)
+    return " ".join(words)
+
+
+def _english_word_gloss(word: str, dictionary) -> str | None:
+    found = dictionary.gloss_english_word(word)
+    if found:
+        return found
+    for ending, replacement in _ENGLISH_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
+            found = dictionary.gloss_english_word(word[: len(word) - len(ending)] + replacement)
+            if found:
+                return found
+    return None
+
+
+# Endings tried in order when an English word as written has no entry ("powers" -> "power").
+_ENGLISH_ENDINGS = (("ies", "y"), ("ied", "y"), ("es", ""), ("s", ""), ("ed", "e"), ("ed", ""), ("ing", "e"), ("ing", ""))
+# English function words that carry a question's or a sentence's sense.
+_ENGLISH_FUNCTION_WORDS = {
+    "not": "nicht", "no": "kein", "never": "nie", "without": "ohne", "against": "gegen",
+    "before": "vor", "after": "nach", "because": "weil", "who": "wer", "what": "was",
+    "why": "warum", "how": "wie", "where": "wo", "when": "wann",
+}
+
+
 def gloss_hash(gloss: str, fingerprint: str = "") -> str:
     """Identifies a gloss with the glossing rules and the embedding that made its vector."""
     return hashlib.sha256(f"gloss{GLOSS_VERSION}\0{fingerprint}\0{gloss}".encode()).hexdigest()

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DICTIONARY_PATH = Path("/usr/share/trans/de-en")
 # Bump when parsing or weighting changes, so stale caches are rebuilt.
-FORMAT_VERSION = 5  # 4: German noun senses marked in the English-German links; 5: no phrasal verbs
+FORMAT_VERSION = 6  # 4: German noun senses marked in the English-German links; 5: no phrasal verbs; 6: English glosses
 MAX_TRANSLATIONS_PER_TERM = 32
 
 _DIRECTIONS = (("en", "de"), ("de", "en"))
@@ -92,6 +92,7 @@ class Dictionary:
         terms: Mapping[str, list[str]],
         links: Mapping[tuple[str, str], _Links],
         glosses: Mapping[str, str] | str | None = None,
+        english_glosses: Mapping[str, str] | str | None = None,
     ):
         """``glosses``: German word -> English gloss, or that table as serialised by
         :meth:`to_state` (parsed on first use: only German text needs it, and building its
@@ -99,6 +100,7 @@ class Dictionary:
         self._terms = {lang: terms.get(lang, []) for lang in SUPPORTED}
         self._links = dict(links)
         self._gloss_source = glosses or {}
+        self._english_gloss_source = english_glosses or {}
         self._term_ids: dict[str, dict[str, int]] = {}
 
     def _ids(self, lang: str) -> dict[str, int]:
@@ -112,10 +114,11 @@ class Dictionary:
 
     @cached_property
     def _glosses(self) -> dict[str, str]:
-        source = self._gloss_source
-        if isinstance(source, str):
-            return dict(line.split("\t", 1) for line in source.split("\n") if line)
-        return dict(source)
+        return _gloss_table(self._gloss_source)
+
+    @cached_property
+    def _english_glosses(self) -> dict[str, str]:
+        return _gloss_table(self._english_gloss_source)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{s}->{d}: {len(self.source_terms(s))}" for s, d in _DIRECTIONS)
@@ -163,6 +166,7 @@ class Dictionary:
                 raise ValueError(f"no dictionary entries found in {source}")
             dictionary = cls.from_weights(weights)
             dictionary._glosses = _parse_glosses(lines)
+            dictionary._english_glosses = _parse_english_glosses(lines)
             return dictionary
 
     @classmethod
@@ -216,6 +220,11 @@ class Dictionary:
         "macht" ("makes") differ. None when the dictionary has no single-word entry for it.
         """
         return self._glosses.get(word)
+
+    def gloss_english_word(self, word: str) -> str | None:
+        """The most usual German rendering of one lowercase English word ("lost" -> "verloren").
+        None when the dictionary has no single-word entry for it."""
+        return self._english_glosses.get(word)
 
     @cached_property
     def gloss_vocabulary(self) -> frozenset[str]:
@@ -316,6 +325,7 @@ class Dictionary:
             "terms": {lang: "\n".join(ts) for lang, ts in self._terms.items()},
             "links": {f"{s}-{d}": self._links[(s, d)].to_state() for s, d in _DIRECTIONS},
             "glosses": "\n".join(f"{de}\t{en}" for de, en in self._glosses.items()),
+            "english_glosses": "\n".join(f"{en}\t{de}" for en, de in self._english_glosses.items()),
         }
 
     @classmethod
@@ -323,7 +333,7 @@ class Dictionary:
         """Inverse of :meth:`to_state`."""
         terms = {lang: text.split("\n") if text else [] for lang, text in state["terms"].items()}
         links = {(s, d): _Links.from_state(state["links"][f"{s}-{d}"]) for s, d in _DIRECTIONS}
-        return cls(terms, links, state.get("glosses", ""))
+        return cls(terms, links, state.get("glosses", ""), state.get("english_glosses", ""))
 
 
 
@@ -486,6 +496,40 @@ def _parse_glosses(lines: Iterable[str]) -> dict[str, str]:
         word: min(table.items(), key=lambda pw: (-pw[1], len(pw[0]), pw[0]))[0]
         for word, table in scores.items()
     }
+
+
+def _parse_english_glosses(lines: Iterable[str]) -> dict[str, str]:
+    """Lowercase English word -> its best-attested German phrase (the mirror of _parse_glosses):
+    from single-word English synonyms ("to lose" counts as "lose"), weighted the same way."""
+    scores: dict[str, dict[str, float]] = {}
+    for line in lines:
+        sides = _split_entry(line)
+        if sides is None:
+            continue
+        for index, (de_segment, en_segment) in enumerate(_aligned_segments(*sides)):
+            german = [p for p in (_gloss_phrase(s) for s in _synonyms(de_segment)) if p]
+            if not german:
+                continue
+            segment_weight = 1.0 if index == 0 else _LATER_SEGMENT_WEIGHT
+            for en_rank, synonym in enumerate(_synonyms(en_segment)):
+                phrase = _gloss_phrase(synonym)
+                if phrase is None or " " in phrase:
+                    continue
+                table = scores.setdefault(phrase.lower(), {})
+                for de_rank, rendering in enumerate(german):
+                    weight = segment_weight * _synonym_weight(de_rank) * _synonym_weight(en_rank)
+                    table[rendering] = table.get(rendering, 0.0) + weight
+    return {
+        word: min(table.items(), key=lambda pw: (-pw[1], len(pw[0]), pw[0]))[0]
+        for word, table in scores.items()
+    }
+
+
+def _gloss_table(source: Mapping[str, str] | str) -> dict[str, str]:
+    """A gloss table, from a mapping or from its serialised form (a line per word, tab-separated)."""
+    if isinstance(source, str):
+        return dict(line.split("\t", 1) for line in source.split("\n") if line)
+    return dict(source)
 
 
 def _gloss_phrase(synonym: str) -> str | None:

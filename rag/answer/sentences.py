@@ -1,0 +1,118 @@
+"""Choosing the sentences of an extractive answer: every sentence of every retrieved passage is a
+candidate, scored by how well it answers the question.
+
+A sentence's relevance combines three signals: the share of the question's words it holds (in any
+translation, weighted by rarity: ``rag.retrieval.planning.coverage``), its meaning's similarity to
+the question (a multilingual sentence embedding, when one is configured), and a small prior for
+the rank of its passage. Sentences are then taken greedily, best first, while they stay within
+``MIN_RELATIVE_SCORE`` of the best one; a sentence that adds no question word and no meaning the
+chosen ones lack (a near-repeat) is skipped, so an answer that needs two facts can quote both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from rag.answer.citations import sentence_spans
+from rag.index.lexical import LexicalIndex, namespaced
+from rag.retrieval.planning import QueryPlan, coverage
+from rag.types import Passage
+
+
+class SentenceSimilarity(Protocol):
+    """Similarity in meaning between a question and each of several sentences (any language)."""
+
+    def similarities(self, question: str, sentences: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class SentenceWeights:
+    """How the signals of one sentence add up (fitted on the tuning fixtures, bench/answers.py)."""
+
+    lexical: float = 1.0
+    semantic: float = 0.0
+    passage_rank: float = 0.15  # relevance is divided by (1 + passage_rank * rank)
+    min_relative_score: float = 0.5
+    min_words: int = 4
+
+
+@dataclass(frozen=True)
+class Candidate:
+    passage_rank: int  # 0-based rank of its passage in the retrieval
+    start: int  # offsets into the passage text
+    end: int
+    terms: frozenset[str]  # the question terms it holds (namespaced)
+    lexical: float
+    semantic: float
+    score: float
+
+
+class SentenceSelector:
+    """Scores the sentences of retrieved passages and picks those that answer the question."""
+
+    def __init__(
+        self,
+        lexical: LexicalIndex,
+        similarity: SentenceSimilarity | None = None,
+        weights: SentenceWeights | None = None,
+    ):
+        self.lexical = lexical
+        self.similarity = similarity
+        self.weights = weights or SentenceWeights()
+
+    def candidates(self, question: str, plan: QueryPlan, passages: Sequence[Passage]) -> list[Candidate]:
+        spans = [
+            (rank, start, end)
+            for rank, passage in enumerate(passages)
+            for start, end in sentence_spans(passage.text)
+            if len(passage.text[start:end].split()) >= self.weights.min_words
+        ]
+        texts = [passages[rank].text[start:end] for rank, start, end in spans]
+        semantic = self._semantic(question, texts)
+        found = []
+        for (rank, start, end), text, meaning in zip(spans, texts, semantic):
+            language = passages[rank].language
+            groups = plan.groups.get(language, [])
+            analyzed = {namespaced(language, t) for t in self.lexical.analyzer(language).analyze(text)}
+            question_terms = {t for g in groups for t, _ in g.targets}
+            lexical = coverage(groups, analyzed, self.lexical)
+            relevance = self.weights.lexical * lexical + self.weights.semantic * meaning
+            score = relevance / (1.0 + self.weights.passage_rank * rank)
+            found.append(
+                Candidate(rank, start, end, frozenset(analyzed & question_terms), lexical, meaning, score)
+            )
+        return found
+
+    def select(self, question: str, plan: QueryPlan, passages: Sequence[Passage], limit: int) -> list[Candidate]:
+        ranked = sorted(self.candidates(question, plan, passages), key=lambda c: -c.score)
+        ranked = [c for c in ranked if c.lexical > 0 or c.semantic > 0]
+        if not ranked or ranked[0].score <= 0:
+            return []
+        floor = self.weights.min_relative_score * ranked[0].score
+        chosen: list[Candidate] = []
+        for candidate in ranked:
+            if len(chosen) == limit or candidate.score < floor:
+                break
+            if chosen and _repeats(candidate, chosen):
+                continue
+            chosen.append(candidate)
+        return chosen
+
+    def _semantic(self, question: str, texts: list[str]) -> np.ndarray:
+        if self.similarity is None or not texts:
+            return np.zeros(len(texts))
+        return np.asarray(self.similarity.similarities(question, texts), dtype=np.float64)
+
+
+def _repeats(candidate: Candidate, chosen: list[Candidate]) -> bool:
+    """A sentence adds nothing when the question words it holds are already quoted and its
+    meaning is no closer to the question than a chosen sentence's of the same passage."""
+    covered = frozenset().union(*(c.terms for c in chosen))
+    same_passage = [c for c in chosen if c.passage_rank == candidate.passage_rank]
+    return bool(candidate.terms) and candidate.terms <= covered and any(
+        c.semantic >= candidate.semantic for c in same_passage
+    )

@@ -1,0 +1,66 @@
+"""The extractive answer as a reader sees it: which sentences are quoted, in which order, how
+quotes in another language are glossed."""
+
+from __future__ import annotations
+
+from rag.answer.extractive import GLOSS_PREFIX, quoted, reading_order
+from rag.answer.sentences import Candidate, SentenceSelector
+from rag.types import Passage
+
+
+def passage(source: str, start: int, text: str, language: str = "en") -> Passage:
+    return Passage(source=source, title=source, language=language, text=text, start=start, end=start + len(text), score=0.5)
+
+
+def candidate(rank: int, start: int, end: int, score: float) -> Candidate:
+    return Candidate(rank, start, end, frozenset(), 0.0, 0.0, score)
+
+
+def test_a_sentence_is_quoted_once_even_when_it_carries_its_own_quotation_marks():
+    assert quoted("Clark lands in the fields.") == "“Clark lands in the fields.”"
+    assert quoted('"We got to leave him for now."') == '"We got to leave him for now."'
+    assert quoted("„Wo ist Clark?“") == "„Wo ist Clark?“"
+    assert quoted('She said "no."') == 'She said "no."'
+
+
+def test_quotes_of_one_source_are_in_reading_order_and_sources_in_order_of_their_best_quote():
+    passages = [passage("b.txt", 500, "x" * 100), passage("a.txt", 900, "y" * 100), passage("b.txt", 0, "z" * 100)]
+    best_first = [candidate(0, 10, 20, 0.9), candidate(1, 0, 10, 0.8), candidate(2, 50, 60, 0.7)]
+    ordered = reading_order(best_first, passages)
+    assert [(passages[c.passage_rank].source, passages[c.passage_rank].start + c.start) for c in ordered] == [
+        ("b.txt", 50),
+        ("b.txt", 510),
+        ("a.txt", 900),
+    ]
+
+
+def test_a_quote_in_another_language_is_labelled_and_followed_by_a_marked_machine_gloss(seed_rag):
+    answer = seed_rag.ask("Why did Clark lose his powers?")
+    lines = answer.text.splitlines()
+    german = [i for i, line in enumerate(lines) if line.startswith("(German)")]
+    assert german, answer.text
+    for i in german:
+        assert lines[i + 1].startswith(GLOSS_PREFIX), answer.text
+        assert "[" not in lines[i + 1]  # a gloss is not a cited statement
+
+
+def test_a_german_question_gets_german_glosses_of_english_quotes(seed_rag):
+    answer = seed_rag.ask("Wohin verbannt Clark die beiden Kryptonier?")
+    lines = answer.text.splitlines()
+    english = [i for i, line in enumerate(lines) if line.startswith("(English)")]
+    assert english, answer.text
+    assert all(lines[i + 1].startswith(GLOSS_PREFIX) for i in english), answer.text
+
+
+def test_the_answering_sentence_is_quoted_even_from_the_last_retrieved_passage(seed_rag):
+    """Evidence in passage 3-5 used to be ignored: sentences were taken from the top passages."""
+    retriever = seed_rag.retriever()
+    plan = retriever.planner.plan("Where do the Kryptonians go?")
+    filler = [
+        passage("f.txt", i * 1000, "Clark walks through Smallville on a quiet morning. Nothing happens there at all.")
+        for i in range(4)
+    ]
+    answering = passage("g.txt", 0, "The weather was fine. The Kryptonians go to the Phantom Zone forever.")
+    selector = SentenceSelector(retriever.index.lexical)
+    chosen = selector.select("Where do the Kryptonians go?", plan, [*filler, answering], limit=2)
+    assert any(c.passage_rank == 4 and "Phantom Zone" in answering.text[c.start : c.end] for c in chosen)
