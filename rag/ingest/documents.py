@@ -106,6 +106,11 @@ def title_from_text(path: Path, text: str) -> str:
 
 
 def read_folder(folder: Path, settings: Settings) -> Iterator[SourceDocument]:
+    """The folder's documents, except those removed from the index (rag.ingest.exclusions)."""
+    from rag.ingest.exclusions import excluded_sources
+
     metadata = load_folder_metadata(folder, settings)
+    excluded = excluded_sources(settings, folder)
     for path in discover_files(folder, settings):
-        yield read_document(path, folder, metadata)
+        if path.relative_to(folder).as_posix() not in excluded:
+            yield read_document(path, folder, metadata)

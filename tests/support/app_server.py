@@ -157,11 +157,15 @@ def _print_outside_capture(config: pytest.Config, text: str) -> None:
 
 
 def serve_app_for_module(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """The body of the module-scoped ``app_server`` fixture: one running app per test module; its
-    log is printed if any test of the module failed."""
+    """The body of the module-scoped ``app_server`` fixture: one running app per test module."""
+    yield from serve_app(request, tmp_path_factory.mktemp("app"))
+
+
+def serve_app(request: pytest.FixtureRequest, work_dir: Path, timeout: float = START_TIMEOUT) -> Iterator[AppServer]:
+    """A running app for the requesting module, its log printed if a test of the module failed.
+    Put files into ``work_dir / "seeds"`` first to serve another corpus than a copy of seeds/."""
     failed_before = request.session.testsfailed
-    work_dir = tmp_path_factory.mktemp("app")
-    with running_app(work_dir) as server:
+    with running_app(work_dir, timeout=timeout) as server:
         yield server
         failed = request.session.testsfailed > failed_before or not server.alive()
     if failed:
