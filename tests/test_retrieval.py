@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from conftest import REPO
 from rag.text.gloss import gloss_german, gloss_hash
 from rag.retrieval.fusion import DEFAULT_WEIGHTS, FUSION_WEIGHTS
 from rag.retrieval.passages import MAX_CHUNKS_PER_PASSAGE, merge_overlapping
 from rag.retrieval.planning import TermStatistics, translate_against_corpus
 from rag.text.translate import DEFAULT_DICTIONARY_PATH, Dictionary
+from support.paths import REPO
 
 FIXTURES = REPO / "fixtures" / "seeds.jsonl"
 # Answerable fixtures whose gold passage is not yet in the top 3 (see bench/results/RETRIEVAL.md); strict,
