@@ -181,12 +181,7 @@ def long_document(paragraphs: int) -> str:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Rag.ingest holds the lock that Rag.retriever() needs for the whole ingest, so a question "
-    "waits for the upload (the harden-store branch changes Rag to answer from the previous index version)",
-)
-def test_questions_are_answered_while_an_upload_is_ingested(client, app_server, tmp_path):
+def test_questions_are_answered_while_an_upload_is_ingested(client, app_server, tmp_path):  # noqa: F811
     big = tmp_path / "api_long_log.txt"
     big.write_text(long_document(600), encoding="utf-8")
     upload = client.submit([handle_file(str(big))], False, api_name="/add_documents")
