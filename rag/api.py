@@ -40,7 +40,7 @@ from rag.types import Answer, IndexInfo, IngestReport, Passage, StreamEvent  # n
 
 if TYPE_CHECKING:
     from rag.answer.protocols import Answerer
-    from rag.embedding.meaning import MeaningModel
+    from rag.embedding.meaning import CachedPassageVectors, MeaningModel
     from rag.index.store import ChunkStore
     from rag.retrieval.hybrid import HybridRetriever
 
@@ -92,6 +92,7 @@ class Rag:
         self._embedding = embedding
         self._dictionary = None
         self._meaning_model: MeaningModel | None = None
+        self._sentence_cache: CachedPassageVectors | None = None
         self._retriever = None
         self._answerers: dict[str, Answerer] = {}
         self._query_translator = None
@@ -251,6 +252,17 @@ class Rag:
         store = "" if self.settings.uses_chroma_server else f" --store {self.settings.store_dir}"
         return f"python -m rag ingest --source {folder}{store}"
 
+    def _sentence_vectors(self, model: MeaningModel | None) -> CachedPassageVectors | None:
+        """The meaning model's vectors of answer sentences, cached across questions (or None)."""
+        from rag.embedding.meaning import CachedPassageVectors
+
+        if model is None:
+            return None
+        with self._lock:
+            if self._sentence_cache is None or self._sentence_cache.model is not model:
+                self._sentence_cache = CachedPassageVectors(model)
+            return self._sentence_cache
+
     def _answerer(self, mode: str, retriever: HybridRetriever) -> Answerer:
         from rag.retrieval.relevance import RelevanceGate
 
@@ -264,11 +276,11 @@ class Rag:
     def _new_answerer(self, mode: str, retriever: HybridRetriever, gate) -> Answerer:
         if mode == "extractive":
             from rag.answer.extractive import ExtractiveAnswerer
-            from rag.answer.sentences import SentenceSelector
+            from rag.answer.sentences import SENTENCE_WEIGHTS, SentenceSelector
             from rag.text.gloss import DictionaryGlosser
 
             return ExtractiveAnswerer(
-                SentenceSelector(retriever.index.lexical),
+                SentenceSelector(retriever.index.lexical, self._sentence_vectors(retriever.meaning), SENTENCE_WEIGHTS),
                 gate,
                 self.settings.extractive_sentences,
                 glosser=DictionaryGlosser(lambda: self.dictionary),
