@@ -341,7 +341,11 @@ class Rag:
             report = None if rebuild or verify else self._unchanged_ingest(folder)
             if report is None:
                 report, index = self._ingest_into_store(folder, rebuild, show)
-                self._install(index, warm_up=False)
+                if index.chunks:
+                    self._install(index, warm_up=False)
+                else:  # files without text: questions then say the index holds no documents
+                    with self._lock:
+                        self._retriever = None
                 self._note_stamp()
             self._source_dir = folder
         return report

@@ -180,7 +180,8 @@ class IncrementalIngest(RuleBasedStateMachine):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode("utf-8"))  # bytes: newlines kept exactly as drawn
         self.files[name] = text
-        self.versions[content_hash(text)] = text
+        read = open(path, encoding="utf-8").read()  # what offsets index: the text as Python reads it
+        self.versions[content_hash(read)] = read
 
     @initialize(
         target=names,
@@ -305,7 +306,8 @@ class IncrementalIngest(RuleBasedStateMachine):
         seen("compared with a fresh ingest")
         assert set(actual.records) == set(self.files)
         for _, text, metadata in actual.chunks:
-            assert self.files[metadata["source"]][metadata["start"] : metadata["end"]] == text
+            read = open(self.folder / metadata["source"], encoding="utf-8").read()
+            assert read[metadata["start"] : metadata["end"]] == text
 
     def check_search_index_matches_the_store(self):
         """The in-memory index a question is answered from (loaded from the ingest's snapshot)

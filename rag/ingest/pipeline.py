@@ -117,7 +117,7 @@ def is_unchanged(document: SourceDocument, record: FileRecord | None, fingerprin
 
 
 def ingest_folder(
-    corpus: Corpus,
+    corpus: Corpus | Path,
     store: ChunkStore,
     embedding: BaseEmbedding,
     settings: Settings,
@@ -126,9 +126,12 @@ def ingest_folder(
     guard: Guard | None = None,
     was_complete: bool = True,
 ) -> IngestReport:
-    """Bring the store in line with the corpus (see the module docstring); ``was_complete`` is
-    whether the store's last ingest finished (if not, glosses are checked even when nothing changed)."""
+    """Bring the store in line with the corpus, or the folder (read here; see the module
+    docstring). ``was_complete`` is whether the store's last ingest finished (if not, glosses and
+    meaning vectors are checked even when nothing changed)."""
     started = time.perf_counter()
+    if not isinstance(corpus, Corpus):
+        corpus = read_corpus(Path(corpus), settings)
     guard = guard or Guard()
     documents = corpus.documents
     fingerprint = chunk_fingerprint(settings)
