@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from conftest import GUARD_DIR, REPO, SEEDS
+from support.environment import child_environment
+from support.paths import REPO, SEEDS
 from rag.errors import CorpusError, IncompleteStoreError, StoreBusyError, StoreError
 from rag.index import snapshot
 from rag.index.lease import LEASE_ID
@@ -102,8 +103,7 @@ def test_two_ingest_processes_at_once_either_take_turns_or_one_gives_up_clearly(
     (two / GERMAN).unlink()
     (two / "extra.txt").write_text("The lighthouse keeper of Smallville lights the lamp at dusk.\n")
     store = tmp_path / "store"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(PYTHONPATH=os.pathsep.join([str(GUARD_DIR), str(REPO)]), RAG_INGEST_WINDOW="4")
+    env = child_environment({"RAG_INGEST_WINDOW": "4"})
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "rag", "ingest", "--source", str(folder), "--store", str(store), "--no-progress"],
@@ -271,8 +271,7 @@ def ingest_until(folder, store, marker: str, window: int = 4) -> str:
         f"open_rag(preset='tests', store_dir={str(store)!r}, ingest_window={window}).ingest({str(folder)!r})\n"
         "print('finished', file=sys.stderr, flush=True)\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(GUARD_DIR), str(REPO)])
+    env = child_environment()
     process = subprocess.Popen(
         [sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=env, cwd=REPO
     )
@@ -291,7 +290,7 @@ def ingest_until(folder, store, marker: str, window: int = 4) -> str:
     "marker", ["stored chunks", "chunks and manifest written; checking gloss vectors"], ids=["mid-chunks", "before-glosses"]
 )
 def test_an_ingest_killed_midway_is_completed_by_the_next_one_and_equals_a_fresh_ingest(tmp_path, fresh_rag, embedding, marker):
-    from conftest import make_settings
+    from support.settings import make_settings
     from rag.api import open_rag
 
     folder = copy_seeds(tmp_path)
@@ -464,8 +463,7 @@ def test_a_rag_notices_an_index_another_process_finished_and_switches_to_it(tmp_
 
 
 def ingest_in_new_process(folder, store) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(GUARD_DIR), str(REPO)])
+    env = child_environment()
     result = subprocess.run(
         [sys.executable, "-m", "rag", "ingest", "--source", str(folder), "--store", str(store), "--no-progress"],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
