@@ -474,7 +474,7 @@ def ingest_in_new_process(folder, store) -> str:
 
 # --- a Chroma server ---------------------------------------------------------------------------------------
 
-from test_chroma_server import chroma_server, server_rag  # noqa: E402,F401  (fixtures)
+from test_chroma_server import server_rag  # noqa: E402,F401  (a fixture; chroma_server is in conftest)
 
 
 def test_the_write_lease_works_through_a_chroma_server(server_rag, tmp_path):
