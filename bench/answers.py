@@ -35,7 +35,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.distractors import DEFAULT_ROOT, DistractorsUnavailable, build_corpus, language_view
+from bench.distractors import (
+    DEFAULT_ROOT,
+    DistractorsUnavailable,
+    build_corpus,
+    language_view,
+)
 from rag import open_rag
 from rag.api import Rag
 from rag.errors import RagError
@@ -45,6 +50,7 @@ from rag.evaluation.metrics import (
     QuestionResult,
     aggregate,
     contains_gold_quote,
+    failed_result,
     percentile,
     score_question,
 )
@@ -180,15 +186,6 @@ def rank_in_gold_source(fixture: Fixture, passages: list) -> int | None:
 
 def holds_gold_in_gold_source(fixture: Fixture, source: str, text: str) -> bool:
     return source in fixture.gold_sources and contains_gold_quote(text, fixture.gold_quotes)
-
-
-def failed_result(fixture: Fixture, error: Exception) -> QuestionResult:
-    return QuestionResult(
-        id=fixture.id, question=fixture.question, lang=fixture.lang, answerable=fixture.answerable,
-        cross_language=None, refused=False, answer="", hit_rank=None, citations=0, citations_supported=0,
-        citation_recall_hit=False, keyword_correct=False, f1=0.0, latency_ms=0.0, error=str(error),
-        kind=fixture.kind, split=fixture.split,
-    )
 
 
 def column_metrics(measured: list[Measured]) -> dict[str, Any]:

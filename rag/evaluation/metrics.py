@@ -189,3 +189,13 @@ def aggregate_by_category(results: list[QuestionResult]) -> dict[str, dict[str, 
         if not result.answerable:
             groups.setdefault("unanswerable", []).append(result)
     return {name: aggregate(group) for name, group in groups.items()}
+
+
+def failed_result(fixture: Fixture, error: Exception) -> QuestionResult:
+    """The result of a fixture whose question raised an error (it counts as missed everywhere)."""
+    return QuestionResult(
+        id=fixture.id, question=fixture.question, lang=fixture.lang, answerable=fixture.answerable,
+        cross_language=None, refused=False, answer="", hit_rank=None, citations=0, citations_supported=0,
+        citation_recall_hit=False, keyword_correct=False, f1=0.0, latency_ms=0.0, error=str(error),
+        kind=fixture.kind, split=fixture.split,
+    )

@@ -13,6 +13,7 @@ from rag.evaluation.metrics import (
     RETRIEVAL_DEPTH,
     QuestionResult,
     aggregate_by_category,
+    failed_result,
     score_question,
 )
 
@@ -56,18 +57,9 @@ def evaluate(rag, fixtures: list[Fixture], mode: str | None = None, progress: bo
             answer = rag.ask(fixture.question, mode=mode)
             latency = (time.perf_counter() - started) * 1000
         except RagError as error:
-            run.results.append(_failed_result(fixture, error))
+            run.results.append(failed_result(fixture, error))
             continue
         run.results.append(score_question(fixture, passages, answer, latency, languages))
     if bar is not None:
         bar.close()
     return run
-
-
-def _failed_result(fixture: Fixture, error: Exception) -> QuestionResult:
-    return QuestionResult(
-        id=fixture.id, question=fixture.question, lang=fixture.lang, answerable=fixture.answerable,
-        cross_language=None, refused=False, answer="", hit_rank=None, citations=0, citations_supported=0,
-        citation_recall_hit=False, keyword_correct=False, f1=0.0, latency_ms=0.0, error=str(error),
-        kind=fixture.kind, split=fixture.split,
-    )

@@ -19,7 +19,7 @@ import pickle
 import re
 import threading
 from array import array
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from functools import cached_property
 from operator import itemgetter
@@ -474,51 +474,47 @@ def _parse_glosses(lines: Iterable[str]) -> dict[str, str]:
     A pairing's weight adds up over entries (segment and synonym rank discount it as in the term
     links); the English phrase loses its "to " and object placeholders ("to lose sth." -> "lose").
     """
-    scores: dict[str, dict[str, float]] = {}
-    for line in lines:
-        sides = _split_entry(line)
-        if sides is None:
-            continue
-        for index, (de_segment, en_segment) in enumerate(_aligned_segments(*sides)):
-            english = [p for p in (_gloss_phrase(s) for s in _synonyms(en_segment)) if p]
-            if not english:
-                continue
-            segment_weight = 1.0 if index == 0 else _LATER_SEGMENT_WEIGHT
-            for de_rank, synonym in enumerate(_synonyms(de_segment)):
-                words = [w for w in synonym.split() if not _is_placeholder_group(w)]
-                if len(words) != 1 or not words[0].isalpha():
-                    continue
-                table = scores.setdefault(words[0], {})
-                for en_rank, phrase in enumerate(english):
-                    weight = segment_weight * _synonym_weight(de_rank) * _synonym_weight(en_rank)
-                    table[phrase] = table.get(phrase, 0.0) + weight
-    return {
-        word: min(table.items(), key=lambda pw: (-pw[1], len(pw[0]), pw[0]))[0]
-        for word, table in scores.items()
-    }
+    return _best_renderings(lines, "de", _german_gloss_key)
 
 
 def _parse_english_glosses(lines: Iterable[str]) -> dict[str, str]:
     """Lowercase English word -> its best-attested German phrase (the mirror of _parse_glosses):
     from single-word English synonyms ("to lose" counts as "lose"), weighted the same way."""
+    return _best_renderings(lines, "en", _english_gloss_key)
+
+
+def _german_gloss_key(synonym: str) -> str | None:
+    words = [w for w in synonym.split() if not _is_placeholder_group(w)]
+    return words[0] if len(words) == 1 and words[0].isalpha() else None
+
+
+def _english_gloss_key(synonym: str) -> str | None:
+    phrase = _gloss_phrase(synonym)
+    return phrase.lower() if phrase is not None and " " not in phrase else None
+
+
+def _best_renderings(lines: Iterable[str], source: str, key_of: Callable[[str], str | None]) -> dict[str, str]:
+    """Word of ``source`` (as ``key_of`` reads a synonym) -> the other side's phrase that the
+    dictionary pairs with it most often (ties: the shortest, then alphabetical)."""
     scores: dict[str, dict[str, float]] = {}
     for line in lines:
         sides = _split_entry(line)
         if sides is None:
             continue
         for index, (de_segment, en_segment) in enumerate(_aligned_segments(*sides)):
-            german = [p for p in (_gloss_phrase(s) for s in _synonyms(de_segment)) if p]
-            if not german:
+            source_segment, target_segment = (de_segment, en_segment) if source == "de" else (en_segment, de_segment)
+            renderings = [p for p in (_gloss_phrase(s) for s in _synonyms(target_segment)) if p]
+            if not renderings:
                 continue
             segment_weight = 1.0 if index == 0 else _LATER_SEGMENT_WEIGHT
-            for en_rank, synonym in enumerate(_synonyms(en_segment)):
-                phrase = _gloss_phrase(synonym)
-                if phrase is None or " " in phrase:
+            for source_rank, synonym in enumerate(_synonyms(source_segment)):
+                word = key_of(synonym)
+                if word is None:
                     continue
-                table = scores.setdefault(phrase.lower(), {})
-                for de_rank, rendering in enumerate(german):
-                    weight = segment_weight * _synonym_weight(de_rank) * _synonym_weight(en_rank)
-                    table[rendering] = table.get(rendering, 0.0) + weight
+                table = scores.setdefault(word, {})
+                for target_rank, phrase in enumerate(renderings):
+                    weight = segment_weight * _synonym_weight(source_rank) * _synonym_weight(target_rank)
+                    table[phrase] = table.get(phrase, 0.0) + weight
     return {
         word: min(table.items(), key=lambda pw: (-pw[1], len(pw[0]), pw[0]))[0]
         for word, table in scores.items()
