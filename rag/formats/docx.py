@@ -43,7 +43,9 @@ def read_docx(path: Path) -> ExtractedText:
         if first_title_paragraph is None and levels.is_title(style_id):
             first_title_paragraph = text
         blocks.append((text, levels.level(element, style_id)))
-    parts, headings, offset = [], [], 0
+    parts: list[str] = []
+    headings: list[tuple[int, int, str]] = []
+    offset = 0
     for text, level in blocks:
         if parts:
             parts.append("\n\n")
