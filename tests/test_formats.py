@@ -387,17 +387,27 @@ def test_dehyphenate_follows_the_documents_own_spelling():
 def test_running_headers_need_most_pages_or_a_chapter_run():
     words = ["Anfang", "Mitte", "Schluss", "Anhang", "Index", "Ende"]
     pages = [f"Handbuch\nInhalt: {word}\n{i}" for i, word in enumerate(words, 1)]
-    assert running_lines(pages) == {"handbuch", "#"}
+    assert running_lines(pages) == {"handbuch": True, "#": True}
     assert clean_pages(pages)[0] == "Inhalt: Anfang"
     # a chapter's running head on its pages only, next to another chapter's
-    chapters = [f"Kapitel 1: Anfang {i}\n{w}" for i, w in enumerate(words[:3])]
-    chapters += [f"Kapitel 2: Ende {i}\n{w}" for i, w in enumerate(words[3:])]
-    assert running_lines(chapters) == {"kapitel #: anfang #", "kapitel #: ende #"}
+    titles = ["Grundlagen", "Praxis", "Anhang"]
+    bodies = ["Karte", "Tafel", "Liste", "Bild", "Ton", "Film", "Buch", "Heft", "Blatt"]
+    chapters = [f"Kapitel {c + 1}: {titles[c]} {c * 3 + i + 1}\n{bodies[3 * c + i]}" for c in range(3) for i in range(3)]
+    assert running_lines(chapters) == {"kapitel #: grundlagen #": False, "kapitel #: praxis #": False,
+                                       "kapitel #: anhang #": False}
+    # of a chapter's running head, the first appearance in the document stays
+    firsts = [page.split("\n")[0] for page in clean_pages(chapters)]
+    assert firsts == ["Kapitel 1: Grundlagen 1", "Tafel", "Liste", "Kapitel 2: Praxis 4", "Ton", "Film",
+                      "Kapitel 3: Anhang 7", "Heft", "Blatt"]
     # a line that merely recurs now and then is content
     sparse = ["Hinweis\nA"] + words + ["Hinweis\nB"] + words + ["Hinweis\nC"]
     assert "hinweis" not in running_lines(sparse)
     # two pages are too few to tell a header from content
-    assert running_lines(["Kopf\nA", "Kopf\nB"]) == set()
+    assert running_lines(["Kopf\nA", "Kopf\nB"]) == {}
+    # a bare number (or roman numeral) is a page number only as a page's first or last line
+    tables = [f"Kopf {w}\n7\nx\n{w} Zeile\n{i}" for i, w in enumerate(words)]
+    assert running_lines(tables) == {"#": True}
+    assert all(page.endswith("\n7\nx\n" + w + " Zeile") for page, w in zip(clean_pages(tables), words, strict=True))
 
 
 def test_clean_pages_ligatures_only_are_nfkc():

@@ -32,7 +32,7 @@ _ACCENT_BEFORE_LETTER = re.compile("([\u00a8\u00b4\u02c6\u02dc\u02da\u02c7\u02d8
 
 _EDGE_LINES = 3  # lines at the top and at the bottom of a page that may be a header or footer
 _MIN_PAGES = 3  # fewer pages than this: no header/footer detection
-_ROMAN = re.compile(r"[ivxlcdm]+", re.IGNORECASE)
+_ROMAN = re.compile(r"(?=[ivxlcdm])m{0,3}(cm|cd|d?c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})")
 _DIGITS = re.compile(r"\d+")
 
 #: A hyphen at a line end and the next line's first word (with "-x" if a compound goes on).
@@ -74,51 +74,66 @@ def _compose_accent(match: re.Match[str]) -> str:
 
 def line_key(line: str) -> str:
     """A line as compared between pages: page numbers (digits, roman numerals) and spacing
-    ignored, case folded."""
+    ignored, case folded. A bare page number is "#"."""
     line = " ".join(line.split()).casefold()
     if _ROMAN.fullmatch(line):
         return "#"
     return _DIGITS.sub("#", line)
 
 
-def running_lines(pages: list[str]) -> set[str]:
-    """Keys of lines that repeat at the top or bottom of pages: on at least half of all pages,
-    or (running heads that change by chapter) on at least 3 pages and half of the pages from
-    their first to their last appearance."""
+def running_lines(pages: list[str]) -> dict[str, bool]:
+    """Keys of lines repeated at the top or bottom of pages, each with whether it runs through
+    the document. Through the document: on at least half of all pages. By chapter (a running head
+    that changes with the chapter, a table caption repeated on continuation pages): on at least 3
+    pages and half of the pages from its first to its last appearance. A bare page number only
+    counts as the very first or last line of a page."""
     if len(pages) < _MIN_PAGES:
-        return set()
+        return {}
     where: dict[str, list[int]] = {}
     for number, page in enumerate(pages):
-        for key in {line_key(line) for line in _edge_lines(page)}:
-            if key:
-                where.setdefault(key, []).append(number)
-    running = set()
+        for key in {key for _index, key in _edge_keys(page.split("\n"))}:
+            where.setdefault(key, []).append(number)
+    running = {}
     for key, numbers in where.items():
         span = numbers[-1] - numbers[0] + 1
-        if len(numbers) >= max(_MIN_PAGES, len(pages) / 2) or (
-            len(numbers) >= _MIN_PAGES and len(numbers) >= span / 2
-        ):
-            running.add(key)
+        if len(numbers) >= max(_MIN_PAGES, len(pages) / 2):
+            running[key] = True
+        elif len(numbers) >= _MIN_PAGES and len(numbers) >= span / 2:
+            running[key] = False
     return running
 
 
-def _edge_lines(page: str) -> list[str]:
-    """The first and last few non-blank lines of a page."""
-    lines = [line for line in page.split("\n") if line.strip()]
-    return lines[:_EDGE_LINES] + lines[-_EDGE_LINES:]
+def _edge_keys(lines: list[str]) -> list[tuple[int, str]]:
+    """(index, key) of the first and last few non-blank lines; a bare page number only as the
+    very first or last of them."""
+    content = [i for i, line in enumerate(lines) if line.strip()]
+    edges = sorted(set(content[:_EDGE_LINES]) | set(content[-_EDGE_LINES:]))
+    keys = []
+    for i in edges:
+        key = line_key(lines[i])
+        if key and (key != "#" or i in (content[0], content[-1])):
+            keys.append((i, key))
+    return keys
 
 
 def drop_running_lines(pages: list[str]) -> list[str]:
-    """Pages without their repeated header and footer lines (only removed near the page edges)."""
+    """Pages without their repeated header and footer lines (only removed near the page edges).
+    Of a line that repeats by chapter only, the first appearance in the document stays."""
     running = running_lines(pages)
     if not running:
         return pages
+    seen: set[str] = set()
     cleaned = []
     for page in pages:
         lines = page.split("\n")
-        content = [i for i, line in enumerate(lines) if line.strip()]
-        edges = set(content[:_EDGE_LINES]) | set(content[-_EDGE_LINES:])
-        kept = [line for i, line in enumerate(lines) if i not in edges or line_key(line) not in running]
+        drop = set()
+        for index, key in _edge_keys(lines):
+            if key not in running:
+                continue
+            if running[key] or key in seen:
+                drop.add(index)
+            seen.add(key)
+        kept = [line for i, line in enumerate(lines) if i not in drop]
         cleaned.append("\n".join(kept).strip("\n"))
     return cleaned
 
