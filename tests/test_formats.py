@@ -392,7 +392,8 @@ def test_running_headers_need_most_pages_or_a_chapter_run():
     # a chapter's running head on its pages only, next to another chapter's
     titles = ["Grundlagen", "Praxis", "Anhang"]
     bodies = ["Karte", "Tafel", "Liste", "Bild", "Ton", "Film", "Buch", "Heft", "Blatt"]
-    chapters = [f"Kapitel {c + 1}: {titles[c]} {c * 3 + i + 1}\n{bodies[3 * c + i]}" for c in range(3) for i in range(3)]
+    chapters = [f"Kapitel {c + 1}: {titles[c]} {c * 3 + i + 1}\n{bodies[3 * c + i]}"
+                for c in range(3) for i in range(3)]
     assert running_lines(chapters) == {"kapitel #: grundlagen #": False, "kapitel #: praxis #": False,
                                        "kapitel #: anhang #": False}
     # of a chapter's running head, the first appearance in the document stays
