@@ -103,16 +103,16 @@ def _page_texts(document: Any, name: str, on_page: Callable[[int, int], None] | 
     for index in range(total):
         try:
             page = document[index]
+            try:
+                textpage = page.get_textpage()
+                try:
+                    texts.append(page_text(textpage))
+                finally:
+                    textpage.close()
+            finally:
+                page.close()
         except pdfium.PdfiumError:
             raise unreadable(name, f"page {index + 1} of {total} is damaged and cannot be read") from None
-        try:
-            textpage = page.get_textpage()
-            try:
-                texts.append(page_text(textpage))
-            finally:
-                textpage.close()
-        finally:
-            page.close()
         if on_page is not None:
             on_page(index + 1, total)
     return texts
