@@ -591,6 +591,26 @@ def test_html_pre_keeps_spacing_and_hidden_is_dropped(tmp_path):
     assert document.title == "Code"
 
 
+@pytest.mark.parametrize(("markup", "text"), [
+    ("<p hidden>weg<p>da<p>auch da", "da\n\nauch da"),  # a hidden <p> ends at the next <p>
+    ("<ul><li hidden>weg<li>da</ul><p>nach", "da\n\nnach"),
+    ("<p>a</p>b<div>c</div> d <span>e</span>", "a\n\nb\nc\nd e"),
+    ("<table><tr><td>1<td>2<tr hidden><td>x<td>y<tr><td>3<td>4</table>", "1 | 2\n3 | 4"),
+    ("<!-- Kommentar --><p>x<![CDATA[y]]></p>", "x"),
+])
+def test_html_blocks_and_unclosed_hidden_elements(tmp_path, markup, text):
+    path = tmp_path / "teil.html"
+    path.write_text(markup, encoding="utf-8")
+    assert extract(path).text == text
+
+
+def test_html_heading_with_line_break(tmp_path):
+    path = tmp_path / "h.html"
+    path.write_text("<h2>Titel<br>zwei</h2><p>x</p>", encoding="utf-8")
+    document = extract(path)
+    assert document.text == "Titel\nzwei\n\nx" and document.section_at(0) == ("Titel zwei",)
+
+
 # --- Markdown -------------------------------------------------------------------------------------
 
 MARKDOWN = """\

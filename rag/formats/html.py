@@ -47,6 +47,9 @@ _LINE_BLOCKS = {"div", "li", "tr", "dt", "dd", "caption", "figcaption", "summary
                 "thead", "tbody", "tfoot", "center", "label"}
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
          "track", "wbr"}
+#: Elements whose end tag may be left out: a hidden one ends where the next one (or its parent) does.
+_OPTIONAL_END = {"p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead", "tbody", "tfoot",
+                 "colgroup", "rb", "rt", "rp"}
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _SPACE = re.compile(r"\s+")
 
@@ -130,6 +133,8 @@ class _TextExtractor(HTMLParser):
     # -- parser callbacks -------------------------------------------------------------------------
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._skip and self._implied_end(tag, start=True):
+            self._skip.pop()
         if self._skip:
             if tag == self._skip[-1][0]:
                 self._skip[-1][1] += 1
@@ -143,6 +148,8 @@ class _TextExtractor(HTMLParser):
             self._content_depth += 1
         if tag == "br":
             self._break(min(2, self._pending_break + 1), force=True)
+            if self._heading is not None:
+                self._heading[1].append(" ")
         elif tag in _PARAGRAPH_BLOCKS:
             self._break(2)
         elif tag in _LINE_BLOCKS:
@@ -165,6 +172,8 @@ class _TextExtractor(HTMLParser):
             self._heading_start = None
 
     def handle_endtag(self, tag: str) -> None:
+        if self._skip and self._implied_end(tag, start=False):
+            self._skip.pop()
         if self._skip:
             if tag == self._skip[-1][0]:
                 self._skip[-1][1] -= 1
@@ -223,6 +232,16 @@ class _TextExtractor(HTMLParser):
         """The text (no trailing whitespace) and the headings found."""
         text = "".join(self._parts).rstrip()
         return text, [h for h in self._headings if h[0] < len(text)]
+
+    def _implied_end(self, tag: str, start: bool) -> bool:
+        """Whether ``tag`` ends a dropped element whose end tag may be left out (``<p hidden>``
+        followed by ``<p>``, or by the end of its list or table)."""
+        dropped, depth = self._skip[-1]
+        if dropped not in _OPTIONAL_END or depth != 1:
+            return False
+        if start:
+            return tag == dropped or (tag in _PARAGRAPH_BLOCKS | _LINE_BLOCKS and dropped == "p")
+        return tag != dropped and tag in _PARAGRAPH_BLOCKS | _LINE_BLOCKS | {"td", "th"}
 
     def _drops(self, tag: str, attrs: dict[str, str | None]) -> bool:
         if tag in _SKIPPED or "hidden" in attrs or (attrs.get("aria-hidden") or "").lower() == "true":
