@@ -17,6 +17,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rag.formats import SUPPORTED_SUFFIXES, ExtractedText, PageSpan, SectionSpan, UnreadableDocument, extract
 from rag.formats.pdfclean import clean_pages, dehyphenate, running_lines
@@ -718,6 +720,18 @@ def test_text_utf16_with_bom(tmp_path, encoding):
     path = tmp_path / "utf16.txt"
     path.write_bytes(data)
     assert extract(path).text == "Grüße\naus Köln\n" == path.open(encoding="utf-16").read()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(["a", "ä", "\r", "\n", "\r\n", "\ufeff", " ", "# ", "=", "```", "\u2028", "€"]),
+                max_size=40), st.booleans(), st.sampled_from([".txt", ".md"]))
+def test_text_and_markdown_equal_python_text_mode(tmp_path, pieces, bom, suffix):
+    path = tmp_path / f"beliebig{suffix}"
+    path.write_bytes((codecs.BOM_UTF8 if bom else b"") + "".join(pieces).encode("utf-8"))
+    document = extract(path)
+    assert document.text == path.open(encoding="utf-8").read()
+    for section in document.sections:
+        assert 0 <= section.start < section.end <= len(document.text)
 
 
 def test_text_that_is_not_utf8(tmp_path):
