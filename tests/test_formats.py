@@ -523,7 +523,7 @@ LATIN1_PAGE = """<!DOCTYPE html>
 <style>body { font-family: serif; } .x:before { content: "Stil" }</style>
 <script>var geheim = "<p>Skript</p>";</script></head>
 <body><nav><a href="/">Startseite</a> | <a href="/impressum">Impressum</a></nav>
-<header><p>Seitenkopf der Website</p></header>
+<header><p>Seitenkopf der Website</p></header><div role="contentinfo">Kontakt</div>
 <main><article>
 <h1>Übersicht</h1>
 <p>Die Straße ist  breit,
@@ -547,11 +547,11 @@ def test_html_latin1_meta_charset(tmp_path):
     text = document.text
     assert document.format == "html" and document.title == "Größen & Maße"
     assert_once_in_order(text, [
-        "Übersicht", "Die Straße ist breit, und die Größe stimmt.", "Einzelheiten", "erstens\nzweitens",
-        "Erste Zeile\nZweite Zeile", "Name | Wert\nÖl | 5\xa0l".replace("\xa0", " "), "Tiefer",
+        "Seitenkopf der Website", "Übersicht", "Die Straße ist breit, und die Größe stimmt.", "Einzelheiten",
+        "erstens\nzweitens", "Erste Zeile\nZweite Zeile", "Name | Wert\nÖl | 5 l", "Tiefer",
         "„Zitat“ mit Euro: €.", "Schluss", "Ende.",
     ])
-    for gone in ("<", ">", "Startseite", "Impressum", "Seitenkopf", "Firma", "geheim", "Skript", "font-family"):
+    for gone in ("<", ">", "Startseite", "Impressum", "Kontakt", "Firma", "geheim", "Skript", "font-family"):
         assert gone not in text
     assert document.section_at(text.index("Straße")) == ("Übersicht",)
     assert document.section_at(text.index("zweitens")) == ("Übersicht", "Einzelheiten")
@@ -604,6 +604,14 @@ def test_html_blocks_and_unclosed_hidden_elements(tmp_path, markup, text):
     path = tmp_path / "teil.html"
     path.write_text(markup, encoding="utf-8")
     assert extract(path).text == text
+
+
+def test_html_page_header_with_the_title_heading_stays(tmp_path):
+    path = tmp_path / "blog.html"
+    path.write_text("<body><header><h1>Mein Blog</h1><nav>Menü</nav></header><p>Eintrag</p>"
+                    "<footer>Impressum</footer></body>", encoding="utf-8")
+    document = extract(path)
+    assert document.text == "Mein Blog\n\nEintrag" and document.section_at(11) == ("Mein Blog",)
 
 
 def test_html_heading_with_line_break(tmp_path):

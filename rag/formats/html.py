@@ -3,8 +3,9 @@
 The charset comes from a byte-order mark, else ``<meta charset>`` / ``http-equiv`` (or an XML
 declaration) near the start, else UTF-8 when the bytes are valid UTF-8, else windows-1252. As
 browsers do, ISO-8859-1 and ASCII labels decode as windows-1252. Scripts, styles, navigation and
-hidden elements are dropped, and so are page-level header/footer elements (those outside
-<article>/<main>). Block elements become line breaks, table cells are joined with `` | ``.
+hidden elements are dropped, and so are page-level footers (<footer> outside <article>/<main>,
+role="contentinfo"); headers stay, as they often hold the page's <h1>. Block elements become
+line breaks, table cells are joined with `` | ``.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ _WINDOWS_1252 = {
 
 _SKIPPED = {"script", "style", "noscript", "template", "nav", "select", "datalist", "iframe", "object",
             "svg", "canvas", "button"}
-_SKIPPED_ROLES = {"navigation", "search", "banner", "contentinfo"}
-_PAGE_CHROME = {"header", "footer"}  # dropped only outside <article>/<main>
+_SKIPPED_ROLES = {"navigation", "search", "contentinfo"}
+_PAGE_CHROME = {"footer"}  # dropped only outside <article>/<main>; a <header> often holds the <h1>
 _CONTENT_ROOTS = {"article", "main"}
 _PARAGRAPH_BLOCKS = {
     "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "table", "blockquote", "pre", "section",
