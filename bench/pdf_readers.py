@@ -1,13 +1,16 @@
 """Which library should read PDFs? pypdf (LlamaIndex's default), pypdfium2 and pdfminer.six,
-measured on the same files, next to what rag.formats makes of them.
+measured on the same files, next to what rag.ingest.formats makes of them.
 
     .venv/bin/python bench/pdf_readers.py [--max-pages 60] [--work .cache/pdf-bench] [--json FILE]
         [--no-full]
 
+pdfminer.six is not a project dependency (only this comparison uses it); without it the tables
+leave it out. To include it: ``.venv/bin/python -m pip install pdfminer.six==20260107``.
+
 Readers: pypdf ``page.extract_text()`` (what LlamaIndex's PDFReader calls per page), pypdfium2
 ``get_text_range()``, pdfminer.six ``extract_text`` (default layout analysis), and
-"rag.formats": pypdfium2 as rag.formats.pdf reads it (spacing accents of old TeX fonts put on
-their letters). Every reader's pages then go through the same cleanup (rag.formats.pdfclean).
+"rag.ingest.formats": pypdfium2 as rag.ingest.formats.pdf reads it (spacing accents of old TeX fonts put on
+their letters). Every reader's pages then go through the same cleanup (rag.ingest.formats.pdfclean).
 
 Files:
 * generated, with known text (German and English paragraphs "Absatz 1." ... "Absatz 36."):
@@ -52,7 +55,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rag.formats.pdfclean import clean_pages, drop_running_lines, normalise_page  # noqa: E402
+from rag.ingest.formats.pdfclean import clean_pages, drop_running_lines, normalise_page  # noqa: E402
 
 PARAGRAPHS = [
     "Absatz 1. Die Schifffahrtsgesellschaft veröffentlichte im Frühjahr die offizielle Auflage ihres "
@@ -319,10 +322,10 @@ def read_pdfminer(path: Path, pages: int) -> list[str]:
 
 
 def read_project(path: Path, pages: int) -> list[str]:
-    """pypdfium2 as rag.formats.pdf reads it: spacing accents put on their letters."""
+    """pypdfium2 as rag.ingest.formats.pdf reads it: spacing accents put on their letters."""
     import pypdfium2 as pdfium
 
-    from rag.formats.pdf import page_text
+    from rag.ingest.formats.pdf import page_text
 
     document = pdfium.PdfDocument(path)
     out = []
@@ -338,14 +341,30 @@ def read_project(path: Path, pages: int) -> list[str]:
     return out
 
 
+def pdfminer_installed() -> bool:
+    """pdfminer.six is compared here only, so it is not a pinned dependency:
+    ``.venv/bin/python -m pip install pdfminer.six==20260107`` adds it to the comparison."""
+    from importlib.util import find_spec
+
+    return find_spec("pdfminer") is not None
+
+
 READERS = {"pypdf": read_pypdf, "pypdfium2": read_pypdfium2, "pdfminer.six": read_pdfminer,
-           "rag.formats": read_project}
+           "rag.ingest.formats": read_project}
+if not pdfminer_installed():
+    del READERS["pdfminer.six"]
 
 
 def versions() -> dict[str, str]:
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-    return {name: version(name) for name in ("pypdf", "pypdfium2", "pdfminer.six")}
+    found = {}
+    for name in ("pypdf", "pypdfium2", "pdfminer.six"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed (pip install pdfminer.six==20260107 to compare it)"
+    return found
 
 
 # --- measures -------------------------------------------------------------------------------------
@@ -436,7 +455,7 @@ FULL_RUN = """
 import sys, time
 sys.path.insert(0, sys.argv[3])
 from pathlib import Path
-import pdf_readers, pypdf, pypdfium2, pdfminer.high_level, rag.formats.pdf
+import pdf_readers, pypdf, pypdfium2, rag.ingest.formats.pdf
 
 
 def status(field):  # VmHWM (peak) is per process image; getrusage's maxrss survives exec
@@ -447,8 +466,8 @@ def status(field):  # VmHWM (peak) is per process image; getrusage's maxrss surv
 
 before = status("VmRSS")
 started = time.perf_counter()
-if sys.argv[1] == "rag.formats.extract":
-    document = rag.formats.extract(Path(sys.argv[2]))
+if sys.argv[1] == "rag.ingest.formats.extract":
+    document = rag.ingest.formats.extract(Path(sys.argv[2]))
     pages, chars = len(document.pages), len(document.text)
 else:
     texts = pdf_readers.READERS[sys.argv[1]](Path(sys.argv[2]), 10**6)
@@ -459,10 +478,10 @@ print(pages, chars, seconds, before, status("VmHWM"))
 
 
 def full_runs(path: Path) -> list[dict]:
-    """Every reader (and the whole rag.formats pipeline) on all pages of ``path``, each in a new
+    """Every reader (and the whole rag.ingest.formats pipeline) on all pages of ``path``, each in a new
     process: seconds and peak resident memory."""
     rows = []
-    for reader in [*READERS, "rag.formats.extract"]:
+    for reader in [*READERS, "rag.ingest.formats.extract"]:
         run = subprocess.run([sys.executable, "-c", FULL_RUN, reader, str(path), str(REPO)],
                              capture_output=True, text=True, cwd=Path(__file__).parent, timeout=900)
         if run.returncode:

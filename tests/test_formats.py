@@ -1,4 +1,4 @@
-"""rag.formats on real files made here (reportlab PDFs, python-docx documents, HTML, Markdown and
+"""rag.ingest.formats on real files made here (reportlab PDFs, python-docx documents, HTML, Markdown and
 text in several encodings) and on PDFs that Debian and Python packages install.
 
 Test dependencies beyond the readers' own (pypdfium2, python-docx): reportlab (PDFs with a text
@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.formats import SUPPORTED_SUFFIXES, ExtractedText, PageSpan, SectionSpan, UnreadableDocument, extract
-from rag.formats.pdfclean import clean_pages, dehyphenate, running_lines
+from rag.ingest.formats import SUPPORTED_SUFFIXES, ExtractedText, PageSpan, SectionSpan, UnreadableDocument, extract
+from rag.ingest.formats.pdfclean import clean_pages, dehyphenate, running_lines
 
 REPO = Path(__file__).resolve().parents[1]
 HEADER = "ACME Handbuch – Vertraulich"
@@ -275,8 +275,8 @@ def test_pdf_of_500_pages_memory_and_progress(tmp_path):
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
-        "import pypdfium2, rag.formats.pdf\n"
-        "from rag.formats import extract\n"
+        "import pypdfium2, rag.ingest.formats.pdf\n"
+        "from rag.ingest.formats import extract\n"
         "def status(field):  # VmHWM is this process image's peak (getrusage's survives exec)\n"
         "    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith(field))\n"
         "calls = []\n"
@@ -808,7 +808,7 @@ def test_page_range_and_section_at_edges():
 
 
 def test_formats_import_no_other_rag_module():
-    """rag.formats stands alone: it imports only itself and outside packages."""
+    """rag.ingest.formats stands alone: it imports only itself and outside packages."""
     for path in (REPO / "rag" / "formats").glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -818,7 +818,7 @@ def test_formats_import_no_other_rag_module():
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             for name in names:
-                assert not name.startswith("rag") or name.startswith("rag.formats"), f"{path.name}: {name}"
+                assert not name.startswith("rag") or name.startswith("rag.ingest.formats"), f"{path.name}: {name}"
 
 
 def test_readers_work_with_the_network_blocked(tmp_path, two_column_pdf):

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rag.formats.base import ExtractedText, SectionSpan
-from rag.formats.text import decode_text
+from rag.ingest.formats.base import ExtractedText, SectionSpan
+from rag.ingest.formats.text import decode_text
 
 _ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
 _SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*")

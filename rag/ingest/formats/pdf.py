@@ -1,7 +1,7 @@
 """PDF, read with PDFium (pypdfium2) page by page.
 
 Pages are joined with a blank line (``PAGE_SEPARATOR``); each PageSpan covers its page's text
-and the separator after it. The text is cleaned by ``rag.formats.pdfclean`` (ligatures, repeated
+and the separator after it. The text is cleaned by ``rag.ingest.formats.pdfclean`` (ligatures, repeated
 headers/footers, words hyphenated at line ends). Sections come from the PDF's outline
 (bookmarks), placed at the bookmark's heading on its page when the heading is found there, else
 at the page start. Pages are opened and closed one at a time, so memory does not grow with the
@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rag.formats.base import ExtractedText, PageSpan, unreadable
-from rag.formats.markdown import sections_from_headings
-from rag.formats.pdfclean import DOTLESS, SPACING_ACCENTS, clean_pages
+from rag.ingest.formats.base import ExtractedText, PageSpan, unreadable
+from rag.ingest.formats.markdown import sections_from_headings
+from rag.ingest.formats.pdfclean import DOTLESS, SPACING_ACCENTS, clean_pages
 
 PAGE_SEPARATOR = "\n\n"
 _LOCK = threading.Lock()

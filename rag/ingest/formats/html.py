@@ -15,8 +15,8 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from rag.formats.base import ExtractedText
-from rag.formats.markdown import sections_from_headings
+from rag.ingest.formats.base import ExtractedText
+from rag.ingest.formats.markdown import sections_from_headings
 
 _PRESCAN_BYTES = 8192
 _META_CHARSET = re.compile(

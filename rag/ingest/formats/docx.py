@@ -13,8 +13,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from rag.formats.base import ExtractedText, unreadable
-from rag.formats.markdown import sections_from_headings
+from rag.ingest.formats.base import ExtractedText, unreadable
+from rag.ingest.formats.markdown import sections_from_headings
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"

@@ -1,6 +1,6 @@
 """Readers that turn PDF, DOCX, HTML, Markdown and plain-text files into text with offsets.
 
-    from rag.formats import extract
+    from rag.ingest.formats import extract
     document = extract(Path("handbuch.pdf"), on_page=lambda done, total: ...)
     document.text, document.pages, document.sections, document.title
     document.page_range(start, end), document.section_at(start)
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from rag.formats.base import ExtractedText, PageSpan, SectionSpan, UnreadableDocument, unreadable
+from rag.ingest.formats.base import ExtractedText, PageSpan, SectionSpan, UnreadableDocument, unreadable
 
 __all__ = ["ExtractedText", "PageSpan", "SectionSpan", "SUPPORTED_SUFFIXES", "UnreadableDocument", "extract"]
 
@@ -34,22 +34,22 @@ def extract(path: Path, *, on_page: Callable[[int, int], None] | None = None) ->
         raise unreadable(path.name, f"files of type {path.suffix or '(no suffix)'} are not supported ({supported})")
     try:
         if kind == "pdf":
-            from rag.formats.pdf import read_pdf
+            from rag.ingest.formats.pdf import read_pdf
 
             return read_pdf(path, on_page=on_page)
         if kind == "docx":
-            from rag.formats.docx import read_docx
+            from rag.ingest.formats.docx import read_docx
 
             return read_docx(path)
         if kind == "html":
-            from rag.formats.html import read_html
+            from rag.ingest.formats.html import read_html
 
             return read_html(path)
         if kind == "markdown":
-            from rag.formats.markdown import read_markdown
+            from rag.ingest.formats.markdown import read_markdown
 
             return read_markdown(path)
-        from rag.formats.text import read_text
+        from rag.ingest.formats.text import read_text
 
         return read_text(path)
     except UnreadableDocument:
