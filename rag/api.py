@@ -226,14 +226,16 @@ class Rag:
         if records is None:
             return None
         fingerprint = chunk_fingerprint(self.settings)
-        documents = read_corpus(folder, self.settings)
+        reading = read_corpus(folder, self.settings)
+        documents = reading.documents
         stored = {source: (record.content_hash, record.fingerprint) for source, record in records.items()}
         if stored != {document.source: (document.content_hash, fingerprint) for document in documents}:
             return None
         return IngestReport(
             source_dir=str(folder),
-            files_seen=len(documents),
+            files_seen=len(documents) + len(reading.skipped),
             files_unchanged=[document.source for document in documents],
+            files_skipped=reading.skipped,
             chunks_total=sum(record.n_chunks for record in records.values()),
             seconds=time.perf_counter() - started,
         )
@@ -242,6 +244,7 @@ class Rag:
         from rag.index import snapshot
         from rag.index.search_index import load_search_index
         from rag.index.store import delete_embedded_store
+        from rag.ingest.documents import page_progress, remember_source_folder
         from rag.ingest.pipeline import ingest_folder, tqdm_progress
 
         snapshot.clear_stamp(self.settings)
@@ -251,10 +254,13 @@ class Rag:
             delete_embedded_store(self.settings)
         store = self.store(create=True)
         callback, close = tqdm_progress(show_progress)
+        on_page, close_pages = page_progress(show_progress)
         try:
-            report = ingest_folder(folder, store, self.embedding, self.settings, callback)
+            report = ingest_folder(folder, store, self.embedding, self.settings, callback, on_page)
         finally:
+            close_pages()
             close()
+        remember_source_folder(self.settings, folder)
         # Build (or find) the search index now, so the next process starts from a snapshot.
         state = snapshot.StoreState.of(store)
         load_search_index(self.settings, lambda: store, state.version)
@@ -311,14 +317,20 @@ class Rag:
         )
 
     def source_text(self, source: str, source_dir: str | Path | None = None) -> str:
-        """The full text of an ingested file, for showing a passage in context."""
-        from rag.ingest.documents import read_source_text
+        """The extracted text of an ingested file (PDF, DOCX, HTML, Markdown or plain text): the
+        text every passage's offsets index, so ``source_text(p.source)[p.start:p.end] == p.text``."""
+        from rag.ingest.documents import read_source
 
-        folder = Path(source_dir or self._source_dir or self.settings.source_dir)
-        path = (folder / source).resolve()
-        if folder.resolve() not in path.parents:
-            raise CorpusError(f"{source!r} is not inside {folder}.")
-        return read_source_text(path)
+        return read_source(self.source_folder(source_dir), source, self.settings)
+
+    def source_folder(self, source_dir: str | Path | None = None) -> Path:
+        """The folder sources are relative to: the one given, else the one this index was last
+        ingested from, else the configured ``source_dir``."""
+        from rag.ingest.documents import remembered_source_folder
+
+        if source_dir is not None:
+            return Path(source_dir)
+        return self._source_dir or remembered_source_folder(self.settings) or Path(self.settings.source_dir)
 
     # --- conversations ---------------------------------------------------------------------------
 
@@ -350,20 +362,26 @@ class Rag:
     # --- managing the corpus folder ----------------------------------------------------------------
 
     def add_documents(self, files: list[str | Path], progress: bool | None = None) -> IngestReport:
-        """Copy .txt/.md files into the corpus folder and ingest them. Every file is checked
-        (type, UTF-8, not empty) before anything is copied."""
+        """Copy files (PDF, DOCX, HTML, Markdown, plain text: ``settings.file_extensions``) into
+        the corpus folder and ingest them. Every file is read first (type, readable, not empty):
+        nothing is copied when one of them cannot be read."""
         import shutil
 
-        from rag.ingest.documents import read_source_text
+        from rag.ingest.documents import read_document
+        from rag.ingest.formats import UnreadableDocument
 
-        folder = Path(self._source_dir or self.settings.source_dir)
+        folder = self.source_folder()
         checked = []
         for file in files:
             path = Path(file)
             if path.suffix.lower() not in self.settings.file_extensions:
                 allowed = ", ".join(self.settings.file_extensions)
                 raise CorpusError(f"{path.name}: only {allowed} files can be added.")
-            if not read_source_text(path).strip():
+            try:
+                text = read_document(path, path.parent, {}).text
+            except UnreadableDocument as error:
+                raise CorpusError(str(error)) from None
+            if not text.strip():
                 raise CorpusError(f"{path.name} is empty.")
             checked.append(path)
         folder.mkdir(parents=True, exist_ok=True)

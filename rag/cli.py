@@ -4,6 +4,7 @@
     python -m rag ask      QUESTION [--store DIR] [--top-k K] [--mode M] [--json]
     python -m rag retrieve QUESTION [--store DIR] [--top-k K] [--json]
     python -m rag info     [--store DIR] [--json]
+    python -m rag source   SOURCE [--store DIR] [--source DIR]
     python -m rag eval     FIXTURES [...]   (see `python -m rag eval --help`)
 
 A QUESTION of "-" reads one question per line from standard input and writes one result per line.
@@ -50,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="Show what the index holds.")
     _store_options(info)
     info.add_argument("--json", action="store_true")
+
+    source = commands.add_parser(
+        "source", help="Print a document's extracted text: the text that citation offsets index."
+    )
+    source.add_argument("document", metavar="SOURCE", help="The document, as citations name it (e.g. docs/guide.pdf).")
+    _store_options(source)
 
     from rag.evaluation.command import add_eval_arguments
 
@@ -102,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "info":
         info = rag.info()
         print(json.dumps(info.model_dump(), ensure_ascii=False, indent=2) if args.json else format_info(info))
+        return EXIT_OK
+    if args.command == "source":
+        write_source_text(rag.source_text(args.document, args.source))
         return EXIT_OK
     if args.command == "ask":
         answer_one = lambda q: rag.ask(q, top_k=args.top_k, sources=args.filter_source, mode=args.mode)
@@ -161,6 +171,26 @@ def _print_batch_error(question: str, error: Exception, as_json: bool) -> None:
 # --- human-readable output -------------------------------------------------------------------------
 
 
+def write_source_text(text: str) -> None:
+    """The text exactly, as UTF-8, when written to a file or pipe (scripts slice it by offsets);
+    on a terminal, control characters are shown as escapes so document text cannot act there."""
+    if sys.stdout.isatty():
+        sys.stdout.write("".join(_visible(c) for c in text))
+        sys.stdout.flush()
+        return
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8", "surrogatepass"))
+    sys.stdout.buffer.flush()
+
+
+def _visible(char: str) -> str:
+    import unicodedata
+
+    if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cf"):
+        return char
+    return char.encode("unicode_escape").decode("ascii")
+
+
 def format_answer(answer) -> str:
     lines = [answer.text, ""]
     if answer.citations:
@@ -182,8 +212,11 @@ def format_passages(passages) -> str:
 
 
 def _format_passage(label: str, passage) -> list[str]:
+    where = "".join(
+        f", {part}" for part in (f"page {passage.page}" if passage.page else "", passage.section or "") if part
+    )
     header = (
-        f"{label} {passage.title} ({passage.source}, {passage.language}, "
+        f"{label} {passage.title} ({passage.source}{where}, {passage.language}, "
         f"chars {passage.start}-{passage.end}, score {passage.score:.3f})"
     )
     excerpt = textwrap.shorten(" ".join(passage.text.split()), width=300, placeholder=" …")

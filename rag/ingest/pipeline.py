@@ -23,7 +23,7 @@ from rag.config import Settings
 from rag.errors import CorpusError
 from rag.index.store import ChunkStore, FileRecord
 from rag.ingest.chunking import Chunk, Chunker
-from rag.ingest.documents import SourceDocument, read_folder
+from rag.ingest.documents import FolderReading, PageProgress, SourceDocument, read_documents
 from rag.types import IngestReport
 
 log = logging.getLogger(__name__)
@@ -36,25 +36,17 @@ def chunk_id(chunk: Chunk, fingerprint: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-def read_corpus(folder: Path, settings: Settings) -> list[SourceDocument]:
-    """All documents of the folder; fails before anything is written if one cannot be read."""
-    documents, problems = [], []
-    iterator = read_folder(folder, settings)
-    while True:
-        try:
-            documents.append(next(iterator))
-        except StopIteration:
-            break
-        except CorpusError as error:
-            if "does not exist" in str(error) or "is not a folder" in str(error):
-                raise
-            problems.append(str(error))
-    if problems:
-        raise CorpusError("Nothing was ingested; fix these files first:\n  " + "\n  ".join(problems))
-    if not documents:
+def read_corpus(folder: Path, settings: Settings, on_page: PageProgress | None = None) -> FolderReading:
+    """All readable documents of the folder, and the files skipped with their reasons; fails
+    before anything is written when no file can be read."""
+    reading = read_documents(folder, settings, on_page)
+    if not reading.documents:
+        if reading.skipped:
+            reasons = "\n  ".join(f"{f.source}: {f.reason}" for f in reading.skipped)
+            raise CorpusError(f"Nothing was ingested: no file of {folder} can be read.\n  {reasons}")
         extensions = " or ".join(settings.file_extensions)
         raise CorpusError(f"No {extensions} files found in {folder}: nothing to ingest.")
-    return documents
+    return reading
 
 
 def ingest_folder(
@@ -63,13 +55,17 @@ def ingest_folder(
     embedding: BaseEmbedding,
     settings: Settings,
     progress: ProgressCallback | None = None,
+    on_page: PageProgress | None = None,
 ) -> IngestReport:
     started = time.perf_counter()
-    documents = read_corpus(folder, settings)
+    reading = read_corpus(folder, settings, on_page)
+    documents = reading.documents
     chunker = Chunker(settings)
     fingerprint = chunker.fingerprint
     records = store.file_records()
-    report = IngestReport(source_dir=str(folder), files_seen=len(documents))
+    report = IngestReport(
+        source_dir=str(folder), files_seen=len(documents) + len(reading.skipped), files_skipped=reading.skipped
+    )
 
     to_write = []
     for document in documents:
@@ -203,6 +199,7 @@ class _ChunkWriter:
             "kind": document.kind,
             "start": chunk.start,
             "end": chunk.end,
+            **document.location(chunk.start, chunk.end).to_metadata(),
             "chunk_index": chunk.index,
             "doc_hash": document.content_hash,
             "text_hash": chunk.text_hash,

@@ -17,7 +17,13 @@ from pathlib import Path
 
 from rag.ingest.formats.base import ExtractedText, PageSpan, SectionSpan, UnreadableDocument, unreadable
 
-__all__ = ["ExtractedText", "PageSpan", "SectionSpan", "SUPPORTED_SUFFIXES", "UnreadableDocument", "extract"]
+__all__ = [
+    "ExtractedText", "PageSpan", "SectionSpan", "READER_VERSION", "SUPPORTED_SUFFIXES", "UnreadableDocument", "extract",
+]
+
+#: Changes whenever any reader could give other text, pages, sections or titles for the same
+#: file: cached extractions (rag.ingest.extraction_cache) and indexed documents are then renewed.
+READER_VERSION = "1"
 
 FORMATS = {".pdf": "pdf", ".docx": "docx", ".html": "html", ".htm": "html", ".md": "markdown",
            ".markdown": "markdown", ".txt": "text"}

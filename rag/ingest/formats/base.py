@@ -66,9 +66,13 @@ class ExtractedText:
 
 class UnreadableDocument(Exception):
     """A file that cannot be read as text. The message is for people: it names the file and
-    the reason, and holds no traceback or temporary path."""
+    the reason, and holds no traceback or temporary path; ``reason`` is the reason alone."""
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason or message
 
 
 def unreadable(name: str, reason: str) -> UnreadableDocument:
     """The error for file ``name`` (a file name, not a path) with a plain-language reason."""
-    return UnreadableDocument(f'"{name}" cannot be read: {reason}')
+    return UnreadableDocument(f'"{name}" cannot be read: {reason}', reason)
