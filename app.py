@@ -32,6 +32,7 @@ from rag.web.presentation import (  # noqa: E402
     sources_html,
     unlink_markers,
 )
+from rag.web.pages import PAGE_CSS, citation_page_view  # noqa: E402
 
 log = logging.getLogger("app")
 
@@ -123,7 +124,8 @@ def build_app(rag: Rag) -> gr.Blocks:
                     answer = event.answer
             chat[-1] = {"role": "assistant", "content": answer_markdown(answer.text)}
             turns = list(turns) + [asdict(Turn(question=message, searched=searched))]
-            yield chat, sources_html(answer, source_text), searched_note, turns, ""
+            page_view = lambda citation: citation_page_view(rag, citation)  # noqa: E731
+            yield chat, sources_html(answer, source_text, page_view), searched_note, turns, ""
         except Exception as error:  # every failure becomes a chat message, never a traceback
             if chat[-1]["role"] == "assistant":
                 chat.pop()
@@ -143,7 +145,7 @@ def build_app(rag: Rag) -> gr.Blocks:
         try:
             paths = [getattr(f, "name", f) for f in files or []]
             if not paths:
-                return after_corpus_change("Choose .txt or .md files first.")
+                return after_corpus_change("Choose documents first (PDF, DOCX, HTML, Markdown or text).")
             return after_corpus_change("Added. " + rag.add_documents(paths, progress=True).summary())
         except Exception as error:
             return after_corpus_change(friendly(error))
@@ -193,7 +195,12 @@ def build_app(rag: Rag) -> gr.Blocks:
             mode = gr.Radio(modes, value=rag.settings.answer_mode if rag.settings.answer_mode in modes else "extractive",
                             label="Answer mode", elem_id="mode")
         with gr.Accordion("Documents", open=False):
-            uploads = gr.File(label="Add .txt or .md files", file_count="multiple", file_types=[".txt", ".md"])
+            uploads = gr.File(
+                label="Add documents (PDF, DOCX, HTML, Markdown, text)",
+                file_count="multiple",
+                file_types=list(rag.settings.file_extensions),
+                elem_id="upload",
+            )
             add_button = gr.Button("Add and ingest")
             with gr.Row():
                 to_delete = gr.Dropdown(choices, label="Document", scale=3)
@@ -243,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
         server_name=args.host,
         server_port=args.port,
         share=False,
-        css=CSS,
+        css=CSS + PAGE_CSS,
         head=HEAD_JS,
         footer_links=["api"],
     )

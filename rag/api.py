@@ -33,6 +33,7 @@ from rag.types import Answer, IndexInfo, IngestReport, Passage, StreamEvent  # n
 
 if TYPE_CHECKING:
     from rag.answer.protocols import Answerer
+    from rag.ingest.documents import SourceFile
     from rag.index.store import ChunkStore
     from rag.retrieval.hybrid import HybridRetriever
 
@@ -319,9 +320,13 @@ class Rag:
     def source_text(self, source: str, source_dir: str | Path | None = None) -> str:
         """The extracted text of an ingested file (PDF, DOCX, HTML, Markdown or plain text): the
         text every passage's offsets index, so ``source_text(p.source)[p.start:p.end] == p.text``."""
-        from rag.ingest.documents import read_source
+        return self.source_file(source, source_dir).extracted.text
 
-        return read_source(self.source_folder(source_dir), source, self.settings)
+    def source_file(self, source: str, source_dir: str | Path | None = None) -> SourceFile:
+        """An ingested file's path and extracted text with its pages and sections (for page views)."""
+        from rag.ingest.documents import read_source_file
+
+        return read_source_file(self.source_folder(source_dir), source, self.settings)
 
     def source_folder(self, source_dir: str | Path | None = None) -> Path:
         """The folder sources are relative to: the one given, else the one this index was last

@@ -173,3 +173,51 @@ INSTALLED_PDFS = [
 
 def installed_pdf() -> Path | None:
     return next((path for path in INSTALLED_PDFS if path.is_file()), None)
+
+
+#: A heading tree (level, heading) with one long paragraph each, so every section holds chunks of
+#: its own: for the section paths of Markdown, DOCX and HTML.
+LONG_SECTIONS = [
+    (1, "Installation"),
+    (2, "Offline use"),
+    (3, "Details"),
+    (1, "Betrieb"),
+]
+
+
+def long_paragraph(topic: str, sentences: int = 30) -> str:
+    """A paragraph of distinct numbered sentences about ``topic`` (about 60 characters each)."""
+    return " ".join(f"Satz {n} über {topic} nennt die Größe {n * 7} und prüft sie." for n in range(1, sentences + 1))
+
+
+def make_long_markdown(path: Path) -> Path:
+    parts = [f"{'#' * level} {heading}\n\n{long_paragraph(heading)}\n" for level, heading in LONG_SECTIONS]
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def make_long_docx(path: Path) -> Path:
+    import docx
+
+    document = docx.Document()
+    for level, heading in LONG_SECTIONS:
+        document.add_heading(heading, level=level)
+        document.add_paragraph(long_paragraph(heading))
+    document.save(str(path))
+    return path
+
+
+def make_long_html(path: Path) -> Path:
+    body = "".join(f"<h{level}>{heading}</h{level}><p>{long_paragraph(heading)}</p>" for level, heading in LONG_SECTIONS)
+    page = f'<html><head><meta charset="iso-8859-1"><title>Lang</title></head><body>{body}</body></html>'
+    path.write_bytes(page.encode("latin-1"))
+    return path
+
+
+#: The heading path of each section of the long documents.
+LONG_PATHS = {
+    "Installation": "Installation",
+    "Offline use": "Installation › Offline use",
+    "Details": "Installation › Offline use › Details",
+    "Betrieb": "Betrieb",
+}

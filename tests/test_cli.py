@@ -129,7 +129,7 @@ def test_ingesting_a_non_utf8_file_fails_cleanly_and_names_it(tmp_path):
     (folder / "notes.txt").write_bytes("Grüße".encode("latin-1"))
     result = run_cli("ingest", "--source", str(folder), store=tmp_path / "store")
     assert result.returncode == 2
-    assert "notes.txt is not valid UTF-8" in result.stderr and "Traceback" not in result.stderr
+    assert "notes.txt: it is not UTF-8 text" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_the_whole_pipeline_runs_with_the_network_unreachable(cli_store, tmp_path):

@@ -187,15 +187,24 @@ def read_folder(folder: Path, settings: Settings) -> Iterator[SourceDocument]:
     yield from read_documents(folder, settings).documents
 
 
-def read_source(folder: Path, source: str, settings: Settings) -> str:
-    """The extracted text of ``source`` (relative to ``folder``): what the index's offsets index."""
+@dataclass(frozen=True)
+class SourceFile:
+    """An ingested file on disk and its extracted text (with pages and sections)."""
+
+    path: Path
+    extracted: ExtractedText
+
+
+def read_source_file(folder: Path, source: str, settings: Settings) -> SourceFile:
+    """The file ``source`` (relative to ``folder``) and its extracted text: what the index's
+    offsets index. CorpusError when it is outside the folder, missing or unreadable."""
     path = (folder / source).resolve()
     if folder.resolve() not in path.parents:
         raise CorpusError(f"{source!r} is not inside {folder}.")
     if not path.is_file():
         raise CorpusError(f"{source!r} is not a file of {folder}.")
     try:
-        return extraction_cache(settings).extract(path).text
+        return SourceFile(path, extraction_cache(settings).extract(path))
     except UnreadableDocument as error:
         raise CorpusError(str(error)) from None
 

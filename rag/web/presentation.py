@@ -10,6 +10,7 @@ from collections.abc import Callable
 from rag.answer.citations import MARKER
 from rag.answer.prompts import language_name
 from rag.types import Answer, Citation, Passage
+from rag.web.pages import location_label
 
 CONTEXT_CHARS = 6000  # characters of the source shown around a passage "in context"
 
@@ -63,30 +64,35 @@ def context_html(source_text: str, passage: Passage, highlights: list[tuple[int,
     )
 
 
-def citation_card(citation: Citation, source_text: str | None) -> str:
+def citation_card(citation: Citation, source_text: str | None, page_view: str = "") -> str:
+    """One source card; ``page_view`` is the rendered page of a PDF citation (rag.web.pages)."""
     p = citation.passage
+    where = location_label(p)
     meta = (
-        f"{html.escape(p.source)} · {language_name(p.language)} · chars {p.start}–{p.end} · "
-        f"score {p.score:.2f}"
+        f"{html.escape(p.source)}{' · ' + html.escape(where) if where else ''} · {language_name(p.language)} · "
+        f"chars {p.start}–{p.end} · score {p.score:.2f}"
     )
     context = ""
     if source_text is not None:
+        section = f" ({html.escape(p.section)})" if p.section else ""
         context = (
-            "<details><summary>Show in the whole text</summary>"
+            f"<details><summary>Show in the whole text{section}</summary>"
             f"{context_html(source_text, p, citation.highlights)}</details>"
         )
     return (
         f'<div class="citation" id="{anchor(citation.n)}">'
         f'<div class="citation-title"><b>[{citation.n}]</b> {html.escape(p.title)}</div>'
         f'<div class="citation-meta">{meta}</div>'
-        f"{passage_html(p, citation.highlights)}{context}</div>"
+        f"{passage_html(p, citation.highlights)}{page_view}{context}</div>"
     )
 
 
-def sources_html(answer: Answer, source_text: Callable[[str], str | None]) -> str:
+def sources_html(
+    answer: Answer, source_text: Callable[[str], str | None], page_view: Callable[[Citation], str] = lambda c: ""
+) -> str:
     """The sources panel: one card per citation, or the closest passages when nothing was cited."""
     if answer.citations:
-        cards = "".join(citation_card(c, source_text(c.source)) for c in answer.citations)
+        cards = "".join(citation_card(c, source_text(c.source), page_view(c)) for c in answer.citations)
         return f'<div class="sources">{cards}</div>'
     note = "<p><b>No passage supports an answer.</b></p>"
     if answer.passages:
