@@ -221,3 +221,44 @@ LONG_PATHS = {
     "Details": "Installation › Offline use › Details",
     "Betrieb": "Betrieb",
 }
+
+
+#: Three pages of English prose, one topic each: the browser test asks about page 2.
+REPORT_PAGES = [
+    ["The harbour fleet has twelve boats and every boat carries a crew of five sailors.",
+     "In winter the shipyard overhauls all engines and replaces the worn propellers.",
+     "The fleet captain keeps a schedule of patrols along the northern coast.",
+     "Each patrol lasts six hours and ends with a written report to the harbour office.",
+     "Fuel for the boats is delivered by a tanker every second Thursday."],
+    ["The lighthouse of Suederoog flashes every nine seconds from dusk until dawn.",
+     "Its lamp was converted to electric light in 1936 and to LEDs in 2011.",
+     "The keeper climbs the one hundred and forty steps of the tower twice a day.",
+     "From the gallery the keeper can see ships thirty kilometres away in clear weather.",
+     "Storms in November often cut the power, so a diesel generator stands beside the tower."],
+    ["A colony of herring gulls nests on the dike south of the harbour.",
+     "Volunteers count the nests every May and band the young birds in June.",
+     "The colony has grown from forty pairs in 1990 to more than three hundred pairs.",
+     "Foxes are kept away by an electric fence along the foot of the dike.",
+     "Visitors may watch the birds from a wooden hide at the end of the path."],
+]
+
+
+def make_report_pdf(path: Path) -> Path:
+    """Three A4 pages of English prose (REPORT_PAGES), each sentence on its own lines."""
+    import textwrap
+
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path))
+    pdf.setTitle("Harbour report")
+    for sentences in REPORT_PAGES:
+        pdf.setFont("Helvetica", 12)
+        row = 0
+        for sentence in sentences:
+            for line in textwrap.wrap(sentence, 70):
+                pdf.drawString(60, 760 - row * 18, line)
+                row += 1
+            row += 1
+        pdf.showPage()
+    pdf.save()
+    return path

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import logging
 import threading
 import unicodedata
 from collections.abc import Iterable
@@ -29,6 +30,7 @@ PASSAGE_FILL = (255, 214, 102, 110)  # the passage
 CITED_FILL = (255, 140, 0, 120)  # the sentences the answer cites, over the passage
 MIN_MATCH = 4  # letters a matching run needs when the passage is not found exactly
 _LOCK = threading.Lock()  # PDFium is not thread-safe
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ def page_view_html(pdf: Path, extracted: ExtractedText, citation: Citation) -> s
         try:
             png = render_page(pdf, number, text, [c for c in cited if c.strip() and c in text])
         except Exception:  # a page PDFium cannot render costs the picture, not the answer
+            log.warning("cannot render page %d of %s", number, pdf.name, exc_info=True)
             continue
         alt = f"Page {number} of {pdf.name}, the cited passage highlighted"
         images.append(
@@ -130,7 +133,7 @@ def render_page(pdf: Path, number: int, passage_text: str, cited: Iterable[str] 
     for boxes, fill in layers:
         image = Image.alpha_composite(image, _tint(image.size, boxes, fill))
     out = io.BytesIO()
-    Image.alpha_composite(image, overlay).convert("RGB").save(out, format="PNG")
+    image.convert("RGB").save(out, format="PNG")
     return out.getvalue()
 
 
