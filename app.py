@@ -1,38 +1,45 @@
-"""Gradio chat over the corpus: streamed answers, numbered citations, passages in context.
+"""Gradio chat over the corpus: streamed answers, citations you can check, a document library,
+conversations kept across restarts.
 
-A thin layer over the public API (rag.api.Rag); presentation helpers live in rag.web.presentation,
-follow-up handling in rag.answer.conversation.
+A thin layer over the public API (rag.api.Rag): what the page shows comes from rag.web
+(chat: asking inside a conversation; conversations: saving them; library and uploads: the
+documents; presentation: HTML and Markdown views; jobs: ingests in the background).
 
     python app.py [--host 127.0.0.1] [--port 7860]
 
-Tools can call the running app: ``gradio_client.Client(url).predict("question", 5, api_name="/ask")``
-returns the answer text and the same JSON as ``python -m rag ask --json``.
+Tools can call the running app with gradio_client: /ask, /documents, /add_documents and
+/remove_document (see the README).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import asdict
+from pathlib import Path
 
 from rag.runtime.offline import prepare_offline_environment
 
 prepare_offline_environment()  # before gradio is imported: no analytics, no update check
 
 import gradio as gr  # noqa: E402
+from gradio.data_classes import FileData  # noqa: E402
 
-from rag import AnswerDelta, AnswerDone, RagError, load_settings, open_rag  # noqa: E402
-from rag.answer.conversation import Turn  # noqa: E402
+from rag import RagError, load_settings, open_rag  # noqa: E402
 from rag.api import Rag  # noqa: E402
 from rag.errors import StoreError  # noqa: E402
-from rag.web.presentation import (  # noqa: E402
-    CSS,
-    HEAD_JS,
-    answer_markdown,
-    sources_html,
-    unlink_markers,
-)
+from rag.web import assets  # noqa: E402
 from rag.web.pages import PAGE_CSS, citation_page_view  # noqa: E402
+from rag.web.chat import (  # noqa: E402
+    ask_in_conversation,
+    chat_messages,
+    last_searched_note,
+    sources_panel,
+)
+from rag.web.conversations import Conversation, ConversationError, ConversationStore  # noqa: E402
+from rag.web.jobs import BackgroundIngest  # noqa: E402
+from rag.web.library import indexed_documents, library_html  # noqa: E402
+from rag.web.presentation import EMPTY_SOURCES  # noqa: E402
+from rag.web.uploads import add_files, conflicts_text, plan_upload, rejected_text  # noqa: E402
 
 log = logging.getLogger("app")
 
@@ -41,7 +48,7 @@ EXAMPLES = [
     "Wohin verbannt Clark die beiden Kryptonier?",
     "Who is Morgan Edge?",
 ]
-EMPTY_SOURCES = "<div class='sources'><p>Sources of the answer appear here.</p></div>"
+LLM_HINT = "LLM mode needs a server: set RAG_LLM_BASE_URL (and RAG_LLM_API_KEY for OpenAI), then restart."
 
 
 def ensure_index(rag: Rag) -> None:
@@ -55,179 +62,367 @@ def ensure_index(rag: Rag) -> None:
     rag.ingest(progress=False)
 
 
-def index_state(rag: Rag) -> tuple[str, list[tuple[str, str]]]:
-    """The status line and the document choices, from one read of the index."""
+def status_line(rag: Rag) -> str:
     mode = rag.settings.answer_mode
     llm = f"LLM: {rag.settings.llm_model} at {rag.settings.llm_base_url}" if rag.llm_available() else "no LLM configured"
     try:
         info = rag.info()
     except RagError as error:
-        return f"**Mode:** {mode} ({llm}) · **Index:** index unavailable: {error}", []
-    index = f"{len(info.documents)} documents, {info.chunks} chunks · store: `{info.location}`"
-    choices = [(f"{d['title']} ({d['source']})", d["source"]) for d in info.documents]
-    return f"**Mode:** {mode} ({llm}) · **Index:** {index}", choices
+        return f"**Mode:** {mode} ({llm}) · **Index:** index unavailable: {error}"
+    return f"**Mode:** {mode} ({llm}) · **Index:** {len(info.documents)} documents, {info.chunks} chunks"
 
 
-def friendly(error: Exception) -> str:
-    if isinstance(error, RagError):
-        return f"⚠️ {error}"
-    log.exception("unexpected error")
-    return f"⚠️ Something went wrong ({type(error).__name__}: {error}). The app keeps working; try again."
+def document_choices(rag: Rag) -> list[tuple[str, str]]:
+    try:
+        return [(f"{d.title} ({d.source})", d.source) for d in indexed_documents(rag)]
+    except RagError:
+        return []
 
 
-def unlinked(message: dict) -> dict:
-    """An earlier chat message with plain markers: the sources panel shows only the latest answer."""
-    if message.get("role") != "assistant":
-        return message
-    content = message.get("content")
-    if isinstance(content, str):
-        return {**message, "content": unlink_markers(content)}
-    if isinstance(content, list):  # Gradio 6 sends message content back as a list of parts
-        parts = [
-            {**part, "text": unlink_markers(part["text"])}
-            if isinstance(part, dict) and part.get("type") == "text"
-            else part
-            for part in content
-        ]
-        return {**message, "content": parts}
-    return message
+def library_view(rag: Rag) -> str:
+    try:
+        return library_html(indexed_documents(rag), rag.excluded_documents())
+    except RagError as error:
+        return f"<p>The index cannot be read: {error}</p>"
+
+
+def filter_chip(sources: list[str]) -> str:
+    import html
+
+    if not sources:
+        return ""
+    names = ", ".join(html.escape(s) for s in sources)
+    return f'<span class="chip" role="status">Only searching: {names}</span>'
+
+
+def conversation_choices(store: ConversationStore) -> list[tuple[str, str]]:
+    return [(s.label(), s.id) for s in store.list()]
 
 
 def build_app(rag: Rag) -> gr.Blocks:
+    store = ConversationStore(rag.settings.resolved_conversations_dir)
+    jobs = BackgroundIngest()
+
     def source_text(source: str) -> str | None:
         try:
             return rag.source_text(source)
         except RagError:
             return None
 
-    def respond(message, chat, turns, top_k, mode, sources):
-        earlier = [unlinked(m) for m in chat or []]
-        try:
-            rag.validate_question(message)
-        except RagError as error:
-            yield earlier + [{"role": "assistant", "content": friendly(error)}], gr.skip(), gr.skip(), turns, ""
-            return
-        chat = earlier + [{"role": "user", "content": message}]
-        searched_note = ""
-        try:
-            searched = rag.condense([Turn(**t) for t in turns], message, use_llm=(mode == "llm"))
-            searched_note = f"Searched for: *{searched}*"
-            chat.append({"role": "assistant", "content": "…"})
-            yield chat, gr.skip(), searched_note, turns, ""
-            streamed, answer = "", None
-            for event in rag.ask_stream(searched, top_k=int(top_k), sources=sources or None, mode=mode):
-                if isinstance(event, AnswerDelta):
-                    streamed += event.text
-                    chat[-1] = {"role": "assistant", "content": answer_markdown(streamed)}
-                    yield chat, gr.skip(), searched_note, turns, ""
-                elif isinstance(event, AnswerDone):
-                    answer = event.answer
-            chat[-1] = {"role": "assistant", "content": answer_markdown(answer.text)}
-            turns = list(turns) + [asdict(Turn(question=message, searched=searched))]
-            page_view = lambda citation: citation_page_view(rag, citation)  # noqa: E731
-            yield chat, sources_html(answer, source_text, page_view), searched_note, turns, ""
-        except Exception as error:  # every failure becomes a chat message, never a traceback
-            if chat[-1]["role"] == "assistant":
-                chat.pop()
-            chat.append({"role": "assistant", "content": friendly(error)})
-            yield chat, gr.skip(), searched_note, turns, ""
+    def page_view(citation) -> str:  # a PDF citation on its rendered page (rag.web.pages)
+        return citation_page_view(rag, citation)
 
-    def after_corpus_change(report_text):
-        status_text, choices = index_state(rag)
+    # --- chat -------------------------------------------------------------------------------
+
+    def respond(message, conversation, top_k, mode, sources):
+        for update in ask_in_conversation(
+            rag, conversation, message, top_k, mode, sources or [], source_text, page_view
+        ):
+            saved = gr.skip()
+            error = update.input_error
+            if update.done:
+                try:
+                    store.save(update.conversation)
+                    saved = gr.update(choices=conversation_choices(store), value=update.conversation.id)
+                except ConversationError as failure:
+                    error = str(failure)
+            yield (
+                update.messages,
+                update.sources_html if update.sources_html is not None else gr.skip(),
+                update.searched_note,
+                update.conversation,
+                "" if update.done else gr.skip(),  # the question box keeps its text until answered
+                error,
+                saved,
+            )
+
+    def show_conversation(conversation: Conversation):
         return (
-            report_text,
-            status_text,
-            gr.update(choices=choices, value=[]),
-            gr.update(choices=choices, value=None),
+            chat_messages(conversation),
+            sources_panel(conversation, source_text, page_view),
+            last_searched_note(conversation),
+            conversation,
+            "",
         )
 
-    def upload(files, progress=gr.Progress(track_tqdm=True)):
+    def new_conversation():
+        return show_conversation(Conversation())
+
+    def open_conversation(conversation_id):
+        if not conversation_id:
+            return (*[gr.skip()] * 4, "Choose a conversation to open.")
         try:
-            paths = [getattr(f, "name", f) for f in files or []]
-            if not paths:
-                return after_corpus_change("Choose documents first (PDF, DOCX, HTML, Markdown or text).")
-            return after_corpus_change("Added. " + rag.add_documents(paths, progress=True).summary())
-        except Exception as error:
-            return after_corpus_change(friendly(error))
+            return show_conversation(store.load(conversation_id))
+        except ConversationError as error:
+            return (*[gr.skip()] * 4, str(error))
 
-    def delete(source, progress=gr.Progress(track_tqdm=True)):
-        try:
-            if not source:
-                return after_corpus_change("Choose a document to delete.")
-            return after_corpus_change("Deleted. " + rag.remove_document(source, progress=True).summary())
-        except Exception as error:
-            return after_corpus_change(friendly(error))
+    def delete_conversation(conversation_id, current: Conversation):
+        if not conversation_id:
+            return (*[gr.skip()] * 5, "Choose a conversation to delete.", gr.skip())
+        store.delete(conversation_id)
+        shown = show_conversation(Conversation()) if current.id == conversation_id else (gr.skip(),) * 5
+        return (*shown, "Conversation deleted.", gr.update(choices=conversation_choices(store), value=None))
 
-    def reingest(progress=gr.Progress(track_tqdm=True)):
-        try:
-            return after_corpus_change("Re-ingested. " + rag.ingest(progress=True).summary())
-        except Exception as error:
-            return after_corpus_change(friendly(error))
+    # --- documents ----------------------------------------------------------------------------
 
-    def clear():
-        return [], EMPTY_SOURCES, "", []
+    def corpus_views():
+        choices = document_choices(rag)
+        status = jobs.status()
+        return (
+            library_view(rag),
+            status_line(rag),
+            gr.update(choices=[c[1] for c in choices]),
+            gr.update(choices=choices, value=None),
+            gr.update(choices=rag.excluded_documents(), value=None),
+            status.text,
+            status.finished,
+        )
 
-    modes = ["extractive", "llm"] if rag.llm_available() else ["extractive"]
+    def start_job(description: str, work) -> str:
+        return f"⏳ {description}…" if jobs.start(description, work) else jobs.busy_text()
+
+    def upload(files):
+        paths = [Path(getattr(f, "name", f)) for f in files or []]
+        if not paths:
+            return "Choose documents first (PDF, DOCX, HTML, Markdown or text).", gr.skip(), [], gr.update(visible=False), ""
+        plan = plan_upload(paths, rag.corpus_folder(), rag.settings)
+        lines = [rejected_text(plan.rejected)]
+        if plan.ready:
+            names = ", ".join(p.name for p in plan.ready)
+            lines.insert(0, start_job(f"Adding {names}", lambda: add_files(rag, plan.ready, progress=False)))
+        ask = conflicts_text(plan.conflicts)
+        return (
+            "\n\n".join(line for line in lines if line),
+            None,  # clear the upload box: the good files are on their way, the others are named
+            [str(p) for p in plan.conflicts],
+            gr.update(visible=bool(plan.conflicts)),
+            ask,
+        )
+
+    def replace(pending):
+        paths = [Path(p) for p in pending or []]
+        if not paths:
+            return "", [], gr.update(visible=False)
+        names = ", ".join(p.name for p in paths)
+        return start_job(f"Replacing {names}", lambda: add_files(rag, paths, progress=False)), [], gr.update(visible=False)
+
+    def keep_existing(pending):
+        names = ", ".join(Path(p).name for p in pending or [])
+        return f"Kept the existing {names}; nothing was replaced.", [], gr.update(visible=False)
+
+    def remove_from_index(source):
+        if not source:
+            return "Choose a document first."
+        return start_job(f"Removing {source} from the index (the file stays)", lambda: rag.remove_from_index(source))
+
+    def restore(source):
+        if not source:
+            return "Choose a file to add back."
+        return start_job(f"Adding {source} back to the index", lambda: rag.restore_to_index(source))
+
+    def reingest():
+        return start_job("Re-ingesting the folder", lambda: rag.ingest(progress=False))
+
+    def ask_delete(source):
+        if not source:
+            return "Choose a document first.", gr.update(visible=False), ""
+        question = (
+            f"Delete the file **{source}** from the folder `{rag.corpus_folder()}`? This cannot be undone. "
+            "To keep the file and only stop searching it, use *Remove from index*."
+        )
+        return "", gr.update(visible=True), question
+
+    def confirm_delete(source):
+        if not source:
+            return "Choose a document first.", gr.update(visible=False)
+        return start_job(f"Deleting the file {source}", lambda: rag.remove_document(source)), gr.update(visible=False)
+
+    def poll(seen_finished):
+        status = jobs.status()
+        if status.finished == seen_finished:
+            return (gr.skip(),) * 5 + (status.text, gr.skip())
+        return corpus_views()
+
+    def clear_filter():
+        return []
+
+    def show_filter(sources):
+        return gr.update(visible=bool(sources)), filter_chip(sources or [])
+
+    modes = ["extractive", "llm"]
+    llm_ok = rag.llm_available()
     with gr.Blocks(title="Cited answers") as app:
-        gr.Markdown("## Ask the texts\nAnswers cite numbered passages; click a marker to see its source.")
-        status_text, choices = index_state(rag)
-        status = gr.Markdown(status_text, elem_id="status")
-        turns = gr.State([])
+        gr.Markdown("## Ask the texts\nAnswers cite numbered passages; hover or tap a marker to check its source.")
+        status = gr.Markdown(status_line(rag), elem_id="status")
+        conversation = gr.State(Conversation())
+        seen_jobs = gr.State(0)
         with gr.Row():
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Conversation", height=460, elem_id="chat", feedback_options=None)
+                chatbot = gr.Chatbot(
+                    label="Conversation", height=460, elem_id="chat", feedback_options=None,
+                    buttons=["copy"], allow_tags=False, autoscroll=False,
+                )
                 searched = gr.Markdown("", elem_id="searched")
+                with gr.Row(visible=False, elem_id="filter-row") as filter_row:
+                    chip = gr.HTML("", elem_id="filter-chip")
+                    remove_filter = gr.Button("✕ Remove filter", size="sm", elem_id="remove-filter", scale=0)
                 with gr.Row():
                     message = gr.Textbox(
-                        placeholder="Ask in English or German…", show_label=False, scale=5, elem_id="question"
+                        label="Your question", placeholder="Ask in English or German…", show_label=False,
+                        scale=5, elem_id="question",
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
-                gr.Examples(EXAMPLES, inputs=message)
-                clear_button = gr.Button("New conversation", size="sm")
+                limit = rag.settings.max_question_chars
+                gr.HTML(
+                    f'<span id="question-count" data-limit="{limit}">0 / {limit} characters</span>',
+                    elem_id="question-count-box",
+                )
+                question_error = gr.Markdown("", elem_id="question-error")
+                gr.Examples(EXAMPLES, inputs=message, label="Examples")
+                new_button = gr.Button("New conversation", size="sm", elem_id="new-conversation")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
-                sources_panel = gr.HTML(EMPTY_SOURCES, elem_id="sources")
+                sources_box = gr.HTML(EMPTY_SOURCES, elem_id="sources")
         with gr.Accordion("Search settings", open=False):
             source_filter = gr.CheckboxGroup(
-                choices, label="Only search these documents (none = all)", elem_id="filter"
+                [c[1] for c in document_choices(rag)], label="Only search these documents (none = all)",
+                elem_id="filter",
             )
-            top_k = gr.Slider(1, 20, value=rag.settings.top_k, step=1, label="Passages to retrieve (top-k)")
-            mode = gr.Radio(modes, value=rag.settings.answer_mode if rag.settings.answer_mode in modes else "extractive",
-                            label="Answer mode", elem_id="mode")
-        with gr.Accordion("Documents", open=False):
+            top_k = gr.Slider(
+                1, 20, value=rag.settings.top_k, step=1, label="Passages to retrieve (top-k)", elem_id="top-k",
+                info="Passages not cited are listed under 'Also retrieved' in the sources.",
+            )
+            mode = gr.Radio(
+                modes, value=rag.settings.answer_mode if llm_ok else "extractive", label="Answer mode",
+                elem_id="mode", interactive=llm_ok, info=None if llm_ok else LLM_HINT,
+            )
+        with gr.Accordion("Conversations", open=False):
+            with gr.Row():
+                saved = gr.Dropdown(conversation_choices(store), value=None, label="Saved conversations", elem_id="saved", scale=3)
+                open_button = gr.Button("Open", scale=1, elem_id="open-conversation")
+                delete_conversation_button = gr.Button("Delete conversation", scale=1, elem_id="delete-conversation")
+            conversation_note = gr.Markdown("", elem_id="conversation-note")
+        with gr.Accordion("Document library", open=True):
+            library = gr.HTML(library_view(rag), elem_id="library")
+            ingest_status = gr.Markdown("", elem_id="ingest-status")
+            with gr.Row():
+                document = gr.Dropdown(document_choices(rag), value=None, label="Document", elem_id="document", scale=3)
+                remove_button = gr.Button("Remove from index", scale=1, elem_id="remove-from-index")
+                delete_button = gr.Button("Delete file…", variant="stop", scale=1, elem_id="delete-file")
+            with gr.Row(visible=False, elem_id="confirm-delete") as confirm_row:
+                confirm_text = gr.Markdown("")
+                confirm_button = gr.Button("Delete the file", variant="stop", scale=0, elem_id="confirm-delete-file")
+                cancel_button = gr.Button("Cancel", scale=0, elem_id="cancel-delete")
+            with gr.Row():
+                kept_out = gr.Dropdown(
+                    rag.excluded_documents(), value=None, label="Removed from the index (file kept)", elem_id="kept-out", scale=3
+                )
+                restore_button = gr.Button("Add back to the index", scale=1, elem_id="restore")
+                reingest_button = gr.Button("Re-ingest folder", scale=1, elem_id="reingest")
             uploads = gr.File(
                 label="Add documents (PDF, DOCX, HTML, Markdown, text)",
                 file_count="multiple",
                 file_types=list(rag.settings.file_extensions),
-                elem_id="upload",
+                elem_id="uploads",
             )
-            add_button = gr.Button("Add and ingest")
-            with gr.Row():
-                to_delete = gr.Dropdown(choices, label="Document", scale=3)
-                delete_button = gr.Button("Delete document", variant="stop", scale=1)
-            reingest_button = gr.Button("Re-ingest folder")
-            corpus_report = gr.Markdown("")
+            add_button = gr.Button("Add and ingest", elem_id="add")
+            upload_note = gr.Markdown("", elem_id="upload-note")
+            pending = gr.State([])
+            with gr.Row(visible=False, elem_id="confirm-replace") as replace_row:
+                replace_text = gr.Markdown("")
+                replace_button = gr.Button("Replace", variant="stop", scale=0, elem_id="replace")
+                keep_button = gr.Button("Keep the existing files", scale=0, elem_id="keep-existing")
+        timer = gr.Timer(1.0)
 
-        chat_inputs = [message, chatbot, turns, top_k, mode, source_filter]
-        chat_outputs = [chatbot, sources_panel, searched, turns, message]
+        private = {"api_visibility": "private"}
+        chat_inputs = [message, conversation, top_k, mode, source_filter]
+        chat_outputs = [chatbot, sources_box, searched, conversation, message, question_error, saved]
         for trigger in (message.submit, send.click):
-            trigger(respond, chat_inputs, chat_outputs, concurrency_limit=8, api_visibility="private")
-        clear_button.click(clear, None, [chatbot, sources_panel, searched, turns], api_visibility="private")
-        corpus_outputs = [corpus_report, status, source_filter, to_delete]
-        add_button.click(upload, uploads, corpus_outputs, api_visibility="private")
-        delete_button.click(delete, to_delete, corpus_outputs, api_visibility="private")
-        reingest_button.click(reingest, None, corpus_outputs, api_visibility="private")
+            trigger(respond, chat_inputs, chat_outputs, concurrency_limit=8, **private)
+        shown = [chatbot, sources_box, searched, conversation, question_error]
+        for trigger in (new_button.click, chatbot.clear):
+            trigger(new_conversation, None, shown, **private)
+        open_button.click(open_conversation, saved, [*shown[:4], conversation_note], **private)
+        delete_conversation_button.click(
+            delete_conversation, [saved, conversation], [*shown[:4], question_error, conversation_note, saved], **private
+        )
+        source_filter.change(show_filter, source_filter, [filter_row, chip], **private)
+        remove_filter.click(clear_filter, None, source_filter, **private)
 
-        def ask(question: str, top_k: int = 5) -> tuple[str, dict]:
-            """Answer a question: the answer text, and the same JSON as `python -m rag ask --json`."""
-            try:
-                answer = rag.ask(question, top_k=int(top_k))
-            except RagError as error:
-                raise gr.Error(str(error), print_exception=False) from error
-            return answer.text, answer.to_json()
+        corpus_outputs = [library, status, source_filter, document, kept_out, ingest_status, seen_jobs]
+        quiet = {"show_progress": "hidden", **private}
+        add_button.click(upload, uploads, [upload_note, uploads, pending, replace_row, replace_text], **quiet)
+        replace_button.click(replace, pending, [upload_note, pending, replace_row], **quiet)
+        keep_button.click(keep_existing, pending, [upload_note, pending, replace_row], **quiet)
+        remove_button.click(remove_from_index, document, ingest_status, **quiet)
+        restore_button.click(restore, kept_out, ingest_status, **quiet)
+        reingest_button.click(reingest, None, ingest_status, **quiet)
+        delete_button.click(ask_delete, document, [ingest_status, confirm_row, confirm_text], **quiet)
+        confirm_button.click(confirm_delete, document, [ingest_status, confirm_row], **quiet)
+        cancel_button.click(lambda: gr.update(visible=False), None, confirm_row, **quiet)
+        timer.tick(poll, seen_jobs, corpus_outputs, **quiet)
+        # Another tab may have changed the corpus or saved conversations since the page was built.
+        app.load(corpus_views, None, corpus_outputs, **quiet)
+        app.load(lambda: gr.update(choices=conversation_choices(store), value=None), None, saved, **quiet)
 
-        gr.api(ask, api_name="ask", concurrency_limit=8)
+        register_api(rag, jobs)
     return app
+
+
+def register_api(rag: Rag, jobs: BackgroundIngest) -> None:
+    """The named endpoints for tools: /ask, /documents, /add_documents, /remove_document."""
+
+    def fail(error: Exception):
+        raise gr.Error(str(error), print_exception=False) from error
+
+    def ask(question: str, top_k: int = 5) -> tuple[str, dict]:
+        """Answer a question: the answer text, and the same JSON as `python -m rag ask --json`."""
+        try:
+            answer = rag.ask(question, top_k=int(top_k))
+        except RagError as error:
+            fail(error)
+        return answer.text, answer.to_json()
+
+    def documents() -> list[dict]:
+        """The indexed documents: source, title, format, language, chunks, added."""
+        try:
+            return [d.model_dump() for d in indexed_documents(rag)]
+        except RagError as error:
+            fail(error)
+
+    def add_documents(files: list[FileData], replace: bool = False) -> dict:
+        """Add documents (PDF, DOCX, HTML, Markdown, text): the good ones are ingested, each bad one is named with a reason.
+        A file whose name exists is replaced only with replace=True."""
+        paths = [Path(f.path if isinstance(f, FileData) else f["path"] if isinstance(f, dict) else f) for f in files or []]
+        plan = plan_upload(paths, rag.corpus_folder(), rag.settings)
+        rejected = [{"name": r.name, "reason": r.reason} for r in plan.rejected]
+        accepted = plan.ready + (plan.conflicts if replace else [])
+        if not replace:
+            rejected += [
+                {"name": p.name, "reason": f"{p.name} already exists in the folder; pass replace=True to replace it."}
+                for p in plan.conflicts
+            ]
+        report = ""
+        if accepted:
+            try:
+                report = jobs.run_now(f"Adding {len(accepted)} files", lambda: add_files(rag, accepted, progress=False))
+            except RagError as error:
+                fail(error)
+        return {"added": [p.name for p in accepted], "rejected": rejected, "report": report}
+
+    def remove_document(source: str, delete_file: bool = False) -> dict:
+        """Remove a document from the index. Its file stays in the folder unless delete_file=True."""
+        try:
+            work = (lambda: rag.remove_document(source)) if delete_file else (lambda: rag.remove_from_index(source))
+            report = jobs.run_now(f"Removing {source}", work)
+        except RagError as error:
+            fail(error)
+        return {"source": source, "file_deleted": bool(delete_file), "report": report}
+
+    gr.api(ask, api_name="ask", concurrency_limit=8)
+    gr.api(documents, api_name="documents")
+    gr.api(add_documents, api_name="add_documents", concurrency_limit=1)
+    gr.api(remove_document, api_name="remove_document", concurrency_limit=1)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -250,8 +445,8 @@ def main(argv: list[str] | None = None) -> None:
         server_name=args.host,
         server_port=args.port,
         share=False,
-        css=CSS + PAGE_CSS,
-        head=HEAD_JS,
+        css=assets.css() + PAGE_CSS,
+        head=assets.head_script(),
         footer_links=["api"],
     )
 

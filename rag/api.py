@@ -22,6 +22,13 @@ from rag.runtime.offline import prepare_offline_environment
 
 prepare_offline_environment()
 
+from rag.arguments import (  # noqa: E402
+    check_store_folder,
+    checked_sources,
+    checked_top_k,
+    clean_question,
+    index_location,
+)
 from rag.config import Settings, load_settings  # noqa: E402
 from rag.errors import (  # noqa: E402
     CorpusError,
@@ -33,6 +40,7 @@ from rag.types import Answer, IndexInfo, IngestReport, Passage, StreamEvent  # n
 
 if TYPE_CHECKING:
     from rag.answer.protocols import Answerer
+    from rag.embedding.meaning import MeaningModel
     from rag.ingest.documents import SourceFile
     from rag.index.store import ChunkStore
     from rag.retrieval.hybrid import HybridRetriever
@@ -80,6 +88,7 @@ class Rag:
         self._source_dir: Path | None = None
         self._embedding = embedding
         self._dictionary = None
+        self._meaning_model: MeaningModel | None = None
         self._retriever = None
         self._answerers: dict[str, Answerer] = {}
         self._query_translator = None
@@ -90,6 +99,7 @@ class Rag:
         """The Chroma store behind this index (opened on first use; ``create`` makes an empty one)."""
         from rag.index.store import ChunkStore
 
+        check_store_folder(self.settings)
         with self._lock:
             if self._store is None:
                 self._store = ChunkStore(self.settings, create=create)
@@ -103,6 +113,16 @@ class Rag:
 
                 self._embedding = build_embedding(self.settings)
             return self._embedding
+
+    @property
+    def meaning_model(self) -> MeaningModel | None:
+        """The multilingual meaning model (rag.embedding.meaning), or None when switched off."""
+        with self._lock:
+            if self._meaning_model is None and self.settings.meaning_model != "none":
+                from rag.embedding.meaning import build_meaning_model
+
+                self._meaning_model = build_meaning_model(self.settings)
+            return self._meaning_model
 
     @property
     def dictionary(self):
@@ -124,12 +144,17 @@ class Rag:
                 if not index.chunks:
                     raise StoreError(
                         f"The index at {self.store(create=False).location} holds no documents. Ingest a folder: "
-                        f"python -m rag ingest --source {self.settings.source_dir}"
+                        f"{self._ingest_command()}"
                     )
                 self._check_vectors_match(index.records)
                 _warm_up_in_background(self.embedding)
                 self._retriever = HybridRetriever(
-                    index, self.embedding, lambda: self.dictionary, self.settings.top_k, self.settings.query_threads
+                    index,
+                    self.embedding,
+                    lambda: self.dictionary,
+                    self.settings.top_k,
+                    self.settings.query_threads,
+                    meaning=self.meaning_model,
                 )
                 self._answerers = {}
             return self._retriever
@@ -146,9 +171,15 @@ class Rag:
             raise StoreError(
                 f"{len(other)} of {len(records)} files in the index were embedded as {made_with!r}, but "
                 f"questions are embedded as {expected!r} with the current settings (the embedding model, "
-                "runtime or passage prefix changed). Re-ingest to re-embed them: python -m rag ingest "
-                f"--source {self.settings.source_dir} (or change the settings back)."
+                f"runtime or passage prefix changed). Re-ingest to re-embed them: {self._ingest_command()} "
+                "(or change the settings back)."
             )
+
+    def _ingest_command(self) -> str:
+        """The command that fills the index in use, naming the folders in use."""
+        folder = self._source_dir or self.settings.source_dir
+        store = "" if self.settings.uses_chroma_server else f" --store {self.settings.store_dir}"
+        return f"python -m rag ingest --source {folder}{store}"
 
     def _answerer(self, mode: str) -> Answerer:
         from rag.retrieval.relevance import RelevanceGate
@@ -177,16 +208,22 @@ class Rag:
             return self._answerers[mode]
 
     def _engine(self, mode: str | None, top_k: int | None, sources: list[str] | None):
+        from rag.answer.deadline import LLMTimeouts
         from rag.answer.engine import CitedQueryEngine
 
         mode = mode or self.settings.answer_mode
+        retriever = self.retriever()
         return CitedQueryEngine(
-            retriever=self.retriever(),
+            retriever=retriever,
             answerer=self._answerer(mode),
-            top_k=top_k or self.settings.top_k,
-            sources=sources or None,
+            top_k=checked_top_k(top_k, self.settings.top_k),
+            sources=self._checked_sources(sources),
             translator=self._translator() if mode == "llm" and self.settings.llm_query_translation else None,
+            llm_timeouts=LLMTimeouts.of(self.settings) if mode == "llm" else None,
         )
+
+    def _checked_sources(self, sources: object) -> list[str] | None:
+        return checked_sources(sources, self.retriever().index.records, index_location(self.settings))
 
     def _translator(self):
         from rag.answer.llm import LLMQueryTranslator
@@ -223,7 +260,7 @@ class Rag:
         from rag.ingest.pipeline import read_corpus
 
         started = time.perf_counter()
-        records = snapshot.unchanged_manifest(self.settings)
+        records = snapshot.unchanged_manifest(self.settings, self._meaning_key())
         if records is None:
             return None
         fingerprint = chunk_fingerprint(self.settings)
@@ -241,6 +278,11 @@ class Rag:
             seconds=time.perf_counter() - started,
         )
 
+    def _meaning_key(self) -> str:
+        """Which meaning vectors the settings ask for (model fingerprint and which chunks)."""
+        model = self.meaning_model
+        return f"{model.fingerprint}:{self.settings.meaning_chunks}" if model is not None else ""
+
     def _ingest_into_store(self, folder: Path, rebuild: bool, show_progress: bool) -> IngestReport:
         from rag.index import snapshot
         from rag.index.search_index import load_search_index
@@ -257,7 +299,9 @@ class Rag:
         callback, close = tqdm_progress(show_progress)
         on_page, close_pages = page_progress(show_progress)
         try:
-            report = ingest_folder(folder, store, self.embedding, self.settings, callback, on_page)
+            report = ingest_folder(
+                folder, store, self.embedding, self.settings, callback, on_page=on_page, meaning=self.meaning_model
+            )
         finally:
             close_pages()
             close()
@@ -265,7 +309,7 @@ class Rag:
         # Build (or find) the search index now, so the next process starts from a snapshot.
         state = snapshot.StoreState.of(store)
         load_search_index(self.settings, lambda: store, state.version)
-        snapshot.write_stamp(self.settings, state)
+        snapshot.write_stamp(self.settings, state, self._meaning_key())
         return report
 
     def retrieve(
@@ -281,8 +325,9 @@ class Rag:
         translator) replace the dictionary's word-by-word translation, as the LLM's do in llm mode.
         """
         question = self.validate_question(question)
+        top_k = checked_top_k(top_k, self.settings.top_k)
         retriever = self.retriever()
-        return retriever.search(question, top_k or self.settings.top_k, sources or None, translations).passages
+        return retriever.search(question, top_k, self._checked_sources(sources), translations).passages
 
     def ask(
         self,
@@ -407,13 +452,39 @@ class Rag:
         path.unlink()
         return self.ingest(folder, progress=progress)
 
-    def validate_question(self, question: str) -> str:
-        if question is None or not str(question).strip():
+    def corpus_folder(self) -> Path:
+        """The folder documents are added to and removed from: the last ingested one, else the setting."""
+        return Path(self._source_dir or self.settings.source_dir)
+
+    def remove_from_index(self, source: str, progress: bool | None = None) -> IngestReport:
+        """Take a document out of the index; its file stays in the folder and later ingests skip it
+        (``restore_to_index`` or adding a file of that name brings it back)."""
+        from rag.ingest.exclusions import set_excluded
+
+        indexed = [d["source"] for d in self.info().documents]
+        if source not in indexed:
+            raise CorpusError(f"{source!r} is not in the index; nothing to remove.")
+        if len(indexed) <= 1:
+            raise CorpusError(f"{source} is the only document in the index; the index needs at least one.")
+        set_excluded(self.settings, self.corpus_folder(), source, excluded=True)
+        return self.ingest(self.corpus_folder(), progress=progress)
+
+    def restore_to_index(self, source: str, progress: bool | None = None) -> IngestReport:
+        """Index again a document that ``remove_from_index`` took out."""
+        from rag.ingest.exclusions import set_excluded
+
+        set_excluded(self.settings, self.corpus_folder(), source, excluded=False)
+        return self.ingest(self.corpus_folder(), progress=progress)
+
+    def excluded_documents(self) -> list[str]:
+        """Files of the folder that were removed from the index and are kept on disk."""
+        from rag.ingest.exclusions import excluded_sources
+
+        folder = self.corpus_folder()
+        return sorted(s for s in excluded_sources(self.settings, folder) if (folder / s).is_file())
+
+    def validate_question(self, question: object) -> str:
+        """The question on one line, or an ``InvalidQuestionError`` saying what is wrong with it."""
+        if question is None:
             raise InvalidQuestionError("The question is empty. Ask something about the texts.")
-        question = " ".join(str(question).split())
-        limit = self.settings.max_question_chars
-        if len(question) > limit:
-            raise InvalidQuestionError(
-                f"The question is {len(question)} characters long; the limit is {limit}. Shorten it."
-            )
-        return question
+        return clean_question(question, self.settings.max_question_chars)

@@ -7,9 +7,10 @@
     python -m rag source   SOURCE [--store DIR] [--source DIR]
     python -m rag eval     FIXTURES [...]   (see `python -m rag eval --help`)
 
-A QUESTION of "-" reads one question per line from standard input and writes one result per line.
-Errors are printed as one line on stderr (never a traceback); the exit status is 0 on success,
-1 when some questions failed, 2 when nothing could be done.
+A QUESTION of "-" reads one question per line from standard input and writes one result per line;
+a line that is not UTF-8 fails alone. Errors are printed as one line on stderr (never a traceback);
+the exit status is 0 on success, 1 when some questions failed, 2 when nothing could be done.
+Text from documents is printed with its control characters made visible (rag.text.terminal).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import json
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
+from dataclasses import dataclass
 
 from rag.runtime.offline import prepare_offline_environment
+from rag.text.terminal import json_line, visible
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
 
@@ -41,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_text)
         command.add_argument("question", help='The question, or "-" to read one question per line from stdin.')
         _store_options(command)
-        command.add_argument("--top-k", type=int, default=None, help="Passages to retrieve.")
+        command.add_argument("--top-k", type=_top_k, default=None, help="Passages to retrieve (1-50).")
         command.add_argument("--json", action="store_true", help="Write JSON (one object per line).")
         command.add_argument("--filter-source", action="append", default=None, metavar="FILE",
                              help="Only search this source file (repeatable).")
@@ -69,15 +72,27 @@ def _store_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--store", default=None, help="Index store folder (default: index_store).")
 
 
+def _top_k(value: str) -> int:
+    from rag.arguments import checked_top_k
+    from rag.errors import InvalidArgumentError
+
+    try:
+        return checked_top_k(value, default=0)
+    except InvalidArgumentError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     prepare_offline_environment()
     from rag.errors import RagError
 
+    for stream in (sys.stdout, sys.stderr):  # text that cannot be encoded is shown, not a crash
+        stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         return run(args)
     except RagError as error:
-        print(f"error: {error}", file=sys.stderr)
+        _print_error(error)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted: the index keeps every file committed so far; run ingest again to resume.",
@@ -89,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # a bug: one line for the user, the traceback only on request
         if args.debug:
             raise
-        print(f"error: unexpected {type(error).__name__}: {error} (run with --debug for details)", file=sys.stderr)
+        print(visible(f"error: unexpected {type(error).__name__}: {error} (run with --debug for details)"),
+              file=sys.stderr)
         return EXIT_ERROR
 
 
@@ -108,31 +124,32 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "info":
         info = rag.info()
-        print(json.dumps(info.model_dump(), ensure_ascii=False, indent=2) if args.json else format_info(info))
+        print(json.dumps(info.model_dump(), ensure_ascii=False, indent=2) if args.json else visible(format_info(info)))
         return EXIT_OK
     if args.command == "source":
         write_source_text(rag.source_text(args.document, args.source))
         return EXIT_OK
     if args.command == "ask":
         answer_one = lambda q: rag.ask(q, top_k=args.top_k, sources=args.filter_source, mode=args.mode)
-        render = (lambda a: json.dumps(a.to_json(), ensure_ascii=False)) if args.json else format_answer
+        render = (lambda a: json_line(a.to_json())) if args.json else (lambda a: visible(format_answer(a)))
         return for_each_question(args.question, answer_one, render, args.json)
     if args.command == "retrieve":
         def retrieve_one(q):
             return q, rag.retrieve(q, top_k=args.top_k, sources=args.filter_source)
 
         render = (
-            (lambda r: json.dumps({"question": r[0], "passages": [p.to_json() for p in r[1]]}, ensure_ascii=False))
+            (lambda r: json_line({"question": r[0], "passages": [p.to_json() for p in r[1]]}))
             if args.json
-            else lambda r: format_passages(r[1])
+            else lambda r: visible(format_passages(r[1]))
         )
         return for_each_question(args.question, retrieve_one, render, args.json)
     raise AssertionError(args.command)
 
 
 def for_each_question(question: str, handle: Callable, render: Callable, as_json: bool) -> int:
-    """Answer one question, or every line of stdin for "-"; errors per question do not stop a batch."""
-    from rag.errors import InvalidQuestionError, RagError
+    """Answer one question, or every line of stdin for "-"; errors per question do not stop a batch
+    (an invalid argument would fail every question, so it stops the batch)."""
+    from rag.errors import InvalidArgumentError, RagError
     from rag.runtime.gcpause import first_use
 
     if question != "-":
@@ -141,31 +158,56 @@ def for_each_question(question: str, handle: Callable, render: Callable, as_json
         print(render(result))
         return EXIT_OK
     failures = 0
-    for number, line in enumerate(_stdin_questions(sys.stdin)):
+    for number, line in enumerate(_stdin_questions(sys.stdin.buffer)):
         try:
+            if line.problem is not None:
+                raise line.problem
             with first_use() if number == 0 else nullcontext():
-                result = handle(line)
+                result = handle(line.text)
             print(render(result), flush=True)
-        except InvalidQuestionError as error:
-            failures += 1
-            _print_batch_error(line, error, as_json)
+        except InvalidArgumentError:
+            raise
         except RagError as error:
             failures += 1
-            _print_batch_error(line, error, as_json)
+            _print_batch_error(line.text, error, as_json)
     return EXIT_PARTIAL if failures else EXIT_OK
 
 
-def _stdin_questions(stream: Iterable[str]) -> Iterable[str]:
-    for line in stream:
-        if line.strip():
-            yield line.rstrip("\n")
+@dataclass(frozen=True)
+class StdinLine:
+    """One question line; ``problem`` says why it cannot be asked (its bytes are not UTF-8)."""
+
+    text: str
+    problem: Exception | None = None
+
+
+def _stdin_questions(stream: Iterable[bytes]) -> Iterator[StdinLine]:
+    from rag.errors import InvalidQuestionError
+
+    for number, raw in enumerate(stream, start=1):
+        raw = raw.rstrip(b"\r\n")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            shown = raw.decode("utf-8", "backslashreplace")
+            yield StdinLine(shown, InvalidQuestionError(
+                f"Line {number} is not UTF-8 text (byte 0x{raw[error.start]:02x} at position {error.start + 1}); "
+                "save the questions as UTF-8."
+            ))
+            continue
+        if text.strip():
+            yield StdinLine(text)
 
 
 def _print_batch_error(question: str, error: Exception, as_json: bool) -> None:
     if as_json:
-        print(json.dumps({"question": question, "error": str(error)}, ensure_ascii=False), flush=True)
+        print(json_line({"question": question, "error": str(error)}), flush=True)
     else:
-        print(f"error: {error}", file=sys.stderr, flush=True)
+        _print_error(error)
+
+
+def _print_error(error: Exception) -> None:
+    print(visible(f"error: {error}"), file=sys.stderr, flush=True)
 
 
 # --- human-readable output -------------------------------------------------------------------------

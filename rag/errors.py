@@ -34,3 +34,7 @@ class LLMError(RagError):
 
 class ModeUnavailableError(RagError):
     """An answer mode was requested that this configuration cannot provide."""
+
+
+class InvalidArgumentError(RagError):
+    """An argument of a request (top_k, a source filter) is out of range or names nothing."""

@@ -90,6 +90,11 @@ class Passage(BaseModel):
     def page(self) -> str | None:
         """"3", or "3-4" for a passage running over a page break; None for formats without pages."""
         return self.location.page
+    meaning: float | None = Field(
+        None,
+        description="Cosine of the question and the passage in the multilingual meaning model "
+        "(compares meaning across English and German); None without that model.",
+    )
 
     @property
     def support(self) -> float:

@@ -42,6 +42,15 @@ Failure modes:
   OpenAI-style error body ``{"error": {"message", "type", "param", "code"}}``.
 * ``server.require_api_key = "secret"``: requests whose ``Authorization`` header is not
   ``Bearer secret`` get 401.
+* ``server.hang_before_answer = 30.0``: chat requests wait that long (or until the server
+  closes) before the response starts: a server that accepted the request and hangs.
+* ``server.chunk_delay = 5.0``: one streamed event every 5 s: a server that trickles tokens.
+* ``server.stream_ending``: how a chat stream ends: ``"complete"`` (default: finish_reason
+  "stop", usage, ``[DONE]``), ``"no_finish"`` (no finish_reason chunk and no ``[DONE]``, the
+  HTTP response still ends cleanly), ``"no_done"`` (finish_reason but no ``[DONE]``),
+  ``"length"`` (finish_reason "length", as when ``max_tokens`` is reached), ``"cut"`` (the
+  connection is dropped mid-stream) or ``"error"`` (an OpenAI-style error event instead).
+  A huge answer needs no mode: set ``reply`` to a huge string (the server ignores ``max_tokens``).
 
 Streaming splits the reply word by word (spaces kept), and additionally cuts inside
 citation markers: the first ``[n]`` is sent as ``"["`` + ``"n]..."``, the second (if any)
@@ -290,7 +299,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _sse(self, payload: Any, first: bool = False) -> None:
         owner = self.server.owner
         if owner.chunk_delay and not first:
-            time.sleep(owner.chunk_delay)
+            owner._closing.wait(owner.chunk_delay)
         text = payload if isinstance(payload, str) else json.dumps(payload)
         self._write_chunk(f"data: {text}\n\n".encode("utf-8"))
 
@@ -400,18 +409,31 @@ class _Handler(BaseHTTPRequestHandler):
                 out["usage"] = None
             return out
 
+        if owner.hang_before_answer:
+            owner._closing.wait(owner.hang_before_answer)
         self._streaming = True
         self._start_sse()
         self._sse(chunk({"role": "assistant", "content": ""}, None), first=True)
         for piece in split_for_stream(reply):
             self._sse(chunk({"content": piece}, None))
-        self._sse(chunk({}, "stop"))
-        if include_usage:
+        ending = owner.stream_ending
+        if ending == "cut":
+            self.close_connection = True  # no terminating chunk: the client sees a broken stream
+            return
+        if ending == "error":
+            self._sse(_error_body(500, "The model crashed while generating."))
+        elif ending != "no_finish":
+            self._sse(chunk({}, "length" if ending == "length" else "stop"))
+        if include_usage and ending not in ("no_finish", "error"):
             self._sse({
                 **_envelope(cid, "chat.completion.chunk", created, model),
                 "choices": [],
                 "usage": usage,
             })
+        if ending in ("no_finish", "no_done"):
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+            return
         self._end_sse()
 
     def _completions(self, body: dict) -> None:
@@ -543,6 +565,8 @@ class OpenAICompatibleServer:
         fail_with: HTTP status to fail every request with, or ``None``.
         require_api_key: the only accepted API key (``Authorization: Bearer <key>``), or ``None``.
         chunk_delay: seconds to sleep between SSE events (default 0).
+        hang_before_answer: seconds a chat request waits before its response starts (default 0).
+        stream_ending: how chat streams end (see the module docstring; default "complete").
         requests: list of ``(path, body, headers)`` received, in order.
         errors: tracebacks of exceptions raised while handling requests (including by a
             ``reply`` callable); stays empty in normal operation.
@@ -557,6 +581,8 @@ class OpenAICompatibleServer:
         fail_with: int | None = None,
         require_api_key: str | None = None,
         chunk_delay: float = 0.0,
+        hang_before_answer: float = 0.0,
+        stream_ending: str = "complete",
     ) -> None:
         self.reply: Reply = reply
         self.model_name = model_name
@@ -564,6 +590,9 @@ class OpenAICompatibleServer:
         self.fail_with = fail_with
         self.require_api_key = require_api_key
         self.chunk_delay = chunk_delay
+        self.hang_before_answer = hang_before_answer
+        self.stream_ending = stream_ending
+        self._closing = threading.Event()
         self.requests: list[tuple[str, Any, dict[str, str]]] = []
         self.errors: list[str] = []
         self._lock = threading.Lock()
@@ -600,6 +629,7 @@ class OpenAICompatibleServer:
         if self._closed:
             return
         self._closed = True
+        self._closing.set()
         self._httpd.shutdown()
         with self._lock:
             connections = list(self._connections)

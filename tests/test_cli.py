@@ -12,18 +12,23 @@ import pytest
 from conftest import GUARD_DIR, REPO, SEEDS
 
 
-def run_cli(*args, store, stdin=None, env_extra=None):
+def cli_env(env_extra=None):
+    """The environment every CLI subprocess of the tests gets: this checkout's code, the network guard."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "HF_", "TRANSFORMERS_"))}
     env.pop("TIKTOKEN_CACHE_DIR", None)
     env["PYTHONPATH"] = os.pathsep.join([str(GUARD_DIR), str(REPO)])  # sitecustomize: network guard
     env.update(env_extra or {})
+    return env
+
+
+def run_cli(*args, store, stdin=None, env_extra=None, text=True):
     return subprocess.run(
         [sys.executable, "-m", "rag", *args, "--store", str(store)],
         input=stdin,
         capture_output=True,
-        text=True,
+        text=text,
         cwd=REPO,
-        env=env,
+        env=cli_env(env_extra),
         timeout=300,
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rag.answer.conversation import Turn, condense_deterministic
-from rag.web.presentation import answer_markdown, context_html, sources_html
+from rag.web.presentation import answer_markdown, context_html, sources_panel_html
 from rag.types import REFUSAL, Answer, Citation, Passage
 
 
@@ -35,15 +35,15 @@ def passage(text="Jor-Els Ultimatum ist also abgelaufen.", start=100):
 
 
 def test_markers_link_to_their_source_cards():
-    assert answer_markdown("Because [1] and [2].") == "Because [\\[1\\]](#source-1) and [\\[2\\]](#source-2)."
+    assert answer_markdown("Because [1] and [2]", 1) == "Because [\\[1\\]](#a1-source-1) and [\\[2\\]](#a1-source-2)"
 
 
 def test_source_cards_escape_html_and_mark_cited_sentences():
     p = passage()
     answer = Answer(question="q", text="x [1]", citations=[Citation(n=1, passage=p, highlights=[(100, 108)])],
                     not_found=False, mode="extractive")
-    html = sources_html(answer, lambda source: "x" * 100 + p.text)
-    assert 'id="source-1"' in html and "A &lt;b&gt;" in html
+    html = sources_panel_html([(answer, [])], lambda source: "x" * 100 + p.text)
+    assert 'id="a1-source-1"' in html and "A &lt;b&gt;" in html
     assert "<mark>Jor-Els </mark>" in html
     assert "Show in the whole text" in html
 
@@ -58,5 +58,5 @@ def test_context_view_shows_the_passage_inside_its_source():
 
 def test_a_refusal_shows_the_closest_passages_as_not_cited():
     answer = Answer(question="q", text=REFUSAL, not_found=True, mode="extractive", passages=[passage()])
-    html = sources_html(answer, lambda s: None)
+    html = sources_panel_html([(answer, [])], lambda s: None)
     assert "No passage supports an answer" in html and "not cited" in html

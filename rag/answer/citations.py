@@ -1,7 +1,9 @@
 """Citation markers: parsing, validating and renumbering ``[n]`` in answers; sentence spans.
 
 An answer may only cite passages it was given. After generation, markers that point to no
-passage are dropped, and the cited passages are renumbered 1, 2, … in order of first appearance.
+passage are dropped (``[7]`` of five passages as much as ``[1000000]`` or ``[-1]``), the cited
+passages are renumbered 1, 2, … in order of first appearance, and a sentence left without a valid
+citation is marked as unsupported.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from collections.abc import Sequence
 
 from rag.types import Citation, Passage
 
-MARKER = re.compile(r"\[(\d{1,3})\]")
+MARKER = re.compile(r"\[([-+]?\d+)\]")
 # "[1, 2]" or "[1; 3]" -> "[1][2]", so one pattern handles every marker afterwards.
-MARKER_GROUP = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})+)\]")
+MARKER_GROUP = re.compile(r"\[([-+]?\d+(?:\s*[,;]\s*[-+]?\d+)+)\]")
+# Longer numbers cannot name a passage (and int() refuses numbers of thousands of digits).
+MAX_MARKER_DIGITS = 6
+UNSUPPORTED = {"en": "[unsupported]", "de": "[nicht belegt]"}
 # A sentence ends after . ! ? … and any closing quotes (group 1), before whitespace and a capital.
 SENTENCE_END = re.compile(r"(?<=[.!?…])([\"'“”»«)]*)\s+(?=[\"'„“«»(]*[A-ZÄÖÜ0-9])|\n+")
 
@@ -28,8 +33,8 @@ def cited_numbers(text: str) -> list[int]:
     """Marker numbers in order of first appearance, without repeats."""
     seen: list[int] = []
     for match in MARKER.finditer(expand_marker_groups(text)):
-        number = int(match.group(1))
-        if number not in seen:
+        number = marker_number(match)
+        if number is not None and number not in seen:
             seen.append(number)
     return seen
 
@@ -53,7 +58,8 @@ class StreamingRenumberer:
     Text is held back only while it could still be the start of a marker ("[", "[1", "[1,").
     """
 
-    _PARTIAL = re.compile(r"\[[\d,;\s]*$")
+    _PARTIAL = re.compile(r"\[[-+\d,;\s]*$")
+    _HOLD_AT_MOST = 32
 
     def __init__(self, n_passages: int):
         self.n_passages = n_passages
@@ -63,7 +69,7 @@ class StreamingRenumberer:
     def feed(self, delta: str) -> str:
         text = self._pending + delta
         partial = self._PARTIAL.search(text)
-        if partial and len(text) - partial.start() <= 12:
+        if partial and len(text) - partial.start() <= self._HOLD_AT_MOST:
             text, self._pending = text[: partial.start()], text[partial.start() :]
         else:
             self._pending = ""
@@ -77,8 +83,8 @@ class StreamingRenumberer:
         return MARKER.sub(self._replace, expand_marker_groups(text))
 
     def _replace(self, match: re.Match) -> str:
-        old = int(match.group(1))
-        if not 1 <= old <= self.n_passages:
+        old = marker_number(match)
+        if old is None or not 1 <= old <= self.n_passages:
             return ""
         if old not in self.order:
             self.order.append(old)
@@ -91,6 +97,37 @@ class StreamingRenumberer:
             Citation(n=new, passage=passages[old - 1], highlights=(highlights or {}).get(old, []))
             for new, old in enumerate(self.order, start=1)
         ]
+
+
+def marker_number(match: re.Match) -> int | None:
+    digits = match.group(1).lstrip("+-")
+    return int(match.group(1)) if len(digits) <= MAX_MARKER_DIGITS else None
+
+
+def drop_markers_beyond(text: str, n_citations: int) -> str:
+    """Remove every marker that is not one of ``[1]``..``[n_citations]`` (the streamed text may
+    still hold one that arrived in pieces too long to hold back)."""
+    def keep_valid(match: re.Match) -> str:
+        number = marker_number(match)
+        return match.group(0) if number is not None and 1 <= number <= n_citations else ""
+
+    return MARKER.sub(keep_valid, expand_marker_groups(text))
+
+
+def mark_unsupported_sentences(text: str, language: str) -> str:
+    """Each sentence without a citation marker gets ``[unsupported]`` (in the answer's language)
+    where its citation would stand, so it is not presented like a cited one."""
+    mark = UNSUPPORTED.get(language, UNSUPPORTED["en"])
+    pieces, last = [], 0
+    for start, end in sentence_spans(text):
+        sentence = text[start:end]
+        if MARKER.search(sentence):
+            continue
+        body = sentence.rstrip(".!?…:;\"'“”»«) ")
+        insert_at = start + len(body)
+        pieces.append(text[last:insert_at] + f" {mark}")
+        last = insert_at
+    return "".join(pieces) + text[last:]
 
 
 def tidy_spacing(text: str) -> str:

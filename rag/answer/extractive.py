@@ -9,7 +9,7 @@ is decided in rag.answer.sentences.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rag.answer.prompts import language_name
 from rag.answer.sentences import Candidate, SentenceSelector
@@ -25,6 +25,9 @@ from rag.types import (
     StreamEvent,
     TokenUsage,
 )
+
+if TYPE_CHECKING:
+    from rag.answer.deadline import Deadline
 
 
 class ExtractiveAnswerer:
@@ -44,13 +47,14 @@ class ExtractiveAnswerer:
         self.max_sentences = max_sentences
         self.glosser = glosser
 
-    def stream(self, question: str, retrieval: RetrievalResult) -> Iterator[StreamEvent]:
-        """The whole answer as one piece, then the answer (extractive answers are not generated)."""
+    def stream(self, question: str, retrieval: RetrievalResult, deadline: Deadline | None = None) -> Iterator[StreamEvent]:
+        """The whole answer as one piece, then the answer (extractive answers are not generated,
+        so there is no deadline to keep)."""
         answer = self.answer(question, retrieval)
         yield AnswerDelta(answer.text)
         yield AnswerDone(answer)
 
-    def answer(self, question: str, retrieval: RetrievalResult) -> Answer:
+    def answer(self, question: str, retrieval: RetrievalResult, deadline: Deadline | None = None) -> Answer:
         passages = retrieval.passages
         usage_prompt = count_tokens(question) + sum(count_tokens(p.text) for p in passages)
         if not self.gate.supports(passages):

@@ -1,8 +1,10 @@
 """LLM answers through OpenAI or any OpenAI-compatible server, with validated citations.
 
-The model sees the retrieved passages numbered [1]..[k] and must cite them. Afterwards, markers
-pointing to no passage are dropped and the cited passages are renumbered by first appearance
-(the same renumbering runs while streaming, so streamed and final text agree).
+The model sees the retrieved passages numbered [1]..[k], each between delimiters its text cannot
+forge (rag.answer.passage_prompt), and must cite them. Afterwards, markers pointing to no passage
+are dropped, the cited passages are renumbered by first appearance (the same renumbering runs
+while streaming, so streamed and final text agree) and uncited sentences are marked unsupported.
+Answers and translations stream through rag.answer.chat_client, within one deadline per question.
 """
 
 from __future__ import annotations
@@ -10,14 +12,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from rag.answer.chat_client import (
+    OPENAI_HOST,
+    ChatClient,
+    ChatFinished,
+    ChatMessage,
+    api_key,
+)
 from rag.answer.citations import (
     StreamingRenumberer,
+    drop_markers_beyond,
+    mark_unsupported_sentences,
     supporting_sentence_spans,
     tidy_spacing,
 )
+from rag.answer.deadline import Deadline, LLMTimeouts
+from rag.answer.passage_prompt import delimit_passages, new_delimiter_code
 from rag.answer.prompts import language_name, load_prompt
 from rag.config import Settings
-from rag.errors import ConfigError, LLMError
+from rag.errors import LLMError
 from rag.retrieval.passages import RetrievalResult
 from rag.retrieval.relevance import RelevanceGate
 from rag.text.tokens import count_tokens
@@ -31,33 +44,29 @@ from rag.types import (
     TokenUsage,
 )
 
-OPENAI_HOST = "api.openai.com"
+__all__ = ["OPENAI_HOST", "LLMAnswerer", "LLMQueryTranslator", "build_llm", "llm_error"]
+
 PROMPT_OVERHEAD_TOKENS = 200
+TRANSLATION_MAX_TOKENS = 256
 
 
 def build_llm(settings: Settings) -> Any:
-    """A LlamaIndex chat LLM for the configured server (OpenAILike accepts any model name)."""
+    """A LlamaIndex chat LLM for condensing follow-up questions (rag.answer.conversation).
+
+    One request without retries, so the wait matches the ``llm_timeout`` its errors name;
+    answers and translations go through ``ChatClient`` instead."""
     from llama_index.llms.openai_like import OpenAILike
 
-    api_key = settings.api_key_value()
-    if not api_key:
-        if OPENAI_HOST in settings.llm_base_url:
-            raise ConfigError(
-                "LLM mode with OpenAI needs an API key: set RAG_LLM_API_KEY (or use "
-                "RAG_LLM_BASE_URL for a local OpenAI-compatible server)."
-            )
-        api_key = "not-needed"  # local servers (vLLM, Ollama, llama.cpp) ignore the key
     return OpenAILike(
         model=settings.llm_model,
         api_base=settings.llm_base_url,
-        api_key=api_key,
+        api_key=api_key(settings),
         is_chat_model=True,
         context_window=settings.llm_context_window,
         max_tokens=settings.llm_max_tokens,
         temperature=settings.llm_temperature,
         timeout=settings.llm_timeout,
-        max_retries=settings.llm_max_retries,
-        additional_kwargs={"stream_options": {"include_usage": True}},
+        max_retries=0,
     )
 
 
@@ -80,61 +89,64 @@ def llm_error(error: Exception, settings: Settings) -> LLMError:
 
 
 class LLMAnswerer:
-    """Generates an answer in the question's language from numbered passages."""
+    """Generates an answer in the question's language from numbered, delimited passages."""
 
     mode = "llm"
 
-    def __init__(self, settings: Settings, gate: RelevanceGate, llm: Any | None = None):
+    def __init__(self, settings: Settings, gate: RelevanceGate, client: ChatClient | None = None):
         self.settings = settings
         self.gate = gate
-        self.llm = llm or build_llm(settings)
+        self.client = client or ChatClient(settings)
         self.system_prompt = load_prompt(settings.prompts_dir, "answer_system")
         self.user_prompt = load_prompt(settings.prompts_dir, "answer_user")
 
-    def answer(self, question: str, retrieval: RetrievalResult) -> Answer:
+    def answer(self, question: str, retrieval: RetrievalResult, deadline: Deadline | None = None) -> Answer:
         final = None
-        for event in self.stream(question, retrieval):
+        for event in self.stream(question, retrieval, deadline):
             if isinstance(event, AnswerDone):
                 final = event.answer
         assert final is not None
         return final
 
-    def stream(self, question: str, retrieval: RetrievalResult) -> Iterator[StreamEvent]:
+    def stream(
+        self, question: str, retrieval: RetrievalResult, deadline: Deadline | None = None
+    ) -> Iterator[StreamEvent]:
+        """Deltas as the model writes; an ``LLMError`` (and no ``AnswerDone``) when the answer does
+        not arrive complete within the deadline."""
         passages = retrieval.passages
         if not passages or not self.gate.supports(passages):
             yield AnswerDone(Answer.refusal(question, self.mode, passages))
             return
+        deadline = deadline or LLMTimeouts.of(self.settings).start()
         messages, shown = self.messages(question, retrieval.plan.language, passages)
         renumberer = StreamingRenumberer(len(shown))
         raw_parts: list[str] = []
         emitted_parts: list[str] = []
         usage = None
-        try:
-            for chunk in self.llm.stream_chat(messages):
-                raw_parts.append(chunk.delta or "")
-                usage = _usage_from_raw(chunk.raw) or usage
-                emitted_parts.append(renumberer.feed(chunk.delta or ""))
-                if emitted_parts[-1]:
-                    yield AnswerDelta(emitted_parts[-1])
-        except Exception as error:  # the client raises many types; all become one clear message
-            raise llm_error(error, self.settings) from error
+        for event in self.client.stream(messages, deadline):
+            if isinstance(event, ChatFinished):
+                usage = event.usage
+                break
+            raw_parts.append(event.text)
+            emitted_parts.append(renumberer.feed(event.text))
+            if emitted_parts[-1]:
+                yield AnswerDelta(emitted_parts[-1])
         emitted_parts.append(renumberer.finish())
         if emitted_parts[-1]:
             yield AnswerDelta(emitted_parts[-1])
-        text = tidy_spacing("".join(emitted_parts))
-        raw = "".join(raw_parts)
-        yield AnswerDone(self._final_answer(question, raw, text, shown, renumberer, messages, usage))
-
-    def messages(self, question: str, language: str, passages: list[Passage]) -> tuple[list, list[Passage]]:
-        from llama_index.core.llms import ChatMessage
-
-        system = self.system_prompt.format(language=language_name(language), refusal=REFUSAL)
-        shown = self._passages_that_fit(system, question, passages)
-        context = "\n\n".join(
-            f"[{i}] ({p.title}; {language_name(p.language)})\n{p.text}" for i, p in enumerate(shown, start=1)
+        text = tidy_spacing(drop_markers_beyond("".join(emitted_parts), len(renumberer.order)))
+        answer = self._final_answer(
+            question, "".join(raw_parts), text, shown, renumberer, messages, usage, retrieval.plan.language
         )
+        yield AnswerDone(answer)
+
+    def messages(self, question: str, language: str, passages: list[Passage]) -> tuple[list[ChatMessage], list[Passage]]:
+        code = new_delimiter_code()
+        system = self.system_prompt.format(language=language_name(language), refusal=REFUSAL, code=code)
+        shown = self._passages_that_fit(system, question, passages)
+        context = delimit_passages(shown, code)
         user = self.user_prompt.format(context=context, question=question, language=language_name(language))
-        return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)], shown
+        return [ChatMessage("system", system), ChatMessage("user", user)], shown
 
     def _passages_that_fit(self, system: str, question: str, passages: list[Passage]) -> list[Passage]:
         budget = (
@@ -146,15 +158,15 @@ class LLMAnswerer:
         )
         shown = []
         for passage in passages:
-            cost = count_tokens(passage.text) + 20
+            cost = count_tokens(passage.text) + 40  # the header and the two delimiter lines
             if cost > budget:
                 break
             shown.append(passage)
             budget -= cost
         return shown
 
-    def _final_answer(self, question, raw, text, shown, renumberer, messages, usage) -> Answer:
-        prompt_tokens = sum(count_tokens(m.content or "") for m in messages)
+    def _final_answer(self, question, raw, text, shown, renumberer, messages, usage, language) -> Answer:
+        prompt_tokens = sum(count_tokens(m.content) for m in messages)
         usage = usage or TokenUsage(prompt=prompt_tokens, completion=count_tokens(raw))
         citations = [
             c.model_copy(update={"highlights": supporting_sentence_spans(text, c.n, c.passage)})
@@ -162,7 +174,7 @@ class LLMAnswerer:
         ]
         if _is_refusal(raw) or not citations:  # an answer citing nothing is not grounded
             return Answer.refusal(question, self.mode, shown, usage.prompt)
-        return Answer.cited(question, text, citations, self.mode, usage, shown)
+        return Answer.cited(question, mark_unsupported_sentences(text, language), citations, self.mode, usage, shown)
 
 
 def _is_refusal(text: str) -> bool:
@@ -170,42 +182,29 @@ def _is_refusal(text: str) -> bool:
     return normalise(REFUSAL) in normalise(text)
 
 
-def _usage_from_raw(raw: Any) -> TokenUsage | None:
-    usage = getattr(raw, "usage", None) if raw is not None else None
-    if usage is None and isinstance(raw, dict):
-        usage = raw.get("usage")
-    if not usage:
-        return None
-    prompt = getattr(usage, "prompt_tokens", None) if not isinstance(usage, dict) else usage.get("prompt_tokens")
-    completion = (
-        getattr(usage, "completion_tokens", None) if not isinstance(usage, dict) else usage.get("completion_tokens")
-    )
-    if prompt is None or completion is None:
-        return None
-    return TokenUsage(prompt=int(prompt), completion=int(completion))
-
-
 class LLMQueryTranslator:
     """Translates a question into the corpus's other languages with the LLM, so lexical search
-    meets other-language documents with real translations instead of word-by-word ones."""
+    meets other-language documents with real translations instead of word-by-word ones.
 
-    def __init__(self, settings: Settings, llm: Any | None = None):
+    Each translation may take at most ``llm_first_token_timeout`` of the question's deadline; the
+    engine falls back to the dictionary when it fails."""
+
+    def __init__(self, settings: Settings, client: ChatClient | None = None):
         self.settings = settings
-        self.llm = llm or build_llm(settings)
+        self.client = client or ChatClient(settings)
         self.prompt = load_prompt(settings.prompts_dir, "translate_query")
 
-    def translations(self, question: str, question_language: str, languages: list[str]) -> dict[str, str]:
-        from llama_index.core.llms import ChatMessage
-
+    def translations(
+        self, question: str, question_language: str, languages: list[str], deadline: Deadline | None = None
+    ) -> dict[str, str]:
+        deadline = deadline or LLMTimeouts.of(self.settings).start()
         result = {}
         for language in languages:
             if language == question_language or language not in ("en", "de"):
                 continue
             message = self.prompt.format(language=language_name(language), question=question)
-            try:
-                reply = self.llm.chat([ChatMessage(role="user", content=message)]).message.content or ""
-            except Exception as error:
-                raise llm_error(error, self.settings) from error
+            budget = deadline.capped(self.settings.llm_first_token_timeout)
+            reply = self.client.complete([ChatMessage("user", message)], budget, max_tokens=TRANSLATION_MAX_TOKENS)
             reply = reply.strip().strip('"').strip()
             if reply:
                 result[language] = reply.splitlines()[0]

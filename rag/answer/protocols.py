@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rag.retrieval.passages import RetrievalResult
 from rag.types import Answer, StreamEvent
+
+if TYPE_CHECKING:
+    from rag.answer.deadline import Deadline
 
 
 class Answerer(Protocol):
@@ -14,14 +17,19 @@ class Answerer(Protocol):
 
     mode: str
 
-    def answer(self, question: str, retrieval: RetrievalResult) -> Answer: ...
+    def answer(self, question: str, retrieval: RetrievalResult, deadline: Deadline | None = None) -> Answer: ...
 
-    def stream(self, question: str, retrieval: RetrievalResult) -> Iterator[StreamEvent]:
-        """``AnswerDelta`` pieces, then one ``AnswerDone`` whose answer equals ``answer()``'s."""
+    def stream(
+        self, question: str, retrieval: RetrievalResult, deadline: Deadline | None = None
+    ) -> Iterator[StreamEvent]:
+        """``AnswerDelta`` pieces, then one ``AnswerDone`` whose answer equals ``answer()``'s.
+        Answerers that wait on a server finish within ``deadline`` or raise."""
         ...
 
 
 class QueryTranslator(Protocol):
     """Translates a question into the other corpus languages before it is searched."""
 
-    def translations(self, question: str, language: str, corpus_languages: list[str]) -> dict[str, str]: ...
+    def translations(
+        self, question: str, language: str, corpus_languages: list[str], deadline: Deadline | None = None
+    ) -> dict[str, str]: ...

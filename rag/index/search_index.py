@@ -24,7 +24,8 @@ class SearchIndex:
     (``from_state``; see rag.index.snapshot), which needs no Chroma at all. ``chunks`` is a ChunkTable
     (columns, read one chunk at a time); ``vectors`` has a row per chunk; ``gloss_vectors`` a row
     per German chunk (``german_rows``, in order): only German chunks have a gloss, so an English
-    corpus does not hold (and load) its vectors twice.
+    corpus does not hold (and load) its vectors twice. ``meaning_vectors`` has a row per chunk in
+    ``meaning_rows`` (the chunks with a multilingual meaning vector, rag.ingest.meaning).
     """
 
     def __init__(
@@ -35,6 +36,8 @@ class SearchIndex:
         gloss_vectors: np.ndarray,
         lexical: LexicalIndex | None = None,
         store: ChunkStore | None = None,
+        meaning_vectors: np.ndarray | None = None,
+        meaning_rows: np.ndarray | None = None,
     ):
         self.store = store
         self.records = records
@@ -50,6 +53,21 @@ class SearchIndex:
         self.german_rows = self.indices_by_language.get("de", np.zeros(0, dtype=np.int64))
         if len(gloss_vectors) != len(self.german_rows):
             raise ValueError(f"{len(gloss_vectors)} gloss vectors for {len(self.german_rows)} German chunks")
+        self.meaning_rows = meaning_rows if meaning_rows is not None else np.zeros(0, dtype=np.int64)
+        self.meaning_vectors = meaning_vectors if meaning_vectors is not None else np.zeros((0, 0), dtype=np.float32)
+        if len(self.meaning_vectors) != len(self.meaning_rows):
+            raise ValueError(f"{len(self.meaning_vectors)} meaning vectors for {len(self.meaning_rows)} rows")
+
+    @property
+    def has_meaning(self) -> bool:
+        return len(self.meaning_rows) > 0
+
+    def meaning_scores(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine of a meaning vector with every chunk's meaning vector; NaN where a chunk has none."""
+        scores = np.full(len(self.chunks), np.nan, dtype=np.float32)
+        if len(self.meaning_rows):
+            scores[self.meaning_rows] = self.meaning_vectors @ vector
+        return scores
 
     def gloss_scores(self, vector: np.ndarray) -> np.ndarray:
         """Cosine of ``vector`` with every German chunk's gloss; 0 for the other chunks."""
@@ -65,7 +83,16 @@ class SearchIndex:
             for c in store.current_chunks()
         ]
         vectors, gloss_vectors = _load_vectors(store, chunks)
-        return cls(store.file_records(), ChunkTable.of(chunks), vectors, gloss_vectors, store=store)
+        meaning_vectors, meaning_rows = _load_meaning_vectors(store, chunks)
+        return cls(
+            store.file_records(),
+            ChunkTable.of(chunks),
+            vectors,
+            gloss_vectors,
+            store=store,
+            meaning_vectors=meaning_vectors,
+            meaning_rows=meaning_rows,
+        )
 
     def state(self) -> dict:
         """What a snapshot stores; ``from_state`` rebuilds an equal index from it."""
@@ -75,11 +102,22 @@ class SearchIndex:
             "vectors": self.vectors,
             "gloss_vectors": self.gloss_vectors,
             "lexical": self.lexical,
+            "meaning_vectors": self.meaning_vectors,
+            "meaning_rows": self.meaning_rows,
         }
 
     @classmethod
     def from_state(cls, state: dict, store: ChunkStore | None = None) -> SearchIndex:
-        return cls(state["records"], state["chunks"], state["vectors"], state["gloss_vectors"], state["lexical"], store)
+        return cls(
+            state["records"],
+            state["chunks"],
+            state["vectors"],
+            state["gloss_vectors"],
+            state["lexical"],
+            store,
+            state["meaning_vectors"],
+            state["meaning_rows"],
+        )
 
     def vocabulary(self, language: str) -> dict[str, int]:
         return self.lexical.vocabulary(language)
@@ -128,3 +166,12 @@ def _index_from_snapshot(settings, version: str, store: ChunkStore | None = None
 
     state = snapshot.load_snapshot(settings, version)
     return SearchIndex.from_state(state, store) if state is not None else None
+
+
+def _load_meaning_vectors(store: ChunkStore, chunks: list[StoredChunk]) -> tuple[np.ndarray, np.ndarray]:
+    """The stored meaning vectors and the rows of the chunks they belong to, in row order."""
+    by_id = store.meaning.vectors([c.chunk_id for c in chunks]) if chunks else {}
+    rows = np.array([i for i, c in enumerate(chunks) if c.chunk_id in by_id], dtype=np.int64)
+    if not len(rows):
+        return np.zeros((0, 0), dtype=np.float32), rows
+    return np.array([by_id[chunks[i].chunk_id] for i in rows], dtype=np.float32), rows

@@ -42,8 +42,9 @@ from rag.index.store import SQLITE_FILE, FileRecord, records_json
 log = logging.getLogger(__name__)
 
 # 3: BM25 postings in numpy arrays; 4: German noun terms; 5: German-only glosses;
-# 6: chunk columns (rag.index.chunk_table), the arrays out of band in a mapped file.
-SNAPSHOT_FORMAT = 7
+# 6: chunk columns (rag.index.chunk_table), the arrays out of band in a mapped file;
+# 7: classes moved into subpackages (pickles name them); 8: meaning vectors.
+SNAPSHOT_FORMAT = 8
 # The index version digests what the index is built from, not how a snapshot lays it out (the
 # format is in the snapshot's file name): this salt stays, so a new format keeps existing stamps.
 VERSION_SALT = b"snapshot5\0"
@@ -64,20 +65,24 @@ def stamp_path(settings: Settings) -> Path:
 
 @dataclass(frozen=True)
 class StoreState:
-    """What the in-memory index is built from: the manifest and the hashes of the gloss vectors."""
+    """What the in-memory index is built from: the manifest and the hashes of the gloss and
+    meaning vectors."""
 
     records: dict[str, FileRecord]
     gloss_hashes: dict[str, str]
+    meaning_hashes: dict[str, str]
 
     @classmethod
     def of(cls, store) -> StoreState:
-        return cls(store.file_records(), store.gloss_hashes())
+        return cls(store.file_records(), store.gloss_hashes(), store.meaning.hashes())
 
     @cached_property
     def version(self) -> str:
         digest = hashlib.sha256(VERSION_SALT)
         digest.update(records_json(self.records).encode())
         digest.update(json.dumps(sorted(self.gloss_hashes.items())).encode())
+        if self.meaning_hashes:  # stores without meaning vectors keep their version
+            digest.update(json.dumps(sorted(self.meaning_hashes.items())).encode())
         return digest.hexdigest()[:32]
 
     @property
@@ -98,17 +103,20 @@ def read_stamp(settings: Settings) -> str | None:
     return stamp["version"] if stamp else None
 
 
-def unchanged_manifest(settings: Settings) -> dict[str, FileRecord] | None:
+def unchanged_manifest(settings: Settings, meaning_key: str = "") -> dict[str, FileRecord] | None:
     """The manifest the last finished ingest recorded, provided that nothing can have changed the
-    store since: none of its files nor the snapshot was written, and its glosses were complete.
+    store since: none of its files nor the snapshot was written, its glosses were complete, and its
+    meaning vectors were made as ``meaning_key`` says (model and which chunks).
     None when that is not certain; the caller then reads the store itself."""
     stamp = _read_stamp(settings)
     if not stamp or not stamp["glosses_complete"] or stamp["files"] != _file_states(settings, stamp["version"]):
         return None
+    if stamp.get("meaning", "") != meaning_key:
+        return None
     return {source: FileRecord.from_metadata(metadata) for source, metadata in stamp["records"].items()}
 
 
-def write_stamp(settings: Settings, state: StoreState) -> None:
+def write_stamp(settings: Settings, state: StoreState, meaning_key: str = "") -> None:
     """Record the finished ingest; call it after the store's last write and the snapshot's."""
     if settings.uses_chroma_server:
         return
@@ -118,6 +126,7 @@ def write_stamp(settings: Settings, state: StoreState) -> None:
         "store": _store_key(settings),
         "collection": settings.collection,
         "glosses_complete": state.glosses_complete,
+        "meaning": meaning_key,
         "records": {source: record.to_metadata() for source, record in sorted(state.records.items())},
         "files": _file_states(settings, version),
     }

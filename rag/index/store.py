@@ -125,6 +125,16 @@ class ChunkStore:
         except Exception as error:
             raise _corrupt_store_error(Path(settings.store_dir), error) from error
         self._glosses = None
+        self._meaning = None
+
+    @property
+    def meaning(self) -> Any:
+        """The multilingual meaning vectors of the chunks (rag.ingest.meaning), created on first use."""
+        if self._meaning is None:
+            from rag.index.derived import DerivedVectors
+
+            self._meaning = DerivedVectors(self.client, f"{self.settings.collection}_meaning")
+        return self._meaning
 
     @property
     def location(self) -> str:
@@ -318,7 +328,8 @@ def delete_embedded_store(settings: Settings) -> None:
     store_dir = Path(settings.store_dir)
     if settings.uses_chroma_server:
         client = open_chroma_client(settings, create=True)
-        for name in (settings.collection, f"{settings.collection}_files", f"{settings.collection}_gloss"):
+        suffixes = ("", "_files", "_gloss", "_meaning")
+        for name in (f"{settings.collection}{suffix}" for suffix in suffixes):
             try:
                 client.delete_collection(name)
             except Exception:

@@ -166,13 +166,18 @@ def title_from_text(path: Path, text: str) -> str:
 
 
 def read_documents(folder: Path, settings: Settings, on_page: PageProgress | None = None) -> FolderReading:
-    """Every document of the folder; files that cannot be read are skipped with their reason.
-    Extractions of files no longer in the folder (or changed) leave the cache."""
+    """Every document of the folder except those removed from the index (rag.ingest.exclusions);
+    files that cannot be read are skipped with their reason. Extractions of files no longer in the folder (or changed) leave the cache."""
+    from rag.ingest.exclusions import excluded_sources
+
     metadata = load_folder_metadata(folder, settings)
+    excluded = excluded_sources(settings, folder)
     cache = extraction_cache(settings)
     reading = FolderReading()
     for path in discover_files(folder, settings):
         source = path.relative_to(folder).as_posix()
+        if source in excluded:
+            continue
         pages = (lambda done, total, source=source: on_page(source, done, total)) if on_page else None
         try:
             reading.documents.append(read_document(path, folder, metadata, cache, pages))

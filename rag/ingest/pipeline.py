@@ -21,7 +21,9 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.config import Settings
 from rag.errors import CorpusError
+from rag.embedding.meaning import MeaningModel
 from rag.index.store import ChunkStore, FileRecord
+from rag.ingest.meaning import update_meaning_vectors
 from rag.ingest.chunking import Chunk, Chunker
 from rag.ingest.documents import FolderReading, PageProgress, SourceDocument, read_documents
 from rag.types import IngestReport
@@ -56,6 +58,7 @@ def ingest_folder(
     settings: Settings,
     progress: ProgressCallback | None = None,
     on_page: PageProgress | None = None,
+    meaning: MeaningModel | None = None,
 ) -> IngestReport:
     started = time.perf_counter()
     reading = read_corpus(folder, settings, on_page)
@@ -89,6 +92,7 @@ def ingest_folder(
 
     stale = store.delete_stale_chunks(records)
     _update_glosses(store, embedding, settings, records, fingerprint, unchanged=not report.changed and not stale)
+    _update_meaning(store, meaning, settings, records, unchanged=not report.changed and not stale)
     report.chunks_total = sum(r.n_chunks for r in records.values())
     report.seconds = time.perf_counter() - started
     return report
@@ -108,6 +112,19 @@ def _update_glosses(
     embedded = update_gloss_vectors(store, embedding, dictionary, fingerprint, settings.ingest_window)
     if embedded:
         log.info("embedded %d gloss vectors of German chunks", embedded)
+
+
+def _update_meaning(
+    store: ChunkStore, meaning: MeaningModel | None, settings: Settings, records: dict, unchanged: bool
+) -> None:
+    """Keep the meaning vectors in step with the chunks (see rag.ingest.meaning)."""
+    if meaning is not None and unchanged:
+        expected = sum(
+            r.n_chunks for r in records.values() if settings.meaning_chunks == "all" or r.language != "en"
+        )
+        if store.meaning.count() == expected:
+            return  # an unchanged corpus whose meaning vectors are complete
+    update_meaning_vectors(store, meaning, settings)
 
 
 class _ChunkWriter:

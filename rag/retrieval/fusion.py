@@ -16,21 +16,22 @@ class FusionWeights:
     lexical: float
     dense: float
     gloss: float = 0.0
+    meaning: float = 0.0
 
     @property
     def total(self) -> float:
-        return self.lexical + self.dense + self.gloss
+        return self.lexical + self.dense + self.gloss + self.meaning
 
 
 #: (question language, chunk language) -> weights. German questions are embedded as their English
 #: gloss, so "dense" for ("de", "en") compares the glossed question with English text.
 FUSION_WEIGHTS: dict[tuple[str, str], FusionWeights] = {
-    ("en", "en"): FusionWeights(lexical=1.0, dense=2.0),
-    ("en", "de"): FusionWeights(lexical=1.0, dense=0.5, gloss=3.0),
-    ("de", "de"): FusionWeights(lexical=1.0, dense=0.0, gloss=2.0),
-    ("de", "en"): FusionWeights(lexical=1.0, dense=2.0),
+    ("en", "en"): FusionWeights(lexical=1.0, dense=2.0, meaning=1.0),
+    ("en", "de"): FusionWeights(lexical=1.0, dense=0.5, gloss=3.0, meaning=1.0),
+    ("de", "de"): FusionWeights(lexical=1.0, dense=0.0, gloss=2.0, meaning=1.0),
+    ("de", "en"): FusionWeights(lexical=1.0, dense=2.0, meaning=1.0),
 }
-DEFAULT_WEIGHTS = FusionWeights(lexical=1.0, dense=2.0)
+DEFAULT_WEIGHTS = FusionWeights(lexical=1.0, dense=2.0, meaning=1.0)
 MIN_SCORE = 1e-6  # node scores stay in (0, 1]
 
 
@@ -41,24 +42,52 @@ def fuse(
     dense: np.ndarray,
     gloss: np.ndarray,
     allowed: np.ndarray,
+    meaning: np.ndarray | None = None,
 ) -> np.ndarray:
     """Weighted sum of the signals, in (0, 1]; lexical scores relative to their language's best.
 
     ``weights_for`` maps each chunk language to the weights of (question language, that language).
+    ``meaning`` (multilingual cosines, NaN where a chunk has none) enters relative to the allowed
+    chunks: 0 at their mean, 1 at their best (rag.retrieval.fusion.relative_meaning), since the
+    meaning model's cosines crowd into a narrow band.
     The sums are not normalised per language pair: a pair with more weight in total (English
     question, German chunk: lexical + dense + gloss) offsets the systematically lower scores of
     matching across languages. One common ceiling keeps scores in (0, 1].
     """
     fused = np.zeros(len(lexical))
-    ceiling = max((weights_for[language].total for language in rows_by_language), default=1.0)
+    relative = relative_meaning(meaning, allowed) if meaning is not None else None
+    ceiling = max(
+        (_total(weights_for[language], relative is not None) for language in rows_by_language), default=1.0
+    )
     for chunk_language, rows in rows_by_language.items():
         weights = weights_for[chunk_language]
         scores = lexical[rows]
         best = scores[allowed[rows]].max(initial=0.0)
-        relative = scores / best if best > 0 else np.zeros_like(scores)
-        combined = weights.lexical * relative + weights.dense * dense[rows] + weights.gloss * gloss[rows]
+        relative_lexical = scores / best if best > 0 else np.zeros_like(scores)
+        combined = weights.lexical * relative_lexical + weights.dense * dense[rows] + weights.gloss * gloss[rows]
+        if relative is not None:
+            combined = combined + weights.meaning * relative[rows]
         fused[rows] = np.clip(combined / ceiling, MIN_SCORE, 1.0)
     return fused
+
+
+def relative_meaning(meaning: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Meaning cosines rescaled over the allowed chunks that have one: 0 at their mean (and below),
+    1 at the best; 0 where a chunk has no meaning vector."""
+    present = allowed & ~np.isnan(meaning)
+    out = np.zeros(len(meaning), dtype=np.float64)
+    if not present.any():
+        return out
+    values = meaning[present]
+    mean, best = float(values.mean()), float(values.max())
+    if best <= mean:
+        return out
+    out[present] = np.clip((values - mean) / (best - mean), 0.0, 1.0)
+    return out
+
+
+def _total(weights: FusionWeights, with_meaning: bool) -> float:
+    return weights.total if with_meaning else weights.total - weights.meaning
 
 
 def weights_for_question(language: str, chunk_languages: list[str]) -> dict[str, FusionWeights]:

@@ -40,6 +40,7 @@ from rag.retrieval.passages import (
     merge_overlapping,
 )
 from rag.retrieval.planning import DictionarySource, QueryPlan, QueryPlanner, coverage
+from rag.embedding.meaning import MeaningModel
 from rag.runtime.threads import limited_blas_threads
 from rag.types import Passage
 
@@ -56,6 +57,7 @@ class HybridRetriever(BaseRetriever):
         dictionary: DictionarySource,
         top_k: int = 5,
         blas_threads: int = 1,
+        meaning: MeaningModel | None = None,
     ):
         super().__init__()
         self.index = index
@@ -63,6 +65,7 @@ class HybridRetriever(BaseRetriever):
         self.planner = QueryPlanner(index, dictionary)
         self.top_k = top_k
         self.blas_threads = blas_threads
+        self.meaning = meaning if index.has_meaning else None
         self.sources: list[str] | None = None
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
@@ -82,17 +85,28 @@ class HybridRetriever(BaseRetriever):
         allowed = self._allowed_mask(sources)
         lexical = index.lexical.scores(plan.weighted_terms())
         vector = np.asarray(self.embedding.get_query_embedding(plan.embedded_text), dtype=np.float32)
+        meaning_vector = self._meaning_vector(question)
         with limited_blas_threads(self.blas_threads):
             dense = index.vectors @ vector
             gloss = index.gloss_scores(vector)
+            meaning = index.meaning_scores(meaning_vector) if meaning_vector is not None else None
         weights = weights_for_question(plan.language, index.languages)
-        fused = fuse(weights, index.indices_by_language, lexical, dense, gloss, allowed)
+        fused = fuse(weights, index.indices_by_language, lexical, dense, gloss, allowed, meaning)
         fused = np.where(allowed, fused, -np.inf)
         pool = max(MERGE_POOL, top_k * CANDIDATES_PER_PASSAGE)
         ranked = [int(i) for i in top_indices(fused, pool) if np.isfinite(fused[i])]
         groups = merge_overlapping(ranked, self._span)[:top_k]
-        passages = [self._passage(rows, float(fused[rows[0]]), plan, self._cosine(rows[0], dense, gloss)) for rows in groups]
-        return RetrievalResult(plan, passages)
+        passages = [
+            self._passage(rows, float(fused[rows[0]]), plan, self._cosine(rows[0], dense, gloss), meaning)
+            for rows in groups
+        ]
+        return RetrievalResult(plan, passages, meaning_vector)
+
+    def _meaning_vector(self, question: str) -> np.ndarray | None:
+        """The question's multilingual vector (the question as asked: the model reads both languages)."""
+        if self.meaning is None:
+            return None
+        return np.asarray(self.meaning.query([question])[0], dtype=np.float32)
 
     def _span(self, i: int) -> tuple[str, int, int]:
         chunks = self.index.chunks
@@ -107,7 +121,9 @@ class HybridRetriever(BaseRetriever):
             return np.ones(len(self.index.chunks), dtype=bool)
         return self.index.chunks.rows_with("source", set(sources))
 
-    def _passage(self, rows: list[int], score: float, plan: QueryPlan, cosine: float) -> Passage:
+    def _passage(
+        self, rows: list[int], score: float, plan: QueryPlan, cosine: float, meaning: np.ndarray | None
+    ) -> Passage:
         """One passage: the best chunk ``rows[0]``, widened to the chunks merged into it (its
         scores stay the best chunk's; matched terms are those of any of them)."""
         members = [self.index.chunks[i] for i in rows]
@@ -131,4 +147,14 @@ class HybridRetriever(BaseRetriever):
             coverage=coverage(groups, matched, self.index.lexical),
             cosine=cosine,
             **joined_location(members).model_dump(),
+            meaning=_best_meaning(meaning, rows),
         )
+
+
+def _best_meaning(meaning: np.ndarray | None, rows: list[int]) -> float | None:
+    """The passage's meaning cosine: its best chunk's, among those that have one."""
+    if meaning is None:
+        return None
+    values = meaning[rows]
+    values = values[~np.isnan(values)]
+    return float(values.max()) if len(values) else None

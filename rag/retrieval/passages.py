@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 from llama_index.core.schema import NodeWithScore, TextNode
 
 from rag.index.store import StoredChunk
@@ -27,6 +28,7 @@ class RetrievalResult:
 
     plan: QueryPlan
     passages: list[Passage]
+    meaning_vector: np.ndarray | None = None  # the question's multilingual vector, when there is one
 
     @property
     def nodes(self) -> list[NodeWithScore]:

