@@ -98,7 +98,7 @@ def test_card_shows_page_and_section_and_the_page_view(pdf):
     start = document.text.index(piece)
     passage = Passage(source="kueste.pdf", title="Handbuch", language="de", text=piece, start=start,
                       end=start + len(piece), score=0.5, page_start=2, page_end=2, section="Flotte › Leuchtturm")
-    card = citation_card(Citation(n=1, passage=passage), document.text, "<details class='page-view'></details>")
+    card = citation_card(Citation(n=1, passage=passage), 1, document.text, "<details class='page-view'></details>")
     assert "kueste.pdf · page 2 · Flotte › Leuchtturm · German" in card
     assert "<details class='page-view'></details>" in card
     assert "Show in the whole text (Flotte › Leuchtturm)" in card
@@ -107,7 +107,7 @@ def test_card_shows_page_and_section_and_the_page_view(pdf):
 def test_section_text_is_escaped_on_the_card():
     passage = Passage(source="a.md", title="A", language="en", text="x", start=0, end=1, score=0.1,
                       section="<script>alert(1)</script> › B")
-    card = citation_card(Citation(n=1, passage=passage), "x")
+    card = citation_card(Citation(n=1, passage=passage), 1, "x")
     assert "<script>" not in card and "&lt;script&gt;" in card
 
 
