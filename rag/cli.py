@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     rag = open_rag(**overrides)
     if args.command == "ingest":
         report = rag.ingest(rebuild=args.rebuild, progress=False if args.no_progress else None)
-        print(report.summary())
+        print(visible(report.summary()))  # skipped files are named: names are data too
         return EXIT_OK
     if args.command == "info":
         info = rag.info()
@@ -217,20 +217,12 @@ def write_source_text(text: str) -> None:
     """The text exactly, as UTF-8, when written to a file or pipe (scripts slice it by offsets);
     on a terminal, control characters are shown as escapes so document text cannot act there."""
     if sys.stdout.isatty():
-        sys.stdout.write("".join(_visible(c) for c in text))
+        sys.stdout.write(visible(text))
         sys.stdout.flush()
         return
     sys.stdout.flush()
     sys.stdout.buffer.write(text.encode("utf-8", "surrogatepass"))
     sys.stdout.buffer.flush()
-
-
-def _visible(char: str) -> str:
-    import unicodedata
-
-    if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cf"):
-        return char
-    return char.encode("unicode_escape").decode("ascii")
 
 
 def format_answer(answer) -> str:
