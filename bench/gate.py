@@ -1,6 +1,6 @@
 """Relevance gate benchmark: which rule on (coverage, cosine) refuses the right questions?
 
-    .venv/bin/python bench/gate.py [--xquad DIR] [--keep DIR] [--no-write]
+    .venv/bin/python -m bench.gate [--xquad DIR] [--keep DIR] [--no-write]
 
 The gate answers a question when one of its 5 retrieved passages passes a rule on the passage's
 `coverage` (rarity-weighted share of the question's words it holds, in any translation) and
@@ -16,13 +16,11 @@ answerable questions refused, and unanswerable questions answered.
 
 The stores are ingested with `python -m rag ingest` (held-out ones from a folder of symlinks);
 the questions are retrieved in-process with `Rag.retrieve`, once; every rule is then scored on
-the recorded (coverage, cosine) pairs. The table is written to bench/GATE.md.
+the recorded (coverage, cosine) pairs. The table is written to bench/results/GATE.md.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import tempfile
 import time
@@ -31,25 +29,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from bench.lib.datasets import seed_fixtures, xquad_questions
+from bench.lib.environment import clean_environment, forget_caller_settings
+from bench.lib.machine import machine_description
+from bench.lib.options import add_xquad_options, new_parser
+from bench.lib.paths import RESULTS, SEEDS, display_path
+from bench.lib.publish import publish
+from bench.lib.rag_cli import ingest
+from rag import Settings, open_rag
 
-from retrieval_xquad import (
-    FIXTURES,
-    SEEDS,
-    TOP_K,
-    bench_environment,
-    display_path,
-    ingest,
-    machine_description,
-    parse_args,
-    publish,
-)
-
-from rag.api import open_rag
-from rag.config import Settings
-
-REPORT = REPO / "bench" / "GATE.md"
+REPORT = RESULTS / "GATE.md"
+TOP_K = 5
 PAIRS = [("en", "en"), ("de", "de"), ("en", "de"), ("de", "en")]
 HELD_OUT_EVERY = 5
 WEIGHTS = (0.5, 1.0, 1.5, 2.0)
@@ -71,14 +61,15 @@ class Rule:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv, REPORT, __doc__)
+    parser = new_parser("bench.gate", __doc__)
+    add_xquad_options(parser, REPORT)
+    args = parser.parse_args(argv)
     xquad = args.xquad.resolve()
     if not (xquad / "questions.jsonl").is_file():
         print(f"error: XQuAD data not found in {xquad} (expected questions.jsonl)", file=sys.stderr)
         return 2
-    for name in [k for k in os.environ if k.startswith("RAG_")]:  # the caller's settings stay out
-        del os.environ[name]
-    workdir = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="rag-gate-"))
+    forget_caller_settings()
+    workdir = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="rag-gate-"))
     started = time.perf_counter()
     stores = build_stores(xquad, workdir)
     scores = retrieve_all(xquad, stores, workdir / "cache")
@@ -109,7 +100,7 @@ def held_out_folder(corpus: Path, folder: Path) -> Path:
 
 
 def build_stores(xquad: Path, workdir: Path) -> dict[str, Path]:
-    env = bench_environment(workdir)
+    env = clean_environment(workdir / "cache")
     stores = {"seeds": ingest(SEEDS, workdir / "seeds", env)}
     for language in ("en", "de"):
         corpus = xquad / f"corpus_{language}"
@@ -121,8 +112,8 @@ def build_stores(xquad: Path, workdir: Path) -> dict[str, Path]:
 
 def retrieve_all(xquad: Path, stores: dict[str, Path], cache: Path) -> dict[str, list[Scores]]:
     """(coverage, cosine) of the passages of every question, per group of questions."""
-    questions = [json.loads(line) for line in (xquad / "questions.jsonl").open(encoding="utf-8")]
-    fixtures = [json.loads(line) for line in FIXTURES.open(encoding="utf-8") if line.strip()]
+    questions = xquad_questions(xquad)
+    fixtures = seed_fixtures()
     rags, embedding = {}, None
     for name, store in stores.items():
         rags[name] = open_rag(Settings(store_dir=store, cache_dir=cache, show_progress=False), embedding=embedding)
@@ -276,7 +267,7 @@ def render(results: dict[str, dict], current: str, scores: dict, xquad: Path, mi
         "# Relevance gate benchmark: refusing what the sources cannot answer",
         "",
         (
-            f"Command: `.venv/bin/python bench/gate.py` ({time.strftime('%Y-%m-%d')}; ingest and "
+            f"Command: `.venv/bin/python -m bench.gate` ({time.strftime('%Y-%m-%d')}; ingest and "
             f"retrieval took {minutes:.1f} min). Machine: {machine_description()}."
         ),
         "",

@@ -8,34 +8,30 @@ llama-index-embeddings-huggingface is not installed in this project; ``NaiveHFEm
 its ``HuggingFaceEmbedding`` does by default (sentence-transformers, batch 10, normalize=True,
 max_seq_length 256 from the model: everything past 256 word pieces is silently dropped).
 
-Run as a worker by bench/run.py, one process per measurement; prints one JSON object:
-    python bench/naive.py ingest CORPUS STORE
-    python bench/naive.py query STORE QUESTIONS.json [--repeat N]
-    python bench/naive.py ask STORE QUESTION          (cold start: a new process per call)
+Run as a worker by bench.run and bench.ingest_compare, one process per measurement; prints one
+JSON object:
+    python -m bench.naive ingest CORPUS STORE
+    python -m bench.naive query STORE QUESTIONS.json [--repeat N]
+    python -m bench.naive ask STORE QUESTION          (cold start: a new process per call)
 """
 
 from __future__ import annotations
 
-import json
-import resource
-import sys
 import time
 
-T0 = time.perf_counter()
+T0 = time.perf_counter()  # before any other import: the cold start counts from here
 
-from pathlib import Path  # noqa: E402
+import json
+from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from rag.runtime.offline import prepare_offline_environment  # noqa: E402  (tiktoken/HF offline only)
+from bench.lib.options import new_parser
+from bench.lib.worker import peak_rss_mb, print_result
+from rag.runtime.offline import prepare_offline_environment
 
 prepare_offline_environment()
 
 COLLECTION = "naive"
 TIMERS = {"embed": 0.0}
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def model_path() -> str:
@@ -153,18 +149,29 @@ def ask(store: str, question: str) -> dict:
     return {"first_result_s": time.perf_counter() - T0, "hits": len(nodes), "peak_rss_mb": peak_rss_mb()}
 
 
-def main() -> None:
-    command, *args = sys.argv[1:]
-    if command == "ingest":
-        result = ingest(args[0], args[1])
-    elif command == "query":
-        result = query(args[0], args[1], int(args[3]) if len(args) > 3 else 1)
-    elif command == "ask":
-        result = ask(args[0], args[1])
+def main(argv: list[str] | None = None) -> int:
+    parser = new_parser("bench.naive", __doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    command = commands.add_parser("ingest", help="read, split, embed and store a corpus into a new store")
+    command.add_argument("corpus")
+    command.add_argument("store")
+    command = commands.add_parser("query", help="retrieve latency per question")
+    command.add_argument("store")
+    command.add_argument("questions", help="a JSON list of questions")
+    command.add_argument("--repeat", type=int, default=1)
+    command = commands.add_parser("ask", help="a cold start: open the store and retrieve for one question")
+    command.add_argument("store")
+    command.add_argument("question")
+    args = parser.parse_args(argv)
+    if args.command == "ingest":
+        result = ingest(args.corpus, args.store)
+    elif args.command == "query":
+        result = query(args.store, args.questions, args.repeat)
     else:
-        raise SystemExit(__doc__)
-    print(json.dumps(result))
+        result = ask(args.store, args.question)
+    print_result(result)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

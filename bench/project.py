@@ -1,40 +1,36 @@
-"""The project's pipeline as a benchmark worker, through its public API (``rag.api.open_rag``).
+"""The project's pipeline as a benchmark worker, through its public API (``rag.open_rag``).
 
-One process per measurement; prints one JSON object:
-    python bench/project.py ingest CORPUS STORE        (phases: parse, embed, store; peak RSS)
-    python bench/project.py query STORE QUESTIONS.json [--repeat N]   (retrieve and extractive ask)
-    python bench/project.py phases STORE QUESTION       (cold start, phase by phase)
+Run by bench.run and bench.ingest_compare, one process per measurement; prints one JSON object:
+    python -m bench.project ingest CORPUS STORE          (phases: parse, embed, store; peak RSS)
+    python -m bench.project query STORE QUESTIONS.json [--repeat N]   (retrieve and extractive ask)
+    python -m bench.project phases STORE QUESTION         (cold start, phase by phase)
 
-Phases of an ingest are measured by timing the embedding's batch calls and the store's writes;
+Phases of an ingest are measured by timing the embedding's batch calls and the store's writes
+(by design the two internal components are wrapped: ``Rag.embedding``'s class and ChunkStore);
 parse is the rest (reading, language detection, chunking, manifest).
 """
 
 from __future__ import annotations
 
-import json
-import resource
-import sys
 import time
 
-T0 = time.perf_counter()
+T0 = time.perf_counter()  # before any other import: the cold start's phases count from here
 
-from pathlib import Path  # noqa: E402
+import json
+import sys
+from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from bench.lib.options import new_parser
+from bench.lib.worker import peak_rss_mb, print_result
 
 
 def ingest(corpus: str, store: str) -> dict:
-    from rag.api import open_rag
-    from rag.embedding.factory import build_embedding
+    from rag import open_rag
     from rag.index.store import ChunkStore
 
     timers = {"embed": 0.0, "store": 0.0}
     rag = open_rag(store_dir=store, show_progress=False)
-    embedding = build_embedding(rag.settings)
+    embedding = rag.embedding
     embed_batch = type(embedding)._get_text_embeddings
     add_chunks = ChunkStore.add_chunks
 
@@ -54,7 +50,6 @@ def ingest(corpus: str, store: str) -> dict:
 
     type(embedding)._get_text_embeddings = timed_embed
     ChunkStore.add_chunks = timed_add
-    rag = open_rag(rag.settings, embedding=embedding)
     started = time.perf_counter()
     report = rag.ingest(corpus, progress=False)
     total = time.perf_counter() - started
@@ -75,7 +70,7 @@ def ingest(corpus: str, store: str) -> dict:
 
 
 def query(store: str, questions_file: str, repeat: int = 1) -> dict:
-    from rag.api import open_rag
+    from rag import open_rag
 
     rag = open_rag(store_dir=store, show_progress=False)
     questions = json.loads(Path(questions_file).read_text())
@@ -128,18 +123,29 @@ def phases(store: str, question: str) -> dict:
     return result
 
 
-def main() -> None:
-    command, *args = sys.argv[1:]
-    if command == "ingest":
-        result = ingest(args[0], args[1])
-    elif command == "query":
-        result = query(args[0], args[1], int(args[3]) if len(args) > 3 else 1)
-    elif command == "phases":
-        result = phases(args[0], args[1])
+def main(argv: list[str] | None = None) -> int:
+    parser = new_parser("bench.project", __doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    command = commands.add_parser("ingest", help="a fresh or incremental ingest, phase by phase")
+    command.add_argument("corpus")
+    command.add_argument("store")
+    command = commands.add_parser("query", help="retrieve and extractive ask latency per question")
+    command.add_argument("store")
+    command.add_argument("questions", help="a JSON list of questions")
+    command.add_argument("--repeat", type=int, default=1)
+    command = commands.add_parser("phases", help="a cold start to the first answer, phase by phase")
+    command.add_argument("store")
+    command.add_argument("question")
+    args = parser.parse_args(argv)
+    if args.command == "ingest":
+        result = ingest(args.corpus, args.store)
+    elif args.command == "query":
+        result = query(args.store, args.questions, args.repeat)
     else:
-        raise SystemExit(__doc__)
-    print(json.dumps(result))
+        result = phases(args.store, args.question)
+    print_result(result)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

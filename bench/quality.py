@@ -3,33 +3,34 @@
 Each paragraph of ../shared/data/xquad-dev (read in place) is cut by the project's chunker; a
 question's paragraph ranks by its best chunk's cosine. Reports hit@1 / hit@5 for English questions
 over the English corpus, German over German and English over German (cross-language), and how
-close each runtime's vectors are to sentence-transformers' (cosine, mean and minimum).
+close each runtime's vectors are to sentence-transformers' (cosine, mean and minimum). By design
+this measures two internal components, the chunker and each runtime's embedding, without the
+retriever.
 
-    .venv/bin/python bench/quality.py [--runtimes torch,onnx-fp32,onnx-int8,openvino-int8] [--json OUT]
+    .venv/bin/python -m bench.quality [--runtimes torch,onnx-fp32,onnx-int8,openvino-int8] [--json OUT]
+
+bench/results/quality.json holds the recorded results (--json bench/results/quality.json); bench.run
+puts their table into RESULTS.md.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-XQUAD = REPO.parent / "shared" / "data" / "xquad-dev"
-SETTINGS = (("en", "en"), ("de", "de"), ("en", "de"))
+from bench.lib.datasets import xquad_paragraphs, xquad_questions
+from bench.lib.options import name_list, new_parser
+from bench.lib.publish import write_json
+from bench.lib.report import QUALITY_SETTINGS as SETTINGS
+from bench.lib.report import quality_table
+from rag import load_settings, open_rag  # rag.api: model loaders stay offline
 
 
-def load_xquad(folder: Path = XQUAD):
-    questions = [json.loads(line) for line in (folder / "questions.jsonl").read_text().splitlines() if line]
-    corpora = {
-        lang: {p.stem: p.read_text(encoding="utf-8") for p in sorted((folder / f"corpus_{lang}").glob("*.txt"))}
-        for lang in ("en", "de")
-    }
+def load_xquad():
+    questions = xquad_questions()
+    corpora = {lang: xquad_paragraphs(lang) for lang in ("en", "de")}
     return questions, corpora
 
 
@@ -49,9 +50,7 @@ def chunk_corpus(texts: dict[str, str], settings):
 
 
 def evaluate(runtime: str, questions, corpora, settings) -> dict:
-    from rag.embedding.factory import build_embedding
-
-    embedding = build_embedding(settings.with_overrides(embedding_runtime=runtime))
+    embedding = open_rag(settings.with_overrides(embedding_runtime=runtime)).embedding
     result = {"runtime": runtime}
     vectors = {}
     started = time.perf_counter()
@@ -81,18 +80,13 @@ def evaluate(runtime: str, questions, corpora, settings) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runtimes", default="torch,onnx-fp32,onnx-int8,openvino-int8")
+    parser = new_parser("bench.quality", __doc__)
+    parser.add_argument("--runtimes", type=name_list, default="torch,onnx-fp32,onnx-int8,openvino-int8")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    from rag.runtime.offline import prepare_offline_environment
-
-    prepare_offline_environment()
-    from rag.config import load_settings
-
     settings = load_settings(preset="tests", store_dir="/tmp/rag-bench-unused")
     questions, corpora = load_xquad()
-    results = [evaluate(r, questions, corpora, settings) for r in args.runtimes.split(",")]
+    results = [evaluate(r, questions, corpora, settings) for r in args.runtimes]
     reference = next((r["_vectors"] for r in results if r["runtime"] == "torch"), None)
     for r in results:
         vectors = r.pop("_vectors")
@@ -100,26 +94,11 @@ def main(argv=None) -> int:
             cos = (vectors * reference).sum(axis=1)
             r["cosine_to_torch"] = {"mean": float(cos.mean()), "min": float(cos.min())}
     print(f"{len(questions)} questions, {sum(len(c) for c in corpora.values())} paragraphs")
-    print(markdown_table(results))
+    print(quality_table(results))
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        write_json(results, args.json, indent=2)
     return 0
 
 
-def markdown_table(results: list[dict]) -> str:
-    lines = [
-        "| runtime | EN→EN hit@1 | hit@5 | DE→DE hit@1 | hit@5 | EN→DE hit@1 | hit@5 | cosine to torch (mean / min) |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        cells = [r["runtime"]]
-        for q, c in SETTINGS:
-            cells += [f"{r[f'{q}-{c}']['hit@1']:.3f}", f"{r[f'{q}-{c}']['hit@5']:.3f}"]
-        cos = r.get("cosine_to_torch")
-        cells.append(f"{cos['mean']:.4f} / {cos['min']:.4f}" if cos else "")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

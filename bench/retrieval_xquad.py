@@ -1,33 +1,41 @@
 """Cross-language retrieval benchmark: XQuAD (dev split) and the seed fixtures.
 
-    .venv/bin/python bench/retrieval_xquad.py [--xquad DIR] [--keep DIR] [--no-write]
+    .venv/bin/python -m bench.retrieval_xquad [--xquad DIR] [--keep DIR] [--no-write]
 
 Ingests ../shared/data/xquad-dev/corpus_en, corpus_de and seeds/ into temporary stores the normal
 way (`python -m rag ingest`), sends every question through `python -m rag retrieve - --json
 --top-k 5` (one batch per setting), and prints hit@1 / hit@5 next to the reference points of the
 XQuAD README; then the seed fixtures (a hit is a passage containing a gold quote) and the
-retrieval latency per question, measured in-process through the same API after a warm-up.
-The output, with a description of the machine, is written to bench/RETRIEVAL.md.
+retrieval latency per question, measured in-process through the same API after a warm-up
+(p50 / p95: nearest rank, rag.evaluation.metrics.percentile). The caller's RAG_* settings are
+ignored: every run measures the defaults. The output, with a description of the machine, is
+written to bench/results/RETRIEVAL.md.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_XQUAD = REPO / ".." / "shared" / "data" / "xquad-dev"
-FIXTURES = REPO / "fixtures" / "seeds.jsonl"
-SEEDS = REPO / "seeds"
-REPORT = REPO / "bench" / "RETRIEVAL.md"
+from bench.lib.datasets import (
+    holds_gold_quote,
+    seed_fixtures,
+    seed_language,
+    xquad_questions,
+)
+from bench.lib.environment import clean_environment, forget_caller_settings
+from bench.lib.machine import machine_description
+from bench.lib.options import add_xquad_options, new_parser
+from bench.lib.paths import RESULTS, SEEDS, display_path
+from bench.lib.publish import publish
+from bench.lib.rag_cli import ingest, retrieve_batch
+from rag import open_rag
+from rag.evaluation.metrics import percentile
+
+REPORT = RESULTS / "RETRIEVAL.md"
 TOP_K = 5
 SEED_TOP_K = 3
 LATENCY_WARMUP = 20
@@ -56,84 +64,40 @@ def main(argv: list[str] | None = None) -> int:
     if not (xquad / "questions.jsonl").is_file():
         print(f"error: XQuAD data not found in {xquad} (expected questions.jsonl)", file=sys.stderr)
         return 2
-    workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="rag-bench-"))
-    env = bench_environment(workdir)
+    forget_caller_settings()
+    workdir = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="rag-bench-"))
+    cache = workdir / "cache"
+    env = clean_environment(cache)
     stores = {
         "en": ingest(xquad / "corpus_en", workdir / "xquad_en", env),
         "de": ingest(xquad / "corpus_de", workdir / "xquad_de", env),
         "seeds": ingest(SEEDS, workdir / "seeds", env),
     }
-    questions = [json.loads(line) for line in (xquad / "questions.jsonl").open(encoding="utf-8")]
-    fixtures = [json.loads(line) for line in FIXTURES.open(encoding="utf-8") if line.strip()]
+    questions = xquad_questions(xquad)
+    fixtures = seed_fixtures()
     answerable = [f for f in fixtures if f["answerable"]]
 
     xquad_results = {}
     for question_language, corpus_language in SETTINGS:
         texts = [q[f"question_{question_language}"] for q in questions]
-        retrieved = retrieve_via_cli(texts, stores[corpus_language], TOP_K, env)
+        retrieved = retrieve_batch(texts, stores[corpus_language], TOP_K, env)
         xquad_results[(question_language, corpus_language)] = xquad_hits(questions, retrieved)
-    seed_retrieved = retrieve_via_cli([f["question"] for f in answerable], stores["seeds"], SEED_TOP_K, env)
+    seed_retrieved = retrieve_batch([f["question"] for f in answerable], stores["seeds"], SEED_TOP_K, env)
     seed_result = seed_hits(answerable, seed_retrieved)
     latency = {
-        "seeds": measure_latency([f["question"] for f in fixtures], stores["seeds"], env),
+        "seeds": measure_latency([f["question"] for f in fixtures], stores["seeds"], cache),
         "xquad_de": measure_latency(
-            [q["question_en"] for q in questions] + [q["question_de"] for q in questions], stores["de"], env
+            [q["question_en"] for q in questions] + [q["question_de"] for q in questions], stores["de"], cache
         ),
     }
     publish(render(xquad_results, seed_result, latency, len(questions), xquad), REPORT, write=not args.no_write)
     return 0
 
 
-def parse_args(argv: list[str] | None, report: Path = REPORT, description: str = __doc__) -> argparse.Namespace:
-    """The options of the XQuAD benchmarks (this one and bench/gate.py)."""
-    parser = argparse.ArgumentParser(description=description.splitlines()[0])
-    parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD, help="The xquad-dev folder.")
-    parser.add_argument("--keep", default=None, help="Build the stores in this folder and keep them.")
-    parser.add_argument(
-        "--no-write", action="store_true", help=f"Print only; do not rewrite {report.relative_to(REPO)}."
-    )
+def parse_args(argv: list[str] | None):
+    parser = new_parser("bench.retrieval_xquad", __doc__)
+    add_xquad_options(parser, REPORT)
     return parser.parse_args(argv)
-
-
-def publish(report: str, path: Path, write: bool) -> None:
-    """Print the report and, unless told not to, write it to ``path`` in the repository."""
-    print(report)
-    if write:
-        path.write_text(report + "\n", encoding="utf-8")
-        print(f"\n(written to {path.relative_to(REPO)})")
-
-
-def bench_environment(workdir: Path) -> dict[str, str]:
-    """The environment of the CLI runs: default settings, one shared cache (the dictionary)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env["RAG_CACHE_DIR"] = str(workdir / "cache")
-    env["RAG_SHOW_PROGRESS"] = "false"
-    return env
-
-
-# --- through the CLI ----------------------------------------------------------------------------
-
-
-def ingest(source: Path, store: Path, env: dict[str, str]) -> Path:
-    """`python -m rag ingest` (incremental: a kept store is only brought up to date)."""
-    command = [sys.executable, "-m", "rag", "ingest", "--source", str(source), "--store", str(store), "--no-progress"]
-    completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-    if completed.returncode != 0:
-        raise SystemExit(f"ingest of {source} failed:\n{completed.stderr}")
-    print(f"ingest {source.name}: {completed.stdout.strip()}", file=sys.stderr)
-    return store
-
-
-def retrieve_via_cli(questions: list[str], store: Path, top_k: int, env: dict[str, str]) -> list[list[dict]]:
-    """Passages per question from one batch run of `python -m rag retrieve - --json`."""
-    command = [sys.executable, "-m", "rag", "retrieve", "-", "--json", "--top-k", str(top_k), "--store", str(store)]
-    completed = subprocess.run(
-        command, cwd=REPO, env=env, input="\n".join(questions) + "\n", capture_output=True, text=True
-    )
-    lines = [json.loads(line) for line in completed.stdout.splitlines() if line.strip()]
-    if completed.returncode != 0 or len(lines) != len(questions):
-        raise SystemExit(f"retrieve failed ({completed.returncode}, {len(lines)} results):\n{completed.stderr}")
-    return [line.get("passages", []) for line in lines]
 
 
 # --- scoring --------------------------------------------------------------------------------------
@@ -149,21 +113,11 @@ def xquad_hits(questions: list[dict], retrieved: list[list[dict]]) -> tuple[floa
     return first / len(questions), top / len(questions)
 
 
-def normalised(text: str) -> str:
-    return " ".join(text.split())
-
-
-def passage_hits(fixture: dict, passage: dict) -> bool:
-    """A passage hits when it contains one of the fixture's gold quotes (whitespace-normalised)."""
-    text = normalised(passage["text"])
-    return any(normalised(quote) in text for quote in fixture["gold_quotes"])
-
-
 def seed_hits(fixtures: list[dict], retrieved: list[list[dict]]) -> dict:
     first = top = 0
     misses = []
     for fixture, passages in zip(fixtures, retrieved):
-        hits = [passage_hits(fixture, p) for p in passages[:SEED_TOP_K]]
+        hits = [holds_gold_quote(fixture, p["text"]) for p in passages[:SEED_TOP_K]]
         first += bool(hits) and hits[0]
         top += any(hits)
         if not any(hits):
@@ -186,31 +140,22 @@ def seed_hits_by_pair(fixtures: list[dict], retrieved: list[list[dict]]) -> dict
     for fixture, passages in zip(fixtures, retrieved):
         key = fixture_pair(fixture)
         counts = pairs.setdefault(key, [0, 0])
-        counts[0] += any(passage_hits(fixture, p) for p in passages[:SEED_TOP_K])
+        counts[0] += any(holds_gold_quote(fixture, p["text"]) for p in passages[:SEED_TOP_K])
         counts[1] += 1
     return {k: (v[0], v[1]) for k, v in sorted(pairs.items())}
 
 
 def fixture_pair(fixture: dict) -> str:
-    languages = sorted({source_language(s) for s in fixture["gold_sources"]})
+    languages = sorted({seed_language(s) for s in fixture["gold_sources"]})
     return f"{fixture['lang'].upper()} question, {'+'.join(l.upper() for l in languages)} text"
-
-
-def source_language(source: str) -> str:
-    meta = json.loads((SEEDS / "sources.json").read_text(encoding="utf-8"))["documents"]
-    return meta.get(source, {}).get("language", "und")
 
 
 # --- latency ------------------------------------------------------------------------------------
 
 
-def measure_latency(questions: list[str], store: Path, env: dict[str, str]) -> tuple[float, float, int]:
-    """p50 and p95 milliseconds per question through rag.api (index loaded, after a warm-up)."""
-    os.environ["RAG_CACHE_DIR"] = env["RAG_CACHE_DIR"]
-    sys.path.insert(0, str(REPO))
-    from rag.api import open_rag
-
-    rag = open_rag(store_dir=store, show_progress=False, query_threads=1)
+def measure_latency(questions: list[str], store: Path, cache: Path) -> list[float]:
+    """Milliseconds per question through rag.api (index loaded, after a warm-up, 1 query thread)."""
+    rag = open_rag(store_dir=store, cache_dir=cache, show_progress=False, query_threads=1)
     for question in questions[:LATENCY_WARMUP]:
         rag.retrieve(question, top_k=TOP_K)
     timings = []
@@ -218,8 +163,7 @@ def measure_latency(questions: list[str], store: Path, env: dict[str, str]) -> t
         started = time.perf_counter()
         rag.retrieve(question, top_k=TOP_K)
         timings.append((time.perf_counter() - started) * 1000)
-    timings.sort()
-    return statistics.median(timings), timings[int(0.95 * (len(timings) - 1))], len(timings)
+    return timings
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -229,7 +173,7 @@ def render(results: dict, seeds: dict, latency: dict, n_questions: int, xquad: P
     lines = [
         "# Retrieval benchmark: XQuAD (dev split) and the seed fixtures",
         "",
-        f"Command: `.venv/bin/python bench/retrieval_xquad.py` ({time.strftime('%Y-%m-%d')}). "
+        f"Command: `.venv/bin/python -m bench.retrieval_xquad` ({time.strftime('%Y-%m-%d')}). "
         f"{n_questions} XQuAD questions, 120 paragraphs per corpus, from `{display_path(xquad)}`; corpora "
         "ingested with `python -m rag ingest`, questions run through `python -m rag retrieve - --json --top-k 5`. "
         "A hit is the answering paragraph's file among the passages. Baselines are the reference points of the "
@@ -261,13 +205,13 @@ def render(results: dict, seeds: dict, latency: dict, n_questions: int, xquad: P
         lines.append("- not in the top 3: " + "; ".join(f"`{m['id']}` {m['question']}" for m in seeds["misses"]))
     lines += [
         "",
-        "## Latency per question (in-process `Rag.retrieve`, index loaded, 1 query thread)",
+        "## Latency per question (in-process `Rag.retrieve`, index loaded, 1 query thread; nearest-rank percentiles)",
         "",
         "| corpus | questions | p50 ms | p95 ms |",
         "|---|---|---|---|",
     ]
-    for name, (p50, p95, n) in latency.items():
-        lines.append(f"| {name} | {n} | {p50:.1f} | {p95:.1f} |")
+    for name, timings in latency.items():
+        lines.append(f"| {name} | {len(timings)} | {percentile(timings, 0.5):.1f} | {percentile(timings, 0.95):.1f} |")
     lines += ["", f"Machine: {machine_description()}"]
     return "\n".join(lines)
 
@@ -280,28 +224,6 @@ def goal_text(pair: tuple[str, str], h1: float, h5: float) -> str:
     if goal5 is not None:
         parts.append(f"hit@5 ≥ {goal5:.2f} {'met' if h5 >= goal5 else 'MISSED'}")
     return "; ".join(parts) or "(reported)"
-
-
-def display_path(path: Path) -> str:
-    try:
-        return os.path.relpath(path, REPO)
-    except ValueError:
-        return str(path)
-
-
-def machine_description() -> str:
-    model = cores = "?"
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "Model name":
-                model = value.strip()
-            elif key.strip() == "CPU(s)":
-                cores = value.strip()
-    except OSError:
-        pass
-    return f"{model}, {cores} CPUs, Python {platform.python_version()}, {platform.system()} {platform.release()}"
 
 
 if __name__ == "__main__":

@@ -1,31 +1,28 @@
 """How far would a perfect translation of the question get? The seed fixtures that retrieval misses.
 
-    .venv/bin/python bench/translation_ceiling.py [--store DIR] [--no-write]
+    .venv/bin/python -m bench.translation_ceiling [--store DIR] [--no-write]
 
 For each answerable seed fixture that is not in the top 3, the question is searched twice through
 the public API: as it is (the dictionary translates it word by word) and with a human translation
 into the other language passed as ``translations`` (what llm mode's query translation does at
 best). It prints the rank of the first passage holding a gold quote either way and writes the
-table to bench/TRANSLATION_CEILING.md. A fixture the human translation does not lift into the top
+table to bench/results/TRANSLATION_CEILING.md. A fixture the human translation does not lift into the top
 3 is missed in its own language too: no better translation fixes it, only a better model of
 meaning (another embedding model, a reranker).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from bench.lib.datasets import holds_gold_quote, seed_fixtures
+from bench.lib.options import add_no_write_option, new_parser
+from bench.lib.paths import RESULTS, SEEDS
+from bench.lib.publish import publish
+from rag import open_rag
 
-from rag import open_rag  # noqa: E402
-from retrieval_xquad import FIXTURES, passage_hits  # noqa: E402  (bench/ is on sys.path when run)
-
-REPORT = REPO / "bench" / "TRANSLATION_CEILING.md"
+REPORT = RESULTS / "TRANSLATION_CEILING.md"
 TOP = 3
 DEPTH = 50
 
@@ -44,9 +41,9 @@ HUMAN_TRANSLATIONS = {
 
 
 def gold_rank(passages, fixture: dict) -> int | None:
-    """Rank (from 1) of the first passage holding a gold quote, as bench/retrieval_xquad.py counts hits."""
+    """Rank (from 1) of the first passage holding a gold quote, as bench.retrieval_xquad counts hits."""
     for rank, passage in enumerate(passages, start=1):
-        if passage_hits(fixture, passage.to_json()):
+        if holds_gold_quote(fixture, passage.text):
             return rank
     return None
 
@@ -58,14 +55,14 @@ def rank_text(rank: int | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = new_parser("bench.translation_ceiling", __doc__)
     parser.add_argument("--store", type=Path, help="store of the seeds (default: a new temporary one)")
-    parser.add_argument("--no-write", action="store_true", help="print only")
+    add_no_write_option(parser, REPORT)
     args = parser.parse_args(argv)
     store = args.store or Path(tempfile.mkdtemp(prefix="rag-ceiling-"))
     rag = open_rag(store_dir=store, show_progress=False)
-    rag.ingest(REPO / "seeds")
-    fixtures = {f["id"]: f for f in map(json.loads, FIXTURES.read_text(encoding="utf-8").splitlines())}
+    rag.ingest(SEEDS)
+    fixtures = {f["id"]: f for f in seed_fixtures()}
     rows, lifted, still_missed, direct = [], 0, 0, 0
     for fixture_id, (language, translation) in HUMAN_TRANSLATIONS.items():
         fixture = fixtures[fixture_id]
@@ -84,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Translation ceiling: the missed seed fixtures with human translations",
         "",
-        "Command: `.venv/bin/python bench/translation_ceiling.py`. Rank of the first passage holding a",
+        "Command: `.venv/bin/python -m bench.translation_ceiling`. Rank of the first passage holding a",
         f"gold quote (bold: in the top {TOP}), searched as asked (dictionary translation) and with the",
         "human translation passed as `translations` (llm mode's query translation at its best), and",
         "with the translation asked as the question itself (a question in the passage's language).",
@@ -97,10 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         + (f" ({still_missed} were already there as asked)." if still_missed else ".")
         + f" Asked in the passage's language, {direct} of {len(rows)} do.",
     ]
-    report = "\n".join(lines) + "\n"
-    print(report)
-    if not args.no_write:
-        REPORT.write_text(report, encoding="utf-8")
+    publish("\n".join(lines), REPORT, write=not args.no_write)
     return 0
 
 

@@ -190,11 +190,11 @@ class Rag:
                 gate = RelevanceGate(self.settings.min_support)
                 if mode == "extractive":
                     from rag.answer.extractive import ExtractiveAnswerer
-                    from rag.answer.sentences import SentenceSelector
+                    from rag.answer.sentences import SENTENCE_WEIGHTS, SentenceSelector
                     from rag.text.gloss import DictionaryGlosser
 
                     self._answerers[mode] = ExtractiveAnswerer(
-                        SentenceSelector(retriever.index.lexical),
+                        SentenceSelector(retriever.index.lexical, retriever.meaning, SENTENCE_WEIGHTS),
                         gate,
                         self.settings.extractive_sentences,
                         glosser=DictionaryGlosser(lambda: self.dictionary),

@@ -129,7 +129,7 @@ class Settings(BaseSettings):
         description="How the local model runs: 'openvino-int8' (OpenVINO, int8 quantised by NNCF, "
         "calibrated on the seed texts: the fastest ingest, no torch import when answering), "
         "'onnx-int8' (ONNX Runtime, int8 per-channel weights: slower ingest, faster cold start; "
-        "bench/RESULTS.md), 'onnx-fp32' (ONNX Runtime, the same vectors as torch) or 'torch' "
+        "bench/results/RESULTS.md), 'onnx-fp32' (ONNX Runtime, the same vectors as torch) or 'torch' "
         "(sentence-transformers). The OpenVINO or ONNX file is built from the local model folder "
         "once (torch is needed then) and cached in model_cache_dir. "
         "Each runtime makes its own vectors: changing it re-embeds on the next ingest.",
@@ -184,13 +184,14 @@ class Settings(BaseSettings):
     )
 
     min_support: float = Field(
-        0.8,
+        0.82,
         ge=0.0,
-        le=2.0,
-        description="A passage supports an answer when the share of the question's words it holds "
-        "(weighted by rarity, in any translation; 0-1) plus its embedding cosine with the question "
-        "reaches this; with none, the question is refused. Calibrated for all-MiniLM-L6-v2 "
-        "(bench/GATE.md): other embedding models have other cosine ranges.",
+        le=3.0,
+        description="A passage supports an answer when its support reaches this; with none, the "
+        "question is refused. Support = the share of the question's words it holds (weighted by "
+        "rarity, in any translation; 0-1) + its embedding cosine with the question + 4 x (its "
+        "meaning-model cosine - 0.8) (rag.types.support). Fitted on the tuning questions "
+        "(bench/results/answers/); other models have other cosine ranges.",
     )
 
     llm_query_translation: bool = Field(

@@ -48,10 +48,22 @@ class Location(BaseModel):
         )
 
 
-def support(coverage: float, cosine: float | None) -> float:
+#: How much the multilingual meaning cosine counts in a passage's support, and the cosine at which
+#: it adds nothing (that model's cosines crowd between ~0.75 and ~0.9). Fitted with the threshold
+#: ``min_support`` on the tuning questions (bench/results/answers/).
+MEANING_SUPPORT_WEIGHT = 4.0
+MEANING_SUPPORT_FLOOR = 0.8
+
+
+def support(coverage: float, cosine: float | None, meaning: float | None = None) -> float:
     """How well a passage supports an answer: the share of the question's words it holds plus its
-    embedding cosine with the question (a missing cosine counts as 0). See rag.retrieval.relevance."""
-    return coverage + (cosine or 0.0)
+    embedding cosine with the question (a missing cosine counts as 0), plus, with the meaning
+    model, its meaning cosine's distance above MEANING_SUPPORT_FLOOR (or below: then it lowers the
+    support). See rag.retrieval.relevance."""
+    total = coverage + (cosine or 0.0)
+    if meaning is not None:
+        total += MEANING_SUPPORT_WEIGHT * (meaning - MEANING_SUPPORT_FLOOR)
+    return total
 
 
 class Passage(BaseModel):
@@ -99,7 +111,7 @@ class Passage(BaseModel):
     @property
     def support(self) -> float:
         """What the relevance gate compares with the setting ``min_support``."""
-        return support(self.coverage, self.cosine)
+        return support(self.coverage, self.cosine, self.meaning)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -6,6 +6,7 @@ import pytest
 
 from conftest import SEEDS
 from rag import REFUSAL, Passage
+from rag.types import MEANING_SUPPORT_FLOOR, MEANING_SUPPORT_WEIGHT
 from rag.errors import InvalidQuestionError
 
 SUMMARY_000 = "000_10d9073bc3f8410e.txt"
@@ -150,6 +151,7 @@ def test_a_passage_supports_an_answer_when_word_coverage_plus_cosine_reaches_the
 def test_a_question_is_refused_exactly_when_no_passage_reaches_the_support_setting(seed_rag, question):
     passages = seed_rag.retrieve(question)
     for p in passages:
-        assert p.support == pytest.approx(p.coverage + (p.cosine or 0.0))
+        expected = p.coverage + (p.cosine or 0.0) + MEANING_SUPPORT_WEIGHT * (p.meaning - MEANING_SUPPORT_FLOOR)
+        assert p.support == pytest.approx(expected)
     answer = seed_rag.ask(question)
     assert answer.not_found == (max(p.support for p in passages) < seed_rag.settings.min_support)

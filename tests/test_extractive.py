@@ -62,5 +62,5 @@ def test_the_answering_sentence_is_quoted_even_from_the_last_retrieved_passage(s
     ]
     answering = passage("g.txt", 0, "The weather was fine. The Kryptonians go to the Phantom Zone forever.")
     selector = SentenceSelector(retriever.index.lexical)
-    chosen = selector.select("Where do the Kryptonians go?", plan, [*filler, answering], limit=2)
+    chosen = selector.select(plan, [*filler, answering], limit=2)
     assert any(c.passage_rank == 4 and "Phantom Zone" in answering.text[c.start : c.end] for c in chosen)

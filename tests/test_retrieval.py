@@ -16,7 +16,7 @@ from rag.retrieval.planning import TermStatistics, translate_against_corpus
 from rag.text.translate import DEFAULT_DICTIONARY_PATH, Dictionary
 
 FIXTURES = REPO / "fixtures" / "seeds.jsonl"
-# Answerable fixtures whose gold passage is not yet in the top 3 (see bench/RETRIEVAL.md); strict,
+# Answerable fixtures whose gold passage is not yet in the top 3 (see bench/results/RETRIEVAL.md); strict,
 # so a fixture that starts passing must be taken off this list.
 KNOWN_MISSES = {"de-ff-001", "de-ff-002", "de-ff-004", "de-ff-013", "span-006", "span-007"}
 

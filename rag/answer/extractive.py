@@ -59,7 +59,7 @@ class ExtractiveAnswerer:
         usage_prompt = count_tokens(question) + sum(count_tokens(p.text) for p in passages)
         if not self.gate.supports(passages):
             return Answer.refusal(question, self.mode, passages, usage_prompt)
-        sentences = self.selector.select(question, retrieval.plan, passages, self.max_sentences)
+        sentences = self.selector.select(retrieval.plan, passages, self.max_sentences, retrieval.meaning_vector)
         if not sentences:
             return Answer.refusal(question, self.mode, passages, usage_prompt)
         text, citations = self.compose(sentences, passages, retrieval.plan.language)

@@ -23,10 +23,11 @@ from rag.retrieval.planning import QueryPlan, coverage
 from rag.types import Passage
 
 
-class SentenceSimilarity(Protocol):
-    """Similarity in meaning between a question and each of several sentences (any language)."""
+class SentenceEncoder(Protocol):
+    """Multilingual vectors of sentences, comparable with the question's meaning vector
+    (rag.embedding.meaning.MeaningModel)."""
 
-    def similarities(self, question: str, sentences: Sequence[str]) -> np.ndarray: ...
+    def passage(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,12 @@ class SentenceWeights:
     passage_rank: float = 0.15  # relevance is divided by (1 + passage_rank * rank)
     min_relative_score: float = 0.5
     min_words: int = 4
+    max_embedded: int = 48  # sentences whose meaning is compared (answer latency): the best passages first
+
+
+#: The weights in use (fitted on the tuning questions of fixtures/reader_questions.jsonl and
+#: fixtures/seeds.jsonl; the check questions are reported beside them: bench/results/answers/).
+SENTENCE_WEIGHTS = SentenceWeights(semantic=5.0)
 
 
 @dataclass(frozen=True)
@@ -57,14 +64,16 @@ class SentenceSelector:
     def __init__(
         self,
         lexical: LexicalIndex,
-        similarity: SentenceSimilarity | None = None,
+        encoder: SentenceEncoder | None = None,
         weights: SentenceWeights | None = None,
     ):
         self.lexical = lexical
-        self.similarity = similarity
+        self.encoder = encoder
         self.weights = weights or SentenceWeights()
 
-    def candidates(self, question: str, plan: QueryPlan, passages: Sequence[Passage]) -> list[Candidate]:
+    def candidates(
+        self, plan: QueryPlan, passages: Sequence[Passage], question_vector: np.ndarray | None = None
+    ) -> list[Candidate]:
         spans = [
             (rank, start, end)
             for rank, passage in enumerate(passages)
@@ -72,7 +81,8 @@ class SentenceSelector:
             if len(passage.text[start:end].split()) >= self.weights.min_words
         ]
         texts = [passages[rank].text[start:end] for rank, start, end in spans]
-        semantic = self._semantic(question, texts)
+        semantic = self._semantic(question_vector, texts[: self.weights.max_embedded])
+        semantic = np.concatenate([semantic, np.zeros(len(texts) - len(semantic))])
         found = []
         for (rank, start, end), text, meaning in zip(spans, texts, semantic):
             language = passages[rank].language
@@ -87,8 +97,12 @@ class SentenceSelector:
             )
         return found
 
-    def select(self, question: str, plan: QueryPlan, passages: Sequence[Passage], limit: int) -> list[Candidate]:
-        ranked = sorted(self.candidates(question, plan, passages), key=lambda c: -c.score)
+    def select(
+        self, plan: QueryPlan, passages: Sequence[Passage], limit: int, question_vector: np.ndarray | None = None
+    ) -> list[Candidate]:
+        """The sentences to quote, best first. ``question_vector``: the question's meaning vector
+        (RetrievalResult.meaning_vector); without it, sentences are scored by their words alone."""
+        ranked = sorted(self.candidates(plan, passages, question_vector), key=lambda c: -c.score)
         ranked = [c for c in ranked if c.lexical > 0 or c.semantic > 0]
         if not ranked or ranked[0].score <= 0:
             return []
@@ -102,10 +116,13 @@ class SentenceSelector:
             chosen.append(candidate)
         return chosen
 
-    def _semantic(self, question: str, texts: list[str]) -> np.ndarray:
-        if self.similarity is None or not texts:
+    def _semantic(self, question_vector: np.ndarray | None, texts: list[str]) -> np.ndarray:
+        """Each sentence's meaning cosine with the question, relative to the sentences' mean (the
+        meaning model's cosines crowd into a narrow band; short sentences sit higher in it)."""
+        if self.encoder is None or question_vector is None or not texts:
             return np.zeros(len(texts))
-        return np.asarray(self.similarity.similarities(question, texts), dtype=np.float64)
+        cosines = np.asarray(self.encoder.passage(texts), dtype=np.float64) @ question_vector
+        return cosines - cosines.mean()
 
 
 def _repeats(candidate: Candidate, chosen: list[Candidate]) -> bool:

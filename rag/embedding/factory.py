@@ -7,7 +7,7 @@
     settings for ingest and queries, and no torch import (importing torch costs ~4 s);
   - ``OpenVinoEmbedding`` (runtime ``openvino-int8``, the default): OpenVINO on an NNCF int8 model
     cached by ``rag.embedding.openvino_export``; the same batching, faster ingest than ONNX Runtime int8
-    (bench/RESULTS.md);
+    (bench/results/RESULTS.md);
   - ``LocalEmbedding`` (runtime ``torch``): sentence-transformers itself, imported lazily.
 - ``openai`` backend: the embeddings endpoint of OpenAI or an OpenAI-compatible server.
 Vectors are L2-normalised, so the store's cosine distance and dot product agree.

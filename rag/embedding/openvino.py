@@ -24,7 +24,7 @@ class OpenVinoEmbedding(OnnxEmbedding):
 
     Ingest compiles for throughput: ``min(2, ingest_threads)`` streams share ``ingest_threads``
     threads and an ``AsyncInferQueue`` keeps one length-sorted batch in flight per stream
-    (faster than ONNX Runtime int8: bench/RESULTS.md). Queries compile for latency on ``query_threads``.
+    (faster than ONNX Runtime int8: bench/results/RESULTS.md). Queries compile for latency on ``query_threads``.
     Compiled models are cached under the model's cache folder (compiling drops from ~360 to
     ~95 ms), and widths are padded to a multiple of 8 (mask 0: the same vectors) so that a new
     query length rarely pays for a kernel compile. What is not int8 (attention products, softmax,

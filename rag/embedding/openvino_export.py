@@ -1,7 +1,7 @@
 """OpenVINO int8 version of a local sentence-transformers model: built once, cached, reused.
 
 OpenVINO runs an int8 model quantised by NNCF (static: weights and activations, scales calibrated
-on real text) faster than ONNX Runtime's dynamic int8 on this CPU class (bench/RESULTS.md), with
+on real text) faster than ONNX Runtime's dynamic int8 on this CPU class (bench/results/RESULTS.md), with
 vectors as close to fp32. The recipe: the *unfused* fp32 ONNX export (OpenVINO fuses attention itself; ONNX
 Runtime's fused contrib operators are foreign to it), quantised with NNCF's transformer preset on
 ~128 windows of ~200 word pieces cut from the repository's ``seeds/`` texts (German and English,

@@ -48,14 +48,14 @@ def fuse(
 
     ``weights_for`` maps each chunk language to the weights of (question language, that language).
     ``meaning`` (multilingual cosines, NaN where a chunk has none) enters relative to the allowed
-    chunks: 0 at their mean, 1 at their best (rag.retrieval.fusion.relative_meaning), since the
-    meaning model's cosines crowd into a narrow band.
+    chunks of the same language: 0 at their mean, 1 at their best (``meaning_by_language``), since
+    the meaning model's cosines crowd into a narrow band and favour the question's language.
     The sums are not normalised per language pair: a pair with more weight in total (English
     question, German chunk: lexical + dense + gloss) offsets the systematically lower scores of
     matching across languages. One common ceiling keeps scores in (0, 1].
     """
     fused = np.zeros(len(lexical))
-    relative = relative_meaning(meaning, allowed) if meaning is not None else None
+    relative = meaning_by_language(meaning, allowed, rows_by_language) if meaning is not None else None
     ceiling = max(
         (_total(weights_for[language], relative is not None) for language in rows_by_language), default=1.0
     )
@@ -69,6 +69,20 @@ def fuse(
             combined = combined + weights.meaning * relative[rows]
         fused[rows] = np.clip(combined / ceiling, MIN_SCORE, 1.0)
     return fused
+
+
+def meaning_by_language(
+    meaning: np.ndarray, allowed: np.ndarray, rows_by_language: dict[str, np.ndarray]
+) -> np.ndarray:
+    """``relative_meaning`` within each chunk language: the meaning model rates text in the
+    question's own language higher, so each language's chunks are compared among themselves
+    (as lexical scores are)."""
+    out = np.zeros(len(meaning), dtype=np.float64)
+    for rows in rows_by_language.values():
+        mask = np.zeros(len(meaning), dtype=bool)
+        mask[rows] = True
+        out[rows] = relative_meaning(meaning, allowed & mask)[rows]
+    return out
 
 
 def relative_meaning(meaning: np.ndarray, allowed: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ Retrieval always returns something; an answer built from irrelevant text is wors
 A passage's support is the share of the question's words it contains (weighted by rarity, in any
 translation; 0 to 1) plus its embedding cosine with the question: either signal alone can carry a
 passage (all the rare words, or a close paraphrase), and two half-matches add up. Summing beat
-testing each signal against its own threshold on both kinds of error at once (bench/GATE.md).
+testing each signal against its own threshold on both kinds of error at once (bench/results/GATE.md).
 """
 
 from __future__ import annotations

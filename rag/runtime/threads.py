@@ -2,7 +2,7 @@
 
 A question's vector products are small, and OpenBLAS splits them over every core. When other
 processes keep the cores busy, its threads wait for each other and retrieval slows down several
-times (measured in bench/notes.md, session 6; the contention row of bench/RESULTS.md). Questions
+times (measured in bench/notes.md, session 6; the contention row of bench/results/RESULTS.md). Questions
 therefore run their products on ``query_threads`` BLAS threads, like their embedding.
 """
 

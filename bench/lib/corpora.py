@@ -18,14 +18,12 @@ import gzip
 import hashlib
 import json
 import shutil
-import sys
 import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SEEDS = REPO / "seeds"
-XQUAD = REPO.parent / "shared" / "data" / "xquad-dev"
+from bench.lib.paths import SEEDS, XQUAD
+
 DOC_ROOT = Path("/usr/share/doc")
 TEXT_SUFFIXES = {".txt", ".md", ".rst", ""}
 MIN_CHARS = 400
@@ -177,10 +175,3 @@ def build_corpus(root: Path, target_chunks: int) -> Path:
 
 def describe(folder: Path) -> dict:
     return json.loads((folder / ".complete").read_text())
-
-
-if __name__ == "__main__":
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/rag-bench")
-    for size in [int(s) for s in (sys.argv[2] if len(sys.argv) > 2 else "100,1000,10000,100000").split(",")]:
-        folder = build_corpus(root, size)
-        print(size, folder, describe(folder))

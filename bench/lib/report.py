@@ -1,15 +1,14 @@
-"""bench/RESULTS.md and bench/growth.png from the results of bench/run.py (bench/results.json).
+"""bench/results/RESULTS.md and growth.png from the results of bench.run (bench/results/results.json).
 
-    .venv/bin/python bench/report.py [bench/results.json]      (re-render without re-measuring)
+Re-render without re-measuring: ``.venv/bin/python -m bench.run --render-only``.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
+from bench.lib.paths import NOTES, RESULTS
+from rag.evaluation.metrics import percentile
 
 RUNTIME_NAMES = {
     "onnx-int8": "ONNX Runtime int8",
@@ -17,6 +16,9 @@ RUNTIME_NAMES = {
     "openvino-int8": "OpenVINO int8 (`openvino-int8`)",
     "torch": "torch fp32",
 }
+
+#: (question language, corpus language) of bench.quality's table.
+QUALITY_SETTINGS = (("en", "en"), ("de", "de"), ("en", "de"))
 
 TARGETS = {
     "ingest_ratio": 2.0,
@@ -36,13 +38,6 @@ def fmt(value, digits: int = 1, unit: str = "") -> str:
     return f"{value:,.{digits}f}{unit}"
 
 
-def p(values, q):
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
-
-
 def rate(entry: dict | None, chars: int) -> float | None:
     return chars / entry["total_s"] if entry else None
 
@@ -51,12 +46,12 @@ def ratio(a, b):
     return a / b if a and b else None
 
 
-def write(results: dict, out: Path = BENCH) -> None:
+def write(results: dict, out: Path = RESULTS) -> None:
     sizes = results["sizes"]
     lines = ["# Benchmark: naive LlamaIndex pipeline vs this project", ""]
     m = results["machine"]
     lines += [
-        f"Run {results['started']} with `.venv/bin/python bench/run.py{' --quick' if results.get('quick') else ''}` "
+        f"Run {results['started']} with `.venv/bin/python -m bench.run{' --quick' if results.get('quick') else ''}` "
         f"on {m.get('cpu')} ({m.get('cores')} cores; {m.get('simd')}), {m.get('ram_gb')} GB RAM, "
         f"Python {m.get('python')}, torch {m.get('torch')}, onnxruntime {m.get('onnxruntime')}"
         f"{', openvino ' + m['openvino'] if m.get('openvino') else ''}. "
@@ -99,9 +94,9 @@ def write(results: dict, out: Path = BENCH) -> None:
                     f"{fmt(n_rate, 0)} → {fmt(p_rate, 0) if fresh else '(not ingested in this run)'} ({fmt(ratio(p_rate, n_rate), 2) if fresh else '–'}×)",
                     f"{fmt(n_embed, 0)} → {fmt(p_embed, 0) if fresh else '–'} ({fmt(ratio(p_embed, n_embed), 2) if fresh else '–'}×)",
                     f"{fmt(ni['total_s'] if ni else None, 1)} → {fmt(pr['total_s'] if pr else None, 2)}",
-                    f"{fmt(p(nq.get('retrieve_ms', []), 50))} → {fmt(p(pq.get('retrieve_ms', []), 50))}",
-                    f"{fmt(p(nq.get('retrieve_ms', []), 95))} → {fmt(p(pq.get('retrieve_ms', []), 95))}",
-                    f"{fmt(p(pq.get('ask_ms', []), 50))} / {fmt(p(pq.get('ask_ms', []), 95))}",
+                    f"{fmt(percentile(nq.get('retrieve_ms', []), 0.5))} → {fmt(percentile(pq.get('retrieve_ms', []), 0.5))}",
+                    f"{fmt(percentile(nq.get('retrieve_ms', []), 0.95))} → {fmt(percentile(pq.get('retrieve_ms', []), 0.95))}",
+                    f"{fmt(percentile(pq.get('ask_ms', []), 0.5))} / {fmt(percentile(pq.get('ask_ms', []), 0.95))}",
                     f"{fmt(s.get('naive_cold', {}).get('median_s'), 2)} → {fmt(s.get('project_cold', {}).get('median_s'), 2)}",
                     f"{fmt(ni['peak_rss_mb'] if ni else None, 0)} → {fmt(pi['peak_rss_mb'] if pi else None, 0)}",
                     f"{fmt(nq.get('peak_rss_mb'), 0)} → {fmt(pq.get('peak_rss_mb'), 0)}",
@@ -145,8 +140,8 @@ def write(results: dict, out: Path = BENCH) -> None:
             e = s.get(key)
             if e:
                 lines.append(
-                    f"| {s['size']} | {name} | {fmt(p(e['retrieve_ms'], 50))} / {fmt(p(e['retrieve_ms'], 95))} | "
-                    f"{fmt(p(e.get('ask_ms', []), 50))} / {fmt(p(e.get('ask_ms', []), 95))} |"
+                    f"| {s['size']} | {name} | {fmt(percentile(e['retrieve_ms'], 0.5))} / {fmt(percentile(e['retrieve_ms'], 0.95))} | "
+                    f"{fmt(percentile(e.get('ask_ms', []), 0.5))} / {fmt(percentile(e.get('ask_ms', []), 0.95))} |"
                 )
     quality = results.get("quality")
     if quality:
@@ -158,14 +153,10 @@ def write(results: dict, out: Path = BENCH) -> None:
             "paragraph ranks by its best chunk's cosine.",
             "",
         ]
-        sys.path.insert(0, str(BENCH))
-        from quality import markdown_table
-
-        lines.append(markdown_table(quality))
+        lines.append(quality_table(quality))
     lines += ["", "## Targets", ""] + targets(results)
-    notes = BENCH / "notes.md"
-    if notes.is_file():
-        lines += ["", notes.read_text().strip()]
+    if NOTES.is_file():
+        lines += ["", NOTES.read_text().strip()]
     lines += ["", "![cost by corpus size](growth.png)", ""]
     (out / "RESULTS.md").write_text("\n".join(lines) + "\n")
     plot(results, out / "growth.png")
@@ -190,17 +181,17 @@ def targets(results: dict) -> list[str]:
         line("unchanged re-ingest of 10^4", f"{t:.2f} s (whole process {s10k['project_reingest']['process_wall_s']:.1f} s)", "< 2 s", t < 2)
         c = s10k["project_cold"]["median_s"]
         line("cold start to first answer at 10^4", f"{c:.2f} s", "≤ 2.0 s", c <= 2.0)
-        r50 = p(s10k["project_query"]["retrieve_ms"], 50)
-        a50 = p(s10k["project_query"]["ask_ms"], 50)
+        r50 = percentile(s10k["project_query"]["retrieve_ms"], 0.5)
+        a50 = percentile(s10k["project_query"]["ask_ms"], 0.5)
         line("retrieve p50 at 10^4", f"{r50:.1f} ms", "≤ 15 ms", r50 <= 15)
         line("answer p50 at 10^4", f"{a50:.1f} ms", "≤ 40 ms", a50 <= 40)
         if s10k.get("project_query_contended"):
-            c50 = p(s10k["project_query_contended"]["retrieve_ms"], 50)
+            c50 = percentile(s10k["project_query_contended"]["retrieve_ms"], 0.5)
             line("retrieve p50 at 10^4 under contention", f"{c50:.1f} ms (idle {r50:.1f} ms)", "stable", c50 <= 2 * r50 + 5)
     if largest is not s10k:
         chunks = largest["project_query"]["chunks"]
-        r95 = p(largest["project_query"]["retrieve_ms"], 95)
-        a95 = p(largest["project_query"]["ask_ms"], 95)
+        r95 = percentile(largest["project_query"]["retrieve_ms"], 0.95)
+        a95 = percentile(largest["project_query"]["ask_ms"], 0.95)
         line(f"retrieve / answer p95 at {chunks:,} chunks", f"{r95:.1f} / {a95:.1f} ms", "≤ 60 ms", max(r95, a95) <= 60)
         if largest.get("project_cold"):
             c = largest["project_cold"]["median_s"]
@@ -234,13 +225,13 @@ def plot(results: dict, path: Path) -> None:
     ax.legend()
     ax = axes[1]
     for label, key, field, q in (
-        ("naive retrieve p50", "naive_query", "retrieve_ms", 50),
-        ("project retrieve p50", "project_query", "retrieve_ms", 50),
-        ("project retrieve p95", "project_query", "retrieve_ms", 95),
-        ("project answer p50", "project_query", "ask_ms", 50),
-        ("project answer p95", "project_query", "ask_ms", 95),
+        ("naive retrieve p50", "naive_query", "retrieve_ms", 0.5),
+        ("project retrieve p50", "project_query", "retrieve_ms", 0.5),
+        ("project retrieve p95", "project_query", "retrieve_ms", 0.95),
+        ("project answer p50", "project_query", "ask_ms", 0.5),
+        ("project answer p95", "project_query", "ask_ms", 0.95),
     ):
-        xs, ys = series(key, field, lambda v, s, q=q: p(v, q))
+        xs, ys = series(key, field, lambda v, s, q=q: percentile(v, q))
         ax.plot(xs, ys, "o-", label=label)
     ax.axhline(60, color="grey", ls=":", lw=1)
     ax.set(xscale="log", yscale="log", xlabel="corpus size (≈ project chunks)", ylabel="ms", title="Query latency")
@@ -255,6 +246,18 @@ def plot(results: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-if __name__ == "__main__":
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else BENCH / "results.json"
-    write(json.loads(source.read_text()), source.parent)
+
+def quality_table(results: list[dict]) -> str:
+    """The table of bench.quality: hit@1 / hit@5 per setting and runtime, and closeness to torch's vectors."""
+    lines = [
+        "| runtime | EN→EN hit@1 | hit@5 | DE→DE hit@1 | hit@5 | EN→DE hit@1 | hit@5 | cosine to torch (mean / min) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        cells = [r["runtime"]]
+        for q, c in QUALITY_SETTINGS:
+            cells += [f"{r[f'{q}-{c}']['hit@1']:.3f}", f"{r[f'{q}-{c}']['hit@5']:.3f}"]
+        cos = r.get("cosine_to_torch")
+        cells.append(f"{cos['mean']:.4f} / {cos['min']:.4f}" if cos else "")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Code shared by the benchmark drivers: paths, data, option parsing, child processes, reports."""
