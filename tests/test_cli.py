@@ -21,6 +21,9 @@ def cli_env(env_extra=None):
     return env
 
 
+LOCATION_FIELDS = ("page", "page_start", "page_end", "section")  # null for plain text
+
+
 def run_cli(*args, store, stdin=None, env_extra=None, text=True):
     return subprocess.run(
         [sys.executable, "-m", "rag", *args, "--store", str(store)],
@@ -54,7 +57,7 @@ def test_ask_json_has_the_documented_fields_and_exact_offsets(cli_store):
     assert data["mode"] == "extractive" and data["not_found"] is False
     assert data["citations"], data
     for citation in data["citations"]:
-        assert set(citation) == {"n", "source", "title", "text", "start", "end", "score"}
+        assert set(citation) == {"n", "source", "title", "text", "start", "end", "score", *LOCATION_FIELDS}
         assert source_slice(citation) == citation["text"]
     assert any(c["source"].startswith("000_") for c in data["citations"])
 
@@ -66,7 +69,7 @@ def test_retrieve_json_has_the_documented_fields_and_exact_offsets(cli_store):
     assert data["question"] == "Phantom Zone"
     assert 1 <= len(data["passages"]) <= 3
     for passage in data["passages"]:
-        assert set(passage) == {"source", "title", "text", "start", "end", "score"}
+        assert set(passage) == {"source", "title", "text", "start", "end", "score", *LOCATION_FIELDS}
         assert source_slice(passage) == passage["text"]
 
 

