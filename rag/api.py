@@ -40,7 +40,7 @@ from rag.types import Answer, IndexInfo, IngestReport, Passage, StreamEvent  # n
 
 if TYPE_CHECKING:
     from rag.answer.protocols import Answerer
-    from rag.embedding.meaning import MeaningModel
+    from rag.embedding.meaning import CachedPassageVectors, MeaningModel
     from rag.ingest.documents import SourceFile
     from rag.index.store import ChunkStore
     from rag.retrieval.hybrid import HybridRetriever
@@ -83,12 +83,17 @@ class Rag:
 
     def __init__(self, settings: Settings, embedding: Any = None):
         self.settings = settings
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # held briefly: building components, swapping the index
+        self._ingest_lock = threading.Lock()  # one ingest at a time; questions never wait for it
+        self._reload_lock = threading.Lock()  # one thread loads a newer index while others keep asking
+        self._stamp_seen: tuple[int, int, int] | None = None
+        self._next_version_check = 0.0
         self._store = None
         self._source_dir: Path | None = None
         self._embedding = embedding
         self._dictionary = None
         self._meaning_model: MeaningModel | None = None
+        self._sentence_cache: CachedPassageVectors | None = None
         self._retriever = None
         self._answerers: dict[str, Answerer] = {}
         self._query_translator = None
@@ -102,8 +107,14 @@ class Rag:
         check_store_folder(self.settings)
         with self._lock:
             if self._store is None:
-                self._store = ChunkStore(self.settings, create=create)
+                self._store = ChunkStore(self._store_settings(), create=create)
             return self._store
+
+    def _store_settings(self) -> Settings:
+        """The settings with the folder in use as ``source_dir``, so the hints of store errors
+        ("build it first: python -m rag ingest --source …") name that folder."""
+        folder = self._folder()
+        return self.settings if folder == Path(self.settings.source_dir) else self.settings.with_overrides(source_dir=folder)
 
     @property
     def embedding(self):
@@ -134,30 +145,89 @@ class Rag:
             return self._dictionary
 
     def retriever(self) -> HybridRetriever:
-        """The retriever over the store's current index (loaded on first use, after each ingest)."""
+        """The retriever over the store's current index: loaded on first use, replaced at the end of
+        each ingest, and when another process finished an ingest into the store (checked per question)."""
         from rag.index.search_index import load_search_index
-        from rag.retrieval.hybrid import HybridRetriever
 
         with self._lock:
             if self._retriever is None:
-                index = load_search_index(self.settings, lambda: self.store(create=False))
-                if not index.chunks:
-                    raise StoreError(
-                        f"The index at {self.store(create=False).location} holds no documents. Ingest a folder: "
-                        f"{self._ingest_command()}"
-                    )
-                self._check_vectors_match(index.records)
-                _warm_up_in_background(self.embedding)
-                self._retriever = HybridRetriever(
-                    index,
-                    self.embedding,
-                    lambda: self.dictionary,
-                    self.settings.top_k,
-                    self.settings.query_threads,
-                    meaning=self.meaning_model,
-                )
-                self._answerers = {}
-            return self._retriever
+                index = load_search_index(self._store_settings(), lambda: self.store(create=False))
+                self._install(index)
+                self._note_stamp()
+                return self._retriever
+            current = self._retriever
+        try:
+            newer = self._newer_index_finished(current.index.version)
+        except Exception:  # the check must never cost an answer: the loaded index is still valid
+            log.debug("could not check the index version", exc_info=True)
+            newer = False
+        if newer:
+            self._reload(current)
+        return self._retriever
+
+    def _install(self, index) -> None:
+        """Make ``index`` the one questions use (an atomic swap: a running question keeps its own)."""
+        from rag.retrieval.hybrid import HybridRetriever
+
+        if not index.chunks:
+            raise StoreError(
+                f"The index at {self.store(create=False).location} holds no documents. Ingest a folder: "
+                f"{self._ingest_command()}"
+            )
+        self._check_vectors_match(index.records)
+        _warm_up_in_background(self.embedding)
+        retriever = HybridRetriever(
+            index,
+            self.embedding,
+            lambda: self.dictionary,
+            self.settings.top_k,
+            self.settings.query_threads,
+            meaning=self.meaning_model,
+        )
+        with self._lock:
+            self._retriever = retriever
+            self._answerers = {}
+
+    def _note_stamp(self) -> None:
+        from rag.index import snapshot
+
+        self._stamp_seen = snapshot.stamp_signature(self.settings)
+
+    def _newer_index_finished(self, loaded: str) -> bool:
+        """Whether an ingest (of this or another process) finished a version other than ``loaded``.
+        Embedded store: one stat of the stamp file per question, the file read only when it
+        changed. Chroma server: the completion record, at most every index_check_seconds."""
+        from rag.index import snapshot
+
+        if self.settings.uses_chroma_server:
+            now = time.monotonic()
+            if now < self._next_version_check:
+                return False
+            self._next_version_check = now + self.settings.index_check_seconds
+            completion = self.store(create=False).completion()
+            return completion.complete and bool(completion.version) and completion.version != loaded
+        signature = snapshot.stamp_signature(self.settings)
+        if signature is None or signature == self._stamp_seen:
+            return False
+        self._stamp_seen = signature
+        stamped = snapshot.read_stamp(self.settings)
+        return bool(stamped) and stamped != loaded
+
+    def _reload(self, current) -> None:
+        """Load the newer index; questions meanwhile keep answering from ``current``."""
+        from rag.index.search_index import load_search_index
+
+        if not self._reload_lock.acquire(blocking=False):
+            return  # another thread is loading it
+        try:
+            if self._retriever is not current:
+                return
+            log.info("the index at %s changed; loading the new version", self.settings.store_dir)
+            self._install(load_search_index(self._store_settings(), self._reopened_store))
+        except Exception:
+            log.warning("could not load the new index version; answering from the previous one", exc_info=True)
+        finally:
+            self._reload_lock.release()
 
     def _check_vectors_match(self, records: dict) -> None:
         """Questions must be embedded as the chunks were: a store embedded with another model,
@@ -177,35 +247,48 @@ class Rag:
 
     def _ingest_command(self) -> str:
         """The command that fills the index in use, naming the folders in use."""
-        folder = self._source_dir or self.settings.source_dir
+        folder = self._folder()
         store = "" if self.settings.uses_chroma_server else f" --store {self.settings.store_dir}"
         return f"python -m rag ingest --source {folder}{store}"
 
-    def _answerer(self, mode: str) -> Answerer:
+    def _sentence_vectors(self, model: MeaningModel | None) -> CachedPassageVectors | None:
+        """The meaning model's vectors of answer sentences, cached across questions (or None)."""
+        from rag.embedding.meaning import CachedPassageVectors
+
+        if model is None:
+            return None
+        with self._lock:
+            if self._sentence_cache is None or self._sentence_cache.model is not model:
+                self._sentence_cache = CachedPassageVectors(model)
+            return self._sentence_cache
+
+    def _answerer(self, mode: str, retriever: HybridRetriever) -> Answerer:
         from rag.retrieval.relevance import RelevanceGate
 
-        retriever = self.retriever()
         with self._lock:
+            if retriever is not self._retriever:  # swapped meanwhile: an answerer for this question's index
+                return self._new_answerer(mode, retriever, RelevanceGate(self.settings.min_support))
             if mode not in self._answerers:
-                gate = RelevanceGate(self.settings.min_support)
-                if mode == "extractive":
-                    from rag.answer.extractive import ExtractiveAnswerer
-                    from rag.answer.sentences import SENTENCE_WEIGHTS, SentenceSelector
-                    from rag.text.gloss import DictionaryGlosser
-
-                    self._answerers[mode] = ExtractiveAnswerer(
-                        SentenceSelector(retriever.index.lexical, retriever.meaning, SENTENCE_WEIGHTS),
-                        gate,
-                        self.settings.extractive_sentences,
-                        glosser=DictionaryGlosser(lambda: self.dictionary),
-                    )
-                elif mode == "llm":
-                    from rag.answer.llm import LLMAnswerer
-
-                    self._answerers[mode] = LLMAnswerer(self.settings, gate)
-                else:
-                    raise ModeUnavailableError(f"Unknown answer mode {mode!r}: use 'extractive' or 'llm'.")
+                self._answerers[mode] = self._new_answerer(mode, retriever, RelevanceGate(self.settings.min_support))
             return self._answerers[mode]
+
+    def _new_answerer(self, mode: str, retriever: HybridRetriever, gate) -> Answerer:
+        if mode == "extractive":
+            from rag.answer.extractive import ExtractiveAnswerer
+            from rag.answer.sentences import SENTENCE_WEIGHTS, SentenceSelector
+            from rag.text.gloss import DictionaryGlosser
+
+            return ExtractiveAnswerer(
+                SentenceSelector(retriever.index.lexical, self._sentence_vectors(retriever.meaning), SENTENCE_WEIGHTS),
+                gate,
+                self.settings.extractive_sentences,
+                glosser=DictionaryGlosser(lambda: self.dictionary),
+            )
+        if mode == "llm":
+            from rag.answer.llm import LLMAnswerer
+
+            return LLMAnswerer(self.settings, gate)
+        raise ModeUnavailableError(f"Unknown answer mode {mode!r}: use 'extractive' or 'llm'.")
 
     def _engine(self, mode: str | None, top_k: int | None, sources: list[str] | None):
         from rag.answer.deadline import LLMTimeouts
@@ -215,7 +298,7 @@ class Rag:
         retriever = self.retriever()
         return CitedQueryEngine(
             retriever=retriever,
-            answerer=self._answerer(mode),
+            answerer=self._answerer(mode, retriever),
             top_k=checked_top_k(top_k, self.settings.top_k),
             sources=self._checked_sources(sources),
             translator=self._translator() if mode == "llm" and self.settings.llm_query_translation else None,
@@ -236,20 +319,35 @@ class Rag:
     # --- public operations ----------------------------------------------------------------------
 
     def ingest(
-        self, source_dir: str | Path | None = None, rebuild: bool = False, progress: bool | None = None
+        self,
+        source_dir: str | Path | None = None,
+        rebuild: bool = False,
+        progress: bool | None = None,
+        verify: bool = False,
     ) -> IngestReport:
-        """Bring the index in line with the folder (incremental; see rag.ingest.pipeline)."""
-        folder = Path(source_dir or self.settings.source_dir)
+        """Bring the index in line with the folder (incremental; see rag.ingest.pipeline).
+
+        Questions keep being answered from the previous index while it runs; the new one replaces
+        it when the ingest has finished. One ingest writes to a store at a time (a lease in the
+        store: rag.index.lease). ``verify`` skips the shortcut for an unchanged folder, so the store
+        is checked against the manifest (and repaired) even when its stamp says nothing changed.
+        """
+        folder = Path(source_dir or self._folder())
         if not folder.is_dir():
             raise CorpusError(f"Source folder {folder} does not exist or is not a folder.")
         show = self.settings.show_progress if progress is None else progress
-        with self._lock:
-            report = None if rebuild else self._unchanged_ingest(folder)
+        with self._ingest_lock:
+            report = None if rebuild or verify else self._unchanged_ingest(folder)
             if report is None:
-                report = self._ingest_into_store(folder, rebuild, show)
-            self._retriever = None  # the next question sees the current index
+                report, index = self._ingest_into_store(folder, rebuild, show)
+                self._install(index)
+                self._note_stamp()
             self._source_dir = folder
         return report
+
+    def _folder(self) -> Path:
+        """The corpus folder in use: the one last ingested, else the configured one."""
+        return Path(self._source_dir or self.settings.source_dir)
 
     def _unchanged_ingest(self, folder: Path) -> IngestReport | None:
         """The report of an ingest that has nothing to do, established without opening the store
@@ -257,23 +355,23 @@ class Rag:
         store, and its manifest matches every file of the folder. None when that is not certain."""
         from rag.index import snapshot
         from rag.ingest.fingerprints import chunk_fingerprint
-        from rag.ingest.pipeline import read_corpus
+        from rag.ingest.pipeline import is_unchanged, read_corpus
 
         started = time.perf_counter()
         records = snapshot.unchanged_manifest(self.settings, self._meaning_key())
         if records is None:
             return None
         fingerprint = chunk_fingerprint(self.settings)
-        reading = read_corpus(folder, self.settings)
-        documents = reading.documents
-        stored = {source: (record.content_hash, record.fingerprint) for source, record in records.items()}
-        if stored != {document.source: (document.content_hash, fingerprint) for document in documents}:
+        corpus = read_corpus(folder, self.settings)
+        if set(records) != {d.source for d in corpus.documents}:
+            return None
+        if not all(is_unchanged(d, records[d.source], fingerprint) for d in corpus.documents):
             return None
         return IngestReport(
             source_dir=str(folder),
-            files_seen=len(documents) + len(reading.skipped),
-            files_unchanged=[document.source for document in documents],
-            files_skipped=reading.skipped,
+            files_seen=len(corpus.documents),
+            files_unchanged=[document.source for document in corpus.documents],
+            files_skipped=corpus.skipped,
             chunks_total=sum(record.n_chunks for record in records.values()),
             seconds=time.perf_counter() - started,
         )
@@ -283,34 +381,82 @@ class Rag:
         model = self.meaning_model
         return f"{model.fingerprint}:{self.settings.meaning_chunks}" if model is not None else ""
 
-    def _ingest_into_store(self, folder: Path, rebuild: bool, show_progress: bool) -> IngestReport:
+    def _ingest_into_store(self, folder: Path, rebuild: bool, show_progress: bool):
+        """Ingest under the store's write lease; returns the report and the new search index.
+        The folder is read and checked before anything is written."""
         from rag.index import snapshot
         from rag.index.search_index import load_search_index
-        from rag.index.store import delete_embedded_store
         from rag.ingest.documents import page_progress, remember_source_folder
-        from rag.ingest.pipeline import ingest_folder, tqdm_progress
+        from rag.ingest.pipeline import ingest_folder, read_corpus, tqdm_progress
 
-        snapshot.clear_stamp(self.settings)
-        if rebuild:
-            self._store = None
-            snapshot.delete_snapshots(self.settings)
-            delete_embedded_store(self.settings)
-        store = self.store(create=True)
-        callback, close = tqdm_progress(show_progress)
         on_page, close_pages = page_progress(show_progress)
         try:
-            report = ingest_folder(
-                folder, store, self.embedding, self.settings, callback, on_page=on_page, meaning=self.meaning_model
-            )
+            corpus = read_corpus(folder, self.settings, on_page)
         finally:
             close_pages()
-            close()
+        with self._writable_store(rebuild).writer_lease() as lease:
+            store = self._reopened_store()  # what other processes wrote before we took the lease
+            if rebuild:
+                store.clear()
+                snapshot.delete_snapshots(self.settings)
+            found = store.mark_writing()
+            callback, close = tqdm_progress(show_progress)
+            try:
+                report = ingest_folder(
+                    corpus,
+                    store,
+                    self.embedding,
+                    self.settings,
+                    callback,
+                    self.meaning_model,
+                    guard=lease,
+                    was_complete=found.complete,
+                )
+            finally:
+                close()
+            # Build (or find) the search index now, so the next process starts from a snapshot.
+            state = snapshot.StoreState.of(store)
+            index = load_search_index(self.settings, lambda: store, state.version)
+            lease.check()
+            store.mark_complete(state.version)
+        snapshot.write_stamp(self.settings, state, self._meaning_key())  # after the lease's release: the last write
         remember_source_folder(self.settings, folder)
-        # Build (or find) the search index now, so the next process starts from a snapshot.
-        state = snapshot.StoreState.of(store)
-        load_search_index(self.settings, lambda: store, state.version)
-        snapshot.write_stamp(self.settings, state, self._meaning_key())
-        return report
+        return report, index
+
+    def _writable_store(self, rebuild: bool) -> ChunkStore:
+        """The store, created if needed; for a rebuild of an embedded store that cannot even be
+        opened (corrupt), its files are deleted first."""
+        from rag.index import snapshot
+        from rag.index.store import delete_embedded_store
+
+        try:
+            return self.store(create=True)
+        except StoreError:
+            if not rebuild or self.settings.uses_chroma_server:
+                raise
+        with self._lock:
+            self._store = None
+        snapshot.delete_snapshots(self.settings)
+        delete_embedded_store(self.settings)
+        return self.store(create=True)
+
+    def _reopened_store(self) -> ChunkStore:
+        """The store opened anew (see rag.index.store.open_chroma_client), kept for later use."""
+        from rag.index.store import ChunkStore
+
+        store = ChunkStore(self._store_settings(), create=True, fresh=True)
+        with self._lock:
+            self._store = store
+        return store
+
+    def verify(self):
+        """Compare the store with its manifest: missing chunks or glosses, an unfinished ingest
+        (rag.ingest.integrity.StoreCheck). ``ingest(verify=True)`` repairs what it finds."""
+        from rag.index.store import ChunkStore
+        from rag.ingest.integrity import check_store
+
+        glosses_expected = Path(self.settings.dictionary_path).is_file()
+        return check_store(ChunkStore(self._store_settings(), create=False, fresh=True), glosses_expected)
 
     def retrieve(
         self,
@@ -420,7 +566,7 @@ class Rag:
         from rag.ingest.documents import read_document
         from rag.ingest.formats import UnreadableDocument
 
-        folder = self.source_folder()
+        folder = self._folder()
         checked = []
         for file in files:
             path = Path(file)
@@ -441,13 +587,18 @@ class Rag:
 
     def remove_document(self, source: str, progress: bool | None = None) -> IngestReport:
         """Delete a file from the corpus folder and remove it from the index."""
-        folder = Path(self._source_dir or self.settings.source_dir)
-        path = (folder / source).resolve()
-        if folder.resolve() not in path.parents or not path.is_file():
-            raise CorpusError(f"{source!r} is not a document of {folder}.")
         from rag.ingest.documents import discover_files
 
-        if len(discover_files(folder, self.settings)) <= 1:
+        folder = self._folder()
+        documents = discover_files(folder, self.settings)
+        path = folder / source
+        if path not in documents:
+            if path.resolve() == (folder / self.settings.metadata_file).resolve():
+                raise CorpusError(
+                    f"{source!r} is the metadata file of {folder}, not a document; edit it instead of removing it."
+                )
+            raise CorpusError(f"{source!r} is not a document of {folder}.")
+        if len(documents) <= 1:
             raise CorpusError(f"{source} is the only document of {folder}; the index needs at least one.")
         path.unlink()
         return self.ingest(folder, progress=progress)

@@ -1,9 +1,9 @@
 """Command line: the stable interface for scripts and evaluation.
 
-    python -m rag ingest   [--source DIR] [--store DIR] [--rebuild]
+    python -m rag ingest   [--source DIR] [--store DIR] [--rebuild] [--verify]
     python -m rag ask      QUESTION [--store DIR] [--top-k K] [--mode M] [--json]
     python -m rag retrieve QUESTION [--store DIR] [--top-k K] [--json]
-    python -m rag info     [--store DIR] [--json]
+    python -m rag info     [--store DIR] [--json] [--verify]
     python -m rag source   SOURCE [--store DIR] [--source DIR]
     python -m rag eval     FIXTURES [...]   (see `python -m rag eval --help`)
 
@@ -16,6 +16,7 @@ Text from documents is printed with its control characters made visible (rag.tex
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -39,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     _store_options(ingest)
     ingest.add_argument("--rebuild", action="store_true", help="Delete the index and build it anew.")
     ingest.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
+    ingest.add_argument("--verify", action="store_true",
+                        help="Check the store against its manifest (and repair it) even if the folder is unchanged.")
 
     for name, help_text in (("ask", "Answer a question with citations."), ("retrieve", "Show the passages found.")):
         command = commands.add_parser(name, help=help_text)
@@ -54,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="Show what the index holds.")
     _store_options(info)
     info.add_argument("--json", action="store_true")
+    info.add_argument("--verify", action="store_true",
+                      help="Check that every chunk and gloss the manifest lists is stored; repair by ingesting --source.")
 
     source = commands.add_parser(
         "source", help="Print a document's extracted text: the text that citation offsets index."
@@ -119,9 +124,11 @@ def run(args: argparse.Namespace) -> int:
         return run_eval_command(args, overrides)
     rag = open_rag(**overrides)
     if args.command == "ingest":
-        report = rag.ingest(rebuild=args.rebuild, progress=False if args.no_progress else None)
+        report = rag.ingest(rebuild=args.rebuild, progress=False if args.no_progress else None, verify=args.verify)
         print(visible(report.summary()))  # skipped files are named: names are data too
         return EXIT_OK
+    if args.command == "info" and args.verify:
+        return verify_and_repair(rag, args.json)
     if args.command == "info":
         info = rag.info()
         print(json.dumps(info.model_dump(), ensure_ascii=False, indent=2) if args.json else visible(format_info(info)))
@@ -144,6 +151,22 @@ def run(args: argparse.Namespace) -> int:
         )
         return for_each_question(args.question, retrieve_one, render, args.json)
     raise AssertionError(args.command)
+
+
+def verify_and_repair(rag, as_json: bool) -> int:
+    """``info --verify``: print what the store lacks; if anything, ingest the folder to repair it."""
+    check = rag.verify()
+    report = None if check.ok else rag.ingest(verify=True, progress=False)
+    if as_json:
+        result = {"verified": check.ok, "check": dataclasses.asdict(check)}
+        if report is not None:
+            result["repair"] = report.model_dump()
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(visible(check.summary()))
+        if report is not None:
+            print(visible("repaired: " + report.summary()))
+    return EXIT_OK
 
 
 def for_each_question(question: str, handle: Callable, render: Callable, as_json: bool) -> int:

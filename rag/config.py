@@ -85,6 +85,32 @@ class Settings(BaseSettings):
         (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"),
         description="File name endings that are ingested (readers: rag.ingest.formats; PDFs need a text layer).",
     )
+    follow_external_links: bool = Field(
+        False,
+        description="Ingest files that a link in the folder points to outside the folder (off: such "
+        "links are skipped and named in the ingest report, so a link to /etc/passwd is not ingested).",
+    )
+    write_lease_seconds: float = Field(
+        60.0,
+        ge=5.0,
+        description="One ingest writes to a store at a time: the writer holds a lease record in the store "
+        "(works for a Chroma server too) and renews it every third of this time; a writer that stops "
+        "renewing (killed) loses it after this many seconds, or at once when it was a dead process "
+        "of this machine.",
+    )
+    write_wait_seconds: float = Field(
+        30.0,
+        ge=0.0,
+        description="How long an ingest waits for another ingest into the same store to finish before "
+        "giving up with an error naming the other writer.",
+    )
+    index_check_seconds: float = Field(
+        2.0,
+        ge=0.0,
+        description="With a Chroma server, how often (at most) a question checks whether another process "
+        "finished an ingest, and then loads the new index. The embedded store checks its stamp file on "
+        "every question (one stat call).",
+    )
 
     # --- chunking and embedding ---------------------------------------------------------------
     chunk_size: int = Field(

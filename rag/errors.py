@@ -38,3 +38,11 @@ class ModeUnavailableError(RagError):
 
 class InvalidArgumentError(RagError):
     """An argument of a request (top_k, a source filter) is out of range or names nothing."""
+
+
+class StoreBusyError(StoreError):
+    """Another ingest is writing to the same store."""
+
+
+class IncompleteStoreError(StoreError):
+    """An ingest into the store was interrupted (or is running) and no complete index is at hand."""

@@ -264,12 +264,10 @@ StreamEvent = Union[AnswerDelta, AnswerDone]
 
 
 class SkippedFile(BaseModel):
-    """A file of the folder that could not be read, and why (for people: what to do about it)."""
+    """A file of the folder that was not ingested, and why (a reason a person can act on)."""
 
-    model_config = ConfigDict(frozen=True)
-
-    source: str = Field(description="Path of the file, relative to the ingested folder.")
-    reason: str = Field(description="Why it could not be read, e.g. 'it is password-protected (encrypted)'.")
+    source: str
+    reason: str
 
 
 class IngestReport(BaseModel):
@@ -281,27 +279,31 @@ class IngestReport(BaseModel):
     files_updated: list[str] = Field(default_factory=list)
     files_removed: list[str] = Field(default_factory=list)
     files_unchanged: list[str] = Field(default_factory=list)
-    files_skipped: list[SkippedFile] = Field(
-        default_factory=list,
-        description="Files that could not be read; the rest of the folder was ingested without them.",
+    files_repaired: list[str] = Field(
+        default_factory=list, description="Unchanged files whose chunks were missing from the store and were restored."
     )
+    files_skipped: list[SkippedFile] = Field(default_factory=list, description="Files left out, with the reason.")
     chunks_total: int = 0
     chunks_embedded: int = Field(0, description="Chunks whose vectors were computed in this run.")
     chunks_reused: int = Field(0, description="Chunks whose vectors were reused by content hash.")
+    glosses_embedded: int = Field(0, description="Gloss vectors of German chunks computed in this run.")
     seconds: float = 0.0
 
     @property
     def changed(self) -> bool:
-        return bool(self.files_added or self.files_updated or self.files_removed)
+        return bool(self.files_added or self.files_updated or self.files_removed or self.files_repaired)
 
     def summary(self) -> str:
         return (
             f"{self.files_seen} files: {len(self.files_added)} added, {len(self.files_updated)} updated, "
             f"{len(self.files_removed)} removed, {len(self.files_unchanged)} unchanged"
-            f"{f', {len(self.files_skipped)} skipped' if self.files_skipped else ''}; "
-            f"{self.chunks_total} chunks in the index, {self.chunks_embedded} embedded, "
-            f"{self.chunks_reused} reused; {self.seconds:.1f} s"
-            + "".join(f"\n  skipped {f.source}: {f.reason}" for f in self.files_skipped)
+            + (f", {len(self.files_repaired)} repaired" if self.files_repaired else "")
+            + (f", {len(self.files_skipped)} skipped" if self.files_skipped else "")
+            + f"; {self.chunks_total} chunks in the index, {self.chunks_embedded} embedded, "
+            f"{self.chunks_reused} reused"
+            + (f", {self.glosses_embedded} glosses embedded" if self.glosses_embedded else "")
+            + f"; {self.seconds:.1f} s"
+            + "".join(f"\nskipped {f.source}: {f.reason}" for f in self.files_skipped)
         )
 
 

@@ -1,28 +1,33 @@
-"""Shared fixtures. Every test runs with non-loopback network connections refused."""
+"""Shared fixtures (the helpers behind them are in tests/support/, one module per job).
+
+Every test runs with non-loopback network connections refused.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SEEDS = REPO / "seeds"
-GUARD_DIR = Path(__file__).resolve().parent / "offline_guard"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `support` importable however pytest is started
+
+from support.paths import GUARD_DIR  # noqa: E402
+
 sys.path.insert(0, str(GUARD_DIR))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import network_guard  # noqa: E402
 
 network_guard.install()
 
-from rag.config import load_settings  # noqa: E402
 from rag.embedding.factory import build_embedding  # noqa: E402
-
-
-def make_settings(store_dir: Path, **overrides):
-    return load_settings(preset="tests", store_dir=store_dir, source_dir=SEEDS, **overrides)
+from support.app_server import AppServer, serve_app_for_module  # noqa: E402
+from support.chroma_server import chroma_installed, running_chroma_server  # noqa: E402
+from support.openai_server import OpenAICompatibleServer  # noqa: E402
+from support.paths import SEEDS  # noqa: E402
+from support.seeds import copy_seeds  # noqa: E402
+from support.settings import make_settings  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +55,31 @@ def fresh_rag(tmp_path, embedding):
         return open_rag(make_settings(tmp_path / "store", **overrides), embedding=embedding)
 
     return factory
+
+
+@pytest.fixture
+def seed_copy(tmp_path) -> Path:
+    """A copy of seeds/ in this test's temporary folder (``tmp_path / "corpus"``), free to change."""
+    return copy_seeds(tmp_path / "corpus")
+
+
+@pytest.fixture
+def openai_server() -> Iterator[OpenAICompatibleServer]:
+    """The OpenAI-protocol test server on 127.0.0.1, for one test."""
+    with OpenAICompatibleServer() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def app_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """``python app.py`` serving a fresh store of a copy of the seeds; one app per test module."""
+    yield from serve_app_for_module(request, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory) -> Iterator[int]:
+    """The port of a ``chroma run`` server on 127.0.0.1; one server per test module."""
+    if not chroma_installed():
+        pytest.skip("the chroma command is not installed")
+    with running_chroma_server(tmp_path_factory.mktemp("chroma_server_data")) as port:
+        yield port

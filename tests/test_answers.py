@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import SEEDS
 from rag import REFUSAL, Passage
 from rag.types import MEANING_SUPPORT_FLOOR, MEANING_SUPPORT_WEIGHT
 from rag.errors import InvalidQuestionError
+from support.paths import SEEDS
 
 SUMMARY_000 = "000_10d9073bc3f8410e.txt"
 # Where the German summary says why Clark lost his powers: the sunset ultimatum and its outcome.

@@ -20,14 +20,14 @@ import pytest  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from app_server import GUARD_MESSAGE, SEEDS, app_server  # noqa: E402, F401  (module-scoped fixture)
+from support.paths import GUARD_MESSAGE, SEEDS  # noqa: E402
 
 QUESTION = "Why did Clark lose his powers?"
 CITATION_KEYS = {"n", "source", "title", "text", "start", "end", "score"}
 
 
 @pytest.fixture(scope="module")
-def client(app_server, tmp_path_factory):  # noqa: F811
+def client(app_server, tmp_path_factory):
     return Client(
         app_server.url,
         verbose=False,
@@ -58,19 +58,19 @@ def check_answer(result, question: str, source_dir) -> dict:
     return payload
 
 
-def test_ask_returns_answer_and_citations_that_match_the_sources(client, app_server):  # noqa: F811
+def test_ask_returns_answer_and_citations_that_match_the_sources(client, app_server):
     result = client.predict(QUESTION, 5, api_name="/ask")
     payload = check_answer(result, QUESTION, app_server.source_dir)
     assert [c["n"] for c in payload["citations"]] == list(range(1, len(payload["citations"]) + 1))
     assert all(c["source"].startswith(("000_", "001_", "002_")) for c in payload["citations"])
 
 
-def test_top_k_is_optional(client, app_server):  # noqa: F811
+def test_top_k_is_optional(client, app_server):
     check_answer(client.predict(QUESTION, api_name="/ask"), QUESTION, app_server.source_dir)
 
 
 @pytest.mark.parametrize("question", ["", "   \n\t "])
-def test_empty_question_is_a_clear_error_and_the_app_keeps_serving(client, app_server, question):  # noqa: F811
+def test_empty_question_is_a_clear_error_and_the_app_keeps_serving(client, app_server, question):
     with pytest.raises(AppError) as raised:
         client.predict(question, 5, api_name="/ask")
     message = str(raised.value)
@@ -92,7 +92,7 @@ def test_api_lists_ask(client):
     assert not api["unnamed_endpoints"]
 
 
-def test_two_concurrent_callers_both_get_answers(app_server, tmp_path):  # noqa: F811
+def test_two_concurrent_callers_both_get_answers(app_server, tmp_path):
     questions = [QUESTION, "Who is Morgan Edge?"]
 
     def call(question: str):
@@ -106,7 +106,7 @@ def test_two_concurrent_callers_both_get_answers(app_server, tmp_path):  # noqa:
         check_answer(result, question, app_server.source_dir)
 
 
-def test_concurrent_calls_on_one_client(client, app_server):  # noqa: F811
+def test_concurrent_calls_on_one_client(client, app_server):
     jobs = [client.submit(QUESTION, 5, api_name="/ask") for _ in range(4)]
     for job in jobs:
         check_answer(job.result(timeout=120), QUESTION, app_server.source_dir)
@@ -124,12 +124,12 @@ def document_sources(client) -> list[str]:
     return [d["source"] for d in documents]
 
 
-def test_documents_lists_the_indexed_documents_as_json(client, app_server):  # noqa: F811
+def test_documents_lists_the_indexed_documents_as_json(client, app_server):
     sources = document_sources(client)
     assert sorted(sources) == sorted(p.name for p in app_server.source_dir.glob("*.txt"))
 
 
-def test_add_documents_adds_the_good_files_and_names_each_bad_one(client, app_server, tmp_path):  # noqa: F811
+def test_add_documents_adds_the_good_files_and_names_each_bad_one(client, app_server, tmp_path):
     good = tmp_path / "api_ferry.md"
     good.write_text("# Ferry timetable\n\nThe ferry to the lighthouse leaves at nine.\n", encoding="utf-8")
     latin = tmp_path / "api_latin.txt"
@@ -153,7 +153,7 @@ def test_add_documents_adds_the_good_files_and_names_each_bad_one(client, app_se
     assert "ten" in (app_server.source_dir / "api_ferry.md").read_text(encoding="utf-8")
 
 
-def test_remove_document_keeps_the_file_unless_deletion_is_asked_for(client, app_server, tmp_path):  # noqa: F811
+def test_remove_document_keeps_the_file_unless_deletion_is_asked_for(client, app_server, tmp_path):
     for name in ("api_keep.txt", "api_delete.txt"):
         (tmp_path / name).write_text(f"The {name} note mentions the harbour master.\n", encoding="utf-8")
     client.predict([handle_file(str(tmp_path / n)) for n in ("api_keep.txt", "api_delete.txt")], False, api_name="/add_documents")
@@ -181,11 +181,6 @@ def long_document(paragraphs: int) -> str:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Rag.ingest holds the lock that Rag.retriever() needs for the whole ingest, so a question "
-    "waits for the upload (the harden-store branch changes Rag to answer from the previous index version)",
-)
 def test_questions_are_answered_while_an_upload_is_ingested(client, app_server, tmp_path):  # noqa: F811
     big = tmp_path / "api_long_log.txt"
     big.write_text(long_document(600), encoding="utf-8")
@@ -204,7 +199,7 @@ EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Refused)\w*)(?
 EXPECTED_EXCEPTIONS: set[str] = set()
 
 
-def test_app_made_no_outbound_connection_attempt_and_logged_no_unexpected_error(client, app_server):  # noqa: F811
+def test_app_made_no_outbound_connection_attempt_and_logged_no_unexpected_error(client, app_server):
     # Runs last in this module: by now the app has ingested, answered and served the API.
     client.predict(QUESTION, 5, api_name="/ask")
     assert app_server.alive()

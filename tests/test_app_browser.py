@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app_browser import (
+from support.app_browser import (
     DESKTOP,
     PHONE,
     SCREENSHOTS,

@@ -6,14 +6,14 @@ shown as text everywhere (no remote loads, no live links)."""
 from __future__ import annotations
 
 import http.server
-import shutil
 import threading
 from collections.abc import Iterator
 
 import pytest
 
-from app_browser import DESKTOP, Tab, expect_visible, launch, marker_links, needs_chromium, serve_app
-from app_server import SEEDS, free_port
+from support.app_browser import DESKTOP, Tab, expect_visible, launch, marker_links, needs_chromium, serve_app
+from support.ports import free_port
+from support.seeds import copy_seeds
 
 pytestmark = needs_chromium
 
@@ -67,7 +67,7 @@ def listener() -> Iterator[Listener]:
 @pytest.fixture(scope="module")
 def app_server(request, tmp_path_factory, listener):
     work_dir = tmp_path_factory.mktemp("app-documents")
-    shutil.copytree(SEEDS, work_dir / "seeds")
+    copy_seeds(work_dir / "seeds")
     (work_dir / "seeds" / HOSTILE_NAME).write_text(hostile_document(listener.server.server_port), encoding="utf-8")
     yield from serve_app(request, work_dir)
 

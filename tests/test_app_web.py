@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import SEEDS
 from rag.errors import CorpusError
 from rag.types import REFUSAL, Answer
 from rag.web.chat import ask_in_conversation, chat_messages
 from rag.web.conversations import Conversation, ConversationError, ConversationStore, Exchange
 from rag.web.presentation import answer_markdown, inert_markdown
 from rag.web.uploads import plan_upload
+from support.seeds import copy_seeds
 
 ENTITY = re.compile(r"&#\d+;")
 
@@ -112,10 +112,7 @@ def test_upload_plan_separates_new_conflicting_and_bad_files(tmp_path, seed_rag)
 
 
 def test_removing_from_the_index_keeps_the_file_and_survives_a_reingest(fresh_rag, tmp_path):
-    import shutil
-
-    folder = tmp_path / "corpus"
-    shutil.copytree(SEEDS, folder)
+    folder = copy_seeds(tmp_path / "corpus")
     rag = fresh_rag()
     rag.ingest(folder)
     source = sorted(d["source"] for d in rag.info().documents)[0]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -14,10 +12,10 @@ from hypothesis import strategies as st
 
 from bench.lib.datasets import holds_gold_quote
 from bench.lib.options import int_list
+from support.environment import child_environment
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "bench"
-GUARD_DIR = Path(__file__).resolve().parent / "offline_guard"
 DRIVERS = sorted(p.stem for p in BENCH.glob("*.py") if p.stem != "__init__")
 
 
@@ -30,10 +28,12 @@ def test_every_benchmark_layer_is_where_the_layout_says():
 
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_every_driver_explains_itself_when_run_as_a_module_from_the_repository_root(driver):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env["PYTHONPATH"] = str(GUARD_DIR)
     completed = subprocess.run(
-        [sys.executable, "-m", f"bench.{driver}", "--help"], cwd=REPO, env=env, capture_output=True, text=True
+        [sys.executable, "-m", f"bench.{driver}", "--help"],
+        cwd=REPO,
+        env=child_environment(),
+        capture_output=True,
+        text=True,
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.startswith(f"usage: python -m bench.{driver}")

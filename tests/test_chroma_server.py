@@ -2,58 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 
-from conftest import SEEDS, make_settings
 from rag.api import open_rag
 from rag.errors import StoreError
-
-CHROMA = Path(sys.executable).parent / "chroma"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_listening(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"chroma run exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("chroma run did not start listening in time")
-
-
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory):
-    if not CHROMA.exists():
-        pytest.skip("the chroma command is not installed")
-    port = free_port()
-    data = tmp_path_factory.mktemp("chroma_server_data")
-    process = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until_listening(port, process)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+from support.paths import SEEDS
+from support.ports import free_port
+from support.settings import make_settings
 
 
 @pytest.fixture
@@ -73,12 +28,6 @@ def server_rag(chroma_server, tmp_path, embedding, request):
     return factory
 
 
-def copy_seeds(tmp_path):
-    folder = tmp_path / "corpus"
-    shutil.copytree(SEEDS, folder)
-    return folder
-
-
 def test_ingest_ask_and_retrieve_through_a_chroma_server(server_rag, tmp_path):
     rag = server_rag()
     report = rag.ingest(SEEDS)
@@ -94,8 +43,8 @@ def test_ingest_ask_and_retrieve_through_a_chroma_server(server_rag, tmp_path):
     assert "chroma server" in rag.info().location
 
 
-def test_reingest_against_the_server_is_idempotent_and_tracks_changes(server_rag, tmp_path):
-    folder = copy_seeds(tmp_path)
+def test_reingest_against_the_server_is_idempotent_and_tracks_changes(server_rag, seed_copy):
+    folder = seed_copy
     rag = server_rag()
     rag.ingest(folder)
     again = rag.ingest(folder)

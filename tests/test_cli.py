@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-from conftest import GUARD_DIR, REPO, SEEDS
-
-
-def cli_env(env_extra=None):
-    """The environment every CLI subprocess of the tests gets: this checkout's code, the network guard."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "HF_", "TRANSFORMERS_"))}
-    env.pop("TIKTOKEN_CACHE_DIR", None)
-    env["PYTHONPATH"] = os.pathsep.join([str(GUARD_DIR), str(REPO)])  # sitecustomize: network guard
-    env.update(env_extra or {})
-    return env
+from support.environment import child_environment
+from support.paths import REPO, SEEDS
 
 
 LOCATION_FIELDS = ("page", "page_start", "page_end", "section")  # null for plain text
@@ -31,7 +22,7 @@ def run_cli(*args, store, stdin=None, env_extra=None, text=True):
         capture_output=True,
         text=text,
         cwd=REPO,
-        env=cli_env(env_extra),
+        env=child_environment(env_extra),
         timeout=300,
     )
 
@@ -94,11 +85,9 @@ def test_human_output_shows_the_answer_then_numbered_sources(cli_store):
 
 
 def test_a_reader_that_stops_early_is_not_an_error(cli_store):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env["PYTHONPATH"] = str(REPO)
     command = [sys.executable, "-m", "rag", "retrieve", "-", "--store", str(cli_store)]
     process = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=env
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=child_environment()
     )
     process.stdin.write(("Who is Jor-El?\n" * 2000).encode())
     process.stdin.close()
@@ -155,6 +144,5 @@ def test_the_whole_pipeline_runs_with_the_network_unreachable(cli_store, tmp_pat
 
 def test_the_network_guard_really_refuses_outside_connections():
     code = "import socket; socket.create_connection(('93.184.216.34', 80), timeout=2)"
-    env = {**os.environ, "PYTHONPATH": str(GUARD_DIR)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_environment())
     assert result.returncode != 0 and "test network guard" in result.stderr

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from hypothesis import example, given, settings as hsettings, strategies as st
 
-from conftest import SEEDS, make_settings
 from rag.ingest.alignment import align_pieces
 from rag.ingest.chunking import Chunker, MERGED_TAIL_SHARE
 from rag.ingest.documents import read_folder
 from rag.ingest.wordpieces import word_piece_counter
+from support.paths import SEEDS
+from support.settings import make_settings
 
 
 def test_every_stored_chunk_of_every_seed_slices_its_source_exactly(seed_rag):

@@ -6,33 +6,17 @@ from __future__ import annotations
 
 import base64
 import io
-from pathlib import Path
 
 import pytest
 
-import document_files as files
-from app_server import REPO, running_app
+from support import documents as files
+from support.app_browser import ANSWER_DONE_JS, SCREENSHOTS, launch, needs_chromium
+from support.app_server import running_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = REPO / "test-output" / "screenshots"
 ANSWER_TIMEOUT_MS = 120_000
 QUESTION = "How often does the lighthouse of Suederoog flash?"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: install Debian's chromium package"),
-]
-
-ANSWER_DONE_JS = """(before) => {
-  const bots = document.querySelectorAll('#chat [data-testid="bot"]');
-  if (bots.length <= before) return false;
-  const last = bots[bots.length - 1].innerText.trim();
-  if (!last || last === '\u2026') return false;
-  const trackers = document.querySelectorAll('#chat [data-testid="status-tracker"], #sources [data-testid="status-tracker"]');
-  return [...trackers].every(t => t.classList.contains('hide'));
-}"""
+pytestmark = needs_chromium
 
 
 def tinted_share(png: bytes, box: tuple[int, int, int, int] | None = None) -> float:
@@ -58,7 +42,7 @@ def app(tmp_path_factory):
 def page(app):
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         foreign: list[str] = []
 

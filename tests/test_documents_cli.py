@@ -5,25 +5,23 @@ text their offsets index, so a script can check ``text == source[start:end]``.""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-import document_files as files
-from conftest import GUARD_DIR, REPO
+from support import documents as files
+from support.environment import child_environment
+from support.paths import REPO
 
 
 def run_cli(*args: str, store: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    """``python -m rag ARGS --store STORE`` in a fresh process with this checkout's ``rag`` first on
-    PYTHONPATH (and the network guard), with no RAG_* settings of the caller."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "HF_", "TRANSFORMERS_"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(GUARD_DIR), str(REPO)])
+    """``python -m rag ARGS --store STORE`` in a fresh process (support.environment: this
+    checkout's ``rag``, the network guard, none of the caller's RAG_* settings)."""
     return subprocess.run(
         [sys.executable, "-m", "rag", *args, "--store", str(store)],
-        input=stdin, capture_output=True, cwd=REPO, env=env, timeout=600,
+        input=stdin, capture_output=True, cwd=REPO, env=child_environment(), timeout=600,
     )
 
 

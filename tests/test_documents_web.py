@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import document_files as files
+from support import documents as files
 from rag.ingest.formats import extract
 from rag.types import Citation, Passage
 from rag.web.pages import find_boxes, letters, match_characters, page_spans_of, page_view_html, render_page

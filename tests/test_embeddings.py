@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, SEEDS, make_settings
 from rag.embedding.factory import build_embedding
 from rag.embedding.fingerprint import embedding_fingerprint
 from rag.embedding.local import LocalEmbedding
-from rag.embedding.onnx import OnnxEmbedding
 from rag.embedding.openvino import OpenVinoEmbedding
+from support.environment import child_environment
+from support.paths import REPO, SEEDS
+from support.settings import make_settings
 
 
 def seed_sentences(limit: int = 40) -> list[str]:
@@ -169,7 +170,6 @@ def test_answering_a_query_does_not_import_torch(settings, runtime):
     script = textwrap.dedent(
         f"""
         import sys
-        sys.path.insert(0, {str(REPO)!r})
         from rag.config import load_settings
         from rag.embedding.factory import build_embedding
         settings = load_settings(
@@ -182,7 +182,9 @@ def test_answering_a_query_does_not_import_torch(settings, runtime):
         """
     )
     assert model_file.is_file()  # built already, so the child only loads it
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, env=child_environment(), timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert "heavy: []" in result.stdout
 

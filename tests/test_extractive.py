@@ -64,3 +64,17 @@ def test_the_answering_sentence_is_quoted_even_from_the_last_retrieved_passage(s
     selector = SentenceSelector(retriever.index.lexical)
     chosen = selector.select(plan, [*filler, answering], limit=2)
     assert any(c.passage_rank == 4 and "Phantom Zone" in answering.text[c.start : c.end] for c in chosen)
+
+
+def test_cached_sentence_vectors_equal_the_models_and_survive_eviction(seed_rag):
+    import numpy as np
+
+    from rag.embedding.meaning import CachedPassageVectors
+
+    model = seed_rag.retriever().meaning
+    cache = CachedPassageVectors(model, capacity=3)
+    texts = ["Clark verliert seine Kräfte.", "Lana flieht.", "Chloe kollabiert.", "Jor-El wartet.", "Lana flieht."]
+    expected = model.passage(texts)
+    for _ in range(2):  # the second round meets evicted and remembered texts
+        assert np.allclose(cache.passage(texts), expected, atol=1e-5)
+    assert len(cache._vectors) <= 3

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "fixtures" / "seeds.jsonl"
-SEEDS = ROOT / "seeds"
+from support.paths import REPO, SEEDS
+
+FIXTURES = REPO / "fixtures" / "seeds.jsonl"
 
 EXPECTED_KEYS = {
     "id",

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openai_server import OpenAICompatibleServer
+from support.openai_server import OpenAICompatibleServer
 from rag.answer.citations import (
     MARKER,
     StreamingRenumberer,

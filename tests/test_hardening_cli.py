@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import make_settings
-from openai_server import OpenAICompatibleServer
+from support.openai_server import OpenAICompatibleServer
+from support.settings import make_settings
 from rag.api import open_rag
 from test_cli import run_cli
 

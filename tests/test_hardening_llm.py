@@ -1,6 +1,6 @@
 """The LLM path under a faulty server: deadlines, cut-off and over-long streams, a server that is
 down, and questions that must not wait for other users' LLM calls. Against the loopback
-OpenAI-protocol server (tests/openai_server.py), with deadlines of a second or two."""
+OpenAI-protocol server (tests/support/openai_server.py), with deadlines of a second or two."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from openai_server import OpenAICompatibleServer
+from support.openai_server import OpenAICompatibleServer
 from rag import AnswerDone
 from rag.api import open_rag
 from rag.errors import LLMError

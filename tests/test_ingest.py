@@ -6,14 +6,9 @@ import shutil
 
 import pytest
 
-from conftest import SEEDS
 from rag.errors import CorpusError, StoreError
-
-
-def copy_seeds(tmp_path):
-    folder = tmp_path / "corpus"
-    shutil.copytree(SEEDS, folder)
-    return folder
+from support.paths import SEEDS
+from support.seeds import copy_seeds
 
 
 def stored_ids(rag):
@@ -21,7 +16,7 @@ def stored_ids(rag):
 
 
 def test_reingesting_an_unchanged_folder_embeds_nothing_and_keeps_ids(tmp_path, fresh_rag):
-    folder = copy_seeds(tmp_path)
+    folder = copy_seeds(tmp_path / "corpus")
     rag = fresh_rag()
     first = rag.ingest(folder)
     ids = stored_ids(rag)
@@ -35,7 +30,7 @@ def test_reingesting_an_unchanged_folder_embeds_nothing_and_keeps_ids(tmp_path, 
 
 
 def test_a_changed_file_is_replaced_and_unchanged_passages_keep_their_vectors(tmp_path, fresh_rag):
-    folder = copy_seeds(tmp_path)
+    folder = copy_seeds(tmp_path / "corpus")
     rag = fresh_rag()
     rag.ingest(folder)
     target = folder / "002_835fa61d1c21454d.txt"
@@ -54,7 +49,7 @@ def test_a_changed_file_is_replaced_and_unchanged_passages_keep_their_vectors(tm
 
 
 def test_a_deleted_file_disappears_from_the_index(tmp_path, fresh_rag):
-    folder = copy_seeds(tmp_path)
+    folder = copy_seeds(tmp_path / "corpus")
     rag = fresh_rag()
     rag.ingest(folder)
     (folder / "001_acc81d348d7d4859.txt").unlink()
@@ -67,7 +62,7 @@ def test_a_deleted_file_disappears_from_the_index(tmp_path, fresh_rag):
 
 
 def test_an_interrupted_ingest_is_never_misread_and_resumes_without_reembedding(tmp_path, fresh_rag, embedding):
-    folder = copy_seeds(tmp_path)
+    folder = copy_seeds(tmp_path / "corpus")
     rag = fresh_rag(ingest_window=4)
     rag.ingest(folder)
     target = folder / "000_10d9073bc3f8410e.txt"
@@ -105,7 +100,7 @@ def test_an_interrupted_ingest_is_never_misread_and_resumes_without_reembedding(
 
 
 def test_a_non_utf8_file_is_skipped_with_its_reason_and_the_rest_is_ingested(tmp_path, fresh_rag):
-    folder = copy_seeds(tmp_path)
+    folder = copy_seeds(tmp_path / "corpus")
     (folder / "latin1.txt").write_bytes("Café über".encode("latin-1"))
     rag = fresh_rag()
     report = rag.ingest(folder)
@@ -117,7 +112,7 @@ def test_a_non_utf8_file_is_skipped_with_its_reason_and_the_rest_is_ingested(tmp
 
 
 def test_an_unreadable_file_is_named_in_the_report(tmp_path, fresh_rag):
-    folder = copy_seeds(tmp_path)
+    folder = copy_seeds(tmp_path / "corpus")
     (folder / "broken.txt").symlink_to(tmp_path / "missing-target.txt")
     report = fresh_rag().ingest(folder)
     assert [f.source for f in report.files_skipped] == ["broken.txt"]
@@ -152,7 +147,7 @@ def test_a_corrupt_store_is_reported_and_can_be_rebuilt(tmp_path, fresh_rag):
 
 
 def test_windows_span_files_and_identical_texts_are_embedded_once(tmp_path, fresh_rag):
-    folder = copy_seeds(tmp_path)
+    folder = copy_seeds(tmp_path / "corpus")
     shutil.copy(folder / "001_acc81d348d7d4859.txt", folder / "003_copy.txt")
     rag = fresh_rag(ingest_window=5)  # windows of 5 chunks: files are cut across windows
     report = rag.ingest(folder)
@@ -165,7 +160,7 @@ def test_windows_span_files_and_identical_texts_are_embedded_once(tmp_path, fres
 
 
 def test_questions_are_refused_when_the_index_was_embedded_another_way(tmp_path, fresh_rag):
-    folder = copy_seeds(tmp_path)
+    folder = copy_seeds(tmp_path / "corpus")
     fresh_rag().ingest(folder)
     changed = fresh_rag(embedding_passage_prefix="passage: ")
     with pytest.raises(StoreError, match="were embedded as .*python -m rag ingest"):

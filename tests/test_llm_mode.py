@@ -6,17 +6,17 @@ import re
 
 import pytest
 
-from conftest import SEEDS, make_settings
-from openai_server import OpenAICompatibleServer
 from rag import REFUSAL, AnswerDelta, AnswerDone
 from rag.api import open_rag
 from rag.errors import ConfigError, LLMError
+from support.paths import SEEDS
+from support.settings import make_settings
 
 
 @pytest.fixture
-def server():
-    with OpenAICompatibleServer() as running:
-        yield running
+def server(openai_server):
+    """The OpenAI-protocol test server the model calls of this module go to."""
+    return openai_server
 
 
 @pytest.fixture

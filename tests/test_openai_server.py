@@ -10,10 +10,7 @@ import socket
 import openai
 import pytest
 
-try:  # tests/ as rootdir-inserted folder (no __init__.py) or as a package
-    from openai_server import OpenAICompatibleServer, default_reply, embed_text, split_for_stream
-except ImportError:  # pragma: no cover
-    from tests.openai_server import OpenAICompatibleServer, default_reply, embed_text, split_for_stream
+from support.openai_server import OpenAICompatibleServer, default_reply, embed_text, split_for_stream
 
 
 PASSAGES = (

@@ -8,17 +8,21 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from conftest import REPO
 from rag.text.gloss import gloss_german, gloss_hash
 from rag.retrieval.fusion import DEFAULT_WEIGHTS, FUSION_WEIGHTS
 from rag.retrieval.passages import MAX_CHUNKS_PER_PASSAGE, merge_overlapping
+from rag.types import support
 from rag.retrieval.planning import TermStatistics, translate_against_corpus
 from rag.text.translate import DEFAULT_DICTIONARY_PATH, Dictionary
+from support.paths import REPO
 
 FIXTURES = REPO / "fixtures" / "seeds.jsonl"
 # Answerable fixtures whose gold passage is not yet in the top 3 (see bench/results/RETRIEVAL.md); strict,
 # so a fixture that starts passing must be taken off this list.
-KNOWN_MISSES = {"de-ff-001", "de-ff-002", "de-ff-004", "de-ff-013", "span-006", "span-007"}
+#: Fixtures whose gold passage is not in the top 3 (strict: a fix shows up as a failure to update).
+#: seed-powers and de-ff-003 dropped to ranks 5-6 when the meaning model joined the fusion (weight
+#: 0.5, chosen on the tuning questions: hit@1 and hit@5 up, hit@3 down by one question there).
+KNOWN_MISSES = {"de-ff-001", "de-ff-002", "de-ff-003", "de-ff-004", "de-ff-013", "seed-powers", "span-006", "span-007"}
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +165,8 @@ def test_passages_carry_the_signals_the_gate_and_answerers_rely_on(seed_rag):
     assert passage.language == "de" and passage.title and passage.kind
     assert 0 < passage.coverage <= 1
     assert -1 <= passage.cosine <= 1
-    assert passage.support == passage.coverage + passage.cosine
+    assert 0.7 <= passage.meaning <= 1
+    assert passage.support == support(passage.coverage, passage.cosine, passage.meaning)
 
 
 def test_passages_reach_llamaindex_as_nodes_with_their_location_and_scores(seed_rag):

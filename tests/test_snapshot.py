@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import GUARD_DIR, REPO, SEEDS
-from rag.index import snapshot
 from rag.errors import StoreError
+from rag.index import snapshot
+from support.environment import child_environment
+from support.paths import REPO, SEEDS
+from support.settings import make_settings
 
 
 def test_a_new_process_answers_from_the_snapshot_without_importing_chroma_or_torch(seed_rag):
@@ -26,16 +26,12 @@ def test_a_new_process_answers_from_the_snapshot_without_importing_chroma_or_tor
         "print(json.dumps({'cited': len(answer.citations),\n"
         "                  'loaded': sorted(m for m in ('chromadb', 'torch') if m in sys.modules)}))\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(GUARD_DIR), str(REPO)])}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO)
-    assert result.returncode == 0, result.stderr
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    outcome = run_in_new_process(code)
     assert outcome == {"cited": outcome["cited"], "loaded": []} and outcome["cited"] > 0
 
 
-def test_an_ingest_that_changes_the_corpus_gets_a_new_snapshot(tmp_path, fresh_rag):
-    folder = tmp_path / "corpus"
-    shutil.copytree(SEEDS, folder)
+def test_an_ingest_that_changes_the_corpus_gets_a_new_snapshot(seed_copy, fresh_rag):
+    folder = seed_copy
     rag = fresh_rag()
     rag.ingest(folder)
     first = snapshot.read_stamp(rag.settings)
@@ -97,7 +93,6 @@ def test_a_snapshot_round_trip_gives_the_same_retrieval_results(seed_rag, embedd
 
 
 def test_stores_sharing_one_cache_folder_each_answer_from_their_own_texts(tmp_path, embedding):
-    from conftest import make_settings
     from rag.api import open_rag
 
     cache = tmp_path / "shared-cache"
@@ -138,15 +133,15 @@ def test_a_snapshot_of_an_older_format_is_never_loaded(tmp_path, fresh_rag, embe
 
 
 def run_in_new_process(code: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(GUARD_DIR), str(REPO)])}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=child_environment(), cwd=REPO
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_an_unchanged_reingest_in_a_new_process_does_not_open_the_store(tmp_path, fresh_rag):
-    folder = tmp_path / "corpus"
-    shutil.copytree(SEEDS, folder)
+def test_an_unchanged_reingest_in_a_new_process_does_not_open_the_store(seed_copy, fresh_rag):
+    folder = seed_copy
     rag = fresh_rag()
     first = rag.ingest(folder)
     code = (

@@ -65,7 +65,10 @@ class OpenVinoEmbedding(OnnxEmbedding):
 
         if self._core is None:
             self._core = ov.Core()
-            self._core.set_property({"CACHE_DIR": str(self._model_file.parent / "compiled")})
+            # One folder per precision: OpenVINO 2026.4's cache key ignores the precision hint, and a
+            # model compiled for f32 loaded with a bf16 hint (or the reverse) crashed the process.
+            compiled = self._model_file.parent / "compiled" / self.inference_precision
+            self._core.set_property({"CACHE_DIR": str(compiled)})
         if ingest:
             config = {
                 "PERFORMANCE_HINT": "THROUGHPUT",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rag.errors import IncompleteStoreError
 from rag.index.chunk_table import ChunkTable
 from rag.index.lexical import LexicalDocument, LexicalIndex
 from rag.index.store import ChunkStore, FileRecord, StoredChunk
@@ -40,6 +41,7 @@ class SearchIndex:
         meaning_rows: np.ndarray | None = None,
     ):
         self.store = store
+        self.version = ""  # the index version it was loaded as (set by load_search_index)
         self.records = records
         self.chunks = chunks
         self.vectors = vectors
@@ -152,20 +154,42 @@ def load_search_index(settings, open_store, version: str | None = None) -> Searc
         if index is not None:
             return index
     store = open_store()
-    version = version or snapshot.index_version(store)
+    if version is None:
+        completion = store.completion()
+        if not completion.complete:
+            return _last_complete_index(settings, store, completion.version)
+        version = snapshot.index_version(store)
     index = _index_from_snapshot(settings, version, store)
     if index is not None:
         return index
     index = SearchIndex.from_store(store)
+    index.version = version
     snapshot.save_snapshot(settings, version, index.state())
     return index
+
+
+def _last_complete_index(settings, store: ChunkStore, version: str) -> SearchIndex:
+    """While an ingest runs (or after one was interrupted) the store holds a mix of versions:
+    readers get the snapshot of the last finished one, or an error saying what to do."""
+    index = _index_from_snapshot(settings, version, store) if version else None
+    if index is not None:
+        return index
+    raise IncompleteStoreError(
+        f"The index at {store.location} is incomplete: an ingest is running or was interrupted before "
+        f"it finished. Ask again when it has finished, or complete it: python -m rag ingest --source "
+        f"{settings.source_dir}"
+    )
 
 
 def _index_from_snapshot(settings, version: str, store: ChunkStore | None = None) -> SearchIndex | None:
     from rag.index import snapshot
 
     state = snapshot.load_snapshot(settings, version)
-    return SearchIndex.from_state(state, store) if state is not None else None
+    if state is None:
+        return None
+    index = SearchIndex.from_state(state, store)
+    index.version = version
+    return index
 
 
 def _load_meaning_vectors(store: ChunkStore, chunks: list[StoredChunk]) -> tuple[np.ndarray, np.ndarray]:

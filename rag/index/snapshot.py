@@ -16,7 +16,12 @@ A snapshot file is a pickle whose numpy arrays (vectors, BM25 postings, the chun
 rag.index.chunk_table) are kept out of band, each at an aligned offset after it: loading maps the file
 and the arrays are views of it, so a cold start neither copies 10^5 vectors nor builds an object
 per chunk, and pages are read when a search first touches them. The header gives the length of
-every part, so a truncated file is recognised and rebuilt instead of loaded.
+every part, so a truncated file is recognised and rebuilt instead of loaded, and a CRC-32 of every
+part, so a damaged one (bytes overwritten, same length) is too: checking costs one pass over the
+file at load (bench/notes.md, "Snapshot checksums", has what that costs).
+
+The stamp is kept while an ingest runs: it names the last finished index, which readers keep
+loading until the ingest writes a new one (an interrupted ingest never becomes what they read).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import pickle
 import shutil
 import struct
 import tempfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -43,15 +49,15 @@ log = logging.getLogger(__name__)
 
 # 3: BM25 postings in numpy arrays; 4: German noun terms; 5: German-only glosses;
 # 6: chunk columns (rag.index.chunk_table), the arrays out of band in a mapped file;
-# 7: classes moved into subpackages (pickles name them); 8: meaning vectors.
-SNAPSHOT_FORMAT = 8
+# 7: classes moved into subpackages (pickles name them); 8: meaning vectors; 9: CRC-32 per part.
+SNAPSHOT_FORMAT = 9
 # The index version digests what the index is built from, not how a snapshot lays it out (the
 # format is in the snapshot's file name): this salt stays, so a new format keeps existing stamps.
 VERSION_SALT = b"snapshot5\0"
 STAMP_FILE = "index-stamp.json"
 MAGIC = b"RAGSNAP\0"
-HEADER = struct.Struct("<8sQQ")  # magic, length of the pickle, number of out-of-band buffers
-BUFFER_ENTRY = struct.Struct("<QQ")  # offset and length of one buffer, following the header
+HEADER = struct.Struct("<8sQQQ")  # magic, length of the pickle, number of out-of-band buffers, CRC-32 of the pickle
+BUFFER_ENTRY = struct.Struct("<QQQ")  # offset, length and CRC-32 of one buffer, following the header
 ALIGNMENT = 64  # buffer offsets: numpy wants aligned data, SIMD kernels cache lines
 
 
@@ -174,8 +180,18 @@ def _file_state(path: Path) -> list[Any]:
     return [str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
 
 
+def stamp_signature(settings: Settings) -> tuple[int, int, int] | None:
+    """Identity, size and change time of the stamp file (one stat call): when it is unchanged, no
+    ingest finished since it was last read."""
+    try:
+        stat = stamp_path(settings).stat()
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
 def clear_stamp(settings: Settings) -> None:
-    """Called when an ingest starts: until it finishes, readers check the store itself."""
+    """Forget the last finished ingest (a rebuild): readers then check the store itself."""
     try:
         stamp_path(settings).unlink()
     except FileNotFoundError:
@@ -222,25 +238,35 @@ def _encode(state) -> list[bytes | memoryview]:
     table, body = [], []
     for raw in raws:
         padding = -position % ALIGNMENT
-        table.append(BUFFER_ENTRY.pack(position + padding, raw.nbytes))
+        table.append(BUFFER_ENTRY.pack(position + padding, raw.nbytes, zlib.crc32(raw)))
         body += [bytes(padding), raw]
         position += padding + raw.nbytes
-    return [HEADER.pack(MAGIC, len(data), len(raws)), *table, data, *body]
+    return [HEADER.pack(MAGIC, len(data), len(raws), zlib.crc32(data)), *table, data, *body]
 
 
 def _decode(mapped: mmap.mmap):
     """The state in a mapped snapshot file; its arrays are read-only views of the mapping."""
     view = memoryview(mapped)
-    magic, pickle_length, count = HEADER.unpack_from(view)
+    magic, pickle_length, count, pickle_crc = HEADER.unpack_from(view)
     if magic != MAGIC:
         raise ValueError("not an index snapshot")
     entries = [BUFFER_ENTRY.unpack_from(view, HEADER.size + i * BUFFER_ENTRY.size) for i in range(count)]
     pickle_start = HEADER.size + BUFFER_ENTRY.size * count
-    end = max([pickle_start + pickle_length, *(offset + length for offset, length in entries)])
+    end = max([pickle_start + pickle_length, *(offset + length for offset, length, _ in entries)])
     if end != len(view):
         raise ValueError(f"the file has {len(view)} bytes, its header describes {end}")
-    buffers = [view[offset : offset + length] for offset, length in entries]
-    return pickle.loads(view[pickle_start : pickle_start + pickle_length], buffers=buffers)
+    data = view[pickle_start : pickle_start + pickle_length]
+    _check_crc(data, pickle_crc, "the pickle")
+    buffers = []
+    for number, (offset, length, crc) in enumerate(entries):
+        buffers.append(view[offset : offset + length])
+        _check_crc(buffers[-1], crc, f"buffer {number}")
+    return pickle.loads(data, buffers=buffers)
+
+
+def _check_crc(part: memoryview, expected: int, name: str) -> None:
+    if zlib.crc32(part) != expected:
+        raise ValueError(f"{name} does not match its checksum: the file is damaged")
 
 
 def delete_snapshots(settings: Settings) -> None:

@@ -6,6 +6,9 @@ Three collections:
   chunk count).
 - ``<collection>_gloss``: for each German chunk, the vector of its English gloss (rag.text.gloss), under
   the chunk's id; derived data that ingest keeps in step with the chunks.
+- ``<collection>_control``: the writer's lease (rag.index.lease) and the completion record: whether
+  the last ingest finished (every chunk, gloss and manifest entry written) and the index version it
+  left. A store without one (written before it existed) counts as complete.
 
 A chunk counts only while the manifest names its file with the same content hash and fingerprint,
 so a run interrupted half-way leaves chunks that nobody reads and that the next ingest deletes: the
@@ -53,6 +56,18 @@ class FileRecord:
 
 
 @dataclass(frozen=True)
+class Completion:
+    """The completion record: did the last ingest finish, and which index version did the last
+    finished one leave (``version`` is "" before the first)."""
+
+    complete: bool
+    version: str
+
+
+COMPLETION_ID = "completion"
+
+
+@dataclass(frozen=True)
 class StoredChunk:
     """A chunk as read back from the store."""
 
@@ -62,8 +77,11 @@ class StoredChunk:
     score: float = 0.0
 
 
-def open_chroma_client(settings: Settings, create: bool) -> Any:
-    """A Chroma client for the configured location, with telemetry off."""
+def open_chroma_client(settings: Settings, create: bool, fresh: bool = False) -> Any:
+    """A Chroma client for the configured location, with telemetry off. ``fresh``: not the
+    process's cached client of an embedded store, which keeps the vectors it loaded and does not
+    see what other processes wrote since (reads then fail with "Error finding id"); a writer
+    opens a fresh one once it holds the write lease."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -89,15 +107,20 @@ def open_chroma_client(settings: Settings, create: bool) -> Any:
             ) from error
         return client
     store_dir = Path(settings.store_dir)
+    if store_dir.exists() and not store_dir.is_dir():
+        raise StoreError(
+            f"The store location {store_dir} is a file, not a folder. Point --store (RAG_STORE_DIR) at a "
+            "folder (a new one is created), or move the file away."
+        )
     if not create and not (store_dir / SQLITE_FILE).is_file():
         raise StoreError(
             f"There is no index at {store_dir}. Build it first: python -m rag ingest --source "
             f"{settings.source_dir} --store {store_dir}"
         )
-    if store_dir.exists() and not store_dir.is_dir():
-        raise StoreError(f"The store location {store_dir} is a file, not a folder.")
     try:
         store_dir.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            _forget_cached_client(store_dir)
         return chromadb.PersistentClient(path=str(store_dir), settings=chroma_settings)
     except Exception as error:
         raise _corrupt_store_error(store_dir, error) from error
@@ -114,9 +137,9 @@ def _corrupt_store_error(store_dir: Path, error: Exception) -> StoreError:
 class ChunkStore:
     """Chunks, vectors and the file manifest in Chroma."""
 
-    def __init__(self, settings: Settings, create: bool = False):
+    def __init__(self, settings: Settings, create: bool = False, fresh: bool = False):
         self.settings = settings
-        self.client = open_chroma_client(settings, create=create)
+        self.client = open_chroma_client(settings, create=create, fresh=fresh)
         try:
             self.chunks = self._collection(settings.collection, create)
             self.files = self._collection(f"{settings.collection}_files", create)
@@ -125,6 +148,7 @@ class ChunkStore:
         except Exception as error:
             raise _corrupt_store_error(Path(settings.store_dir), error) from error
         self._glosses = None
+        self._control = None
         self._meaning = None
 
     @property
@@ -135,6 +159,20 @@ class ChunkStore:
 
             self._meaning = DerivedVectors(self.client, f"{self.settings.collection}_meaning")
         return self._meaning
+
+    def clear(self) -> None:
+        """Delete every chunk, manifest entry, gloss and meaning vector (a rebuild); the control
+        collection with the write lease stays, so the writer keeps its lease."""
+        for suffix in ("", "_files", "_gloss", "_meaning"):
+            try:
+                self.client.delete_collection(f"{self.settings.collection}{suffix}")
+            except Exception as error:  # did not exist
+                if "does not exist" not in str(error) and "NotFound" not in type(error).__name__:
+                    raise
+        self.chunks = self._collection(self.settings.collection, create=True)
+        self.files = self._collection(f"{self.settings.collection}_files", create=True)
+        self._glosses = None
+        self._meaning = None
 
     @property
     def location(self) -> str:
@@ -257,6 +295,62 @@ class ChunkStore:
             vectors.update(zip(result["ids"], _as_list(result.get("embeddings"))))
         return vectors
 
+    def chunk_ids(self) -> set[str]:
+        """The ids of every stored chunk (no metadata read: cheaper than a full pass)."""
+        ids: set[str] = set()
+        total = self.chunks.count()
+        for offset in range(0, total, MAX_CHROMA_BATCH):
+            ids.update(self.chunks.get(include=[], limit=MAX_CHROMA_BATCH, offset=offset)["ids"])
+        return ids
+
+    def update_chunk_metadata(self, ids: list[str], metadatas: list[dict]) -> None:
+        """Replace the metadata of stored chunks (a changed title or language; vectors stay)."""
+        for start in range(0, len(ids), MAX_CHROMA_BATCH):
+            end = start + MAX_CHROMA_BATCH
+            self.chunks.update(ids=ids[start:end], metadatas=metadatas[start:end])
+
+    # --- control: write lease and completion -------------------------------------------------------
+
+    @property
+    def control(self) -> Any:
+        """The control collection; created on first use, so stores from before it still open."""
+        if self._control is None:
+            self._control = self.client.get_or_create_collection(
+                f"{self.settings.collection}_control", metadata=dict(COLLECTION_METADATA), embedding_function=None
+            )
+        return self._control
+
+    def writer_lease(self):
+        """The lease an ingest must hold while it writes (rag.index.lease)."""
+        from rag.index.lease import WriterLease
+
+        s = self.settings
+        return WriterLease(self.control, self.location, s.write_lease_seconds, s.write_wait_seconds)
+
+    def completion(self) -> Completion:
+        result = self.control.get(ids=[COMPLETION_ID], include=["metadatas"])
+        if not result["ids"]:
+            return Completion(complete=True, version="")  # a store from before the record
+        metadata = result["metadatas"][0]
+        return Completion(complete=bool(metadata["complete"]), version=str(metadata["version"]))
+
+    def mark_writing(self) -> Completion:
+        """Called by an ingest before its first write; returns the state it found."""
+        found = self.completion()
+        self._put_completion(Completion(complete=False, version=found.version))
+        return found
+
+    def mark_complete(self, version: str) -> None:
+        """Called by an ingest after its last write (chunks, glosses, manifest)."""
+        self._put_completion(Completion(complete=True, version=version))
+
+    def _put_completion(self, completion: Completion) -> None:
+        self.control.upsert(
+            ids=[COMPLETION_ID],
+            embeddings=[[1.0]],
+            metadatas=[{"complete": completion.complete, "version": completion.version}],
+        )
+
     # --- gloss vectors --------------------------------------------------------------------------
 
     @property
@@ -328,7 +422,7 @@ def delete_embedded_store(settings: Settings) -> None:
     store_dir = Path(settings.store_dir)
     if settings.uses_chroma_server:
         client = open_chroma_client(settings, create=True)
-        suffixes = ("", "_files", "_gloss", "_meaning")
+        suffixes = ("", "_files", "_gloss", "_meaning", "_control")
         for name in (f"{settings.collection}{suffix}" for suffix in suffixes):
             try:
                 client.delete_collection(name)
@@ -345,6 +439,15 @@ def delete_embedded_store(settings: Settings) -> None:
                 shutil.rmtree(child)
             else:
                 child.unlink()
+
+
+def _forget_cached_client(store_dir: Path) -> None:
+    """Make the next client of ``store_dir`` load the store from disk. The old client is not
+    stopped: a question of another thread may still be reading through it."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(str(store_dir), None)
+    SharedSystemClient._identifier_to_refcount.pop(str(store_dir), None)
 
 
 def _forget_cached_clients() -> None:

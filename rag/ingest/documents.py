@@ -1,14 +1,19 @@
 """Reading a folder of documents: files to ingest, their text, and the metadata that describes them.
 
 A document's ``text`` is its extracted text (rag.ingest.formats: PDF, DOCX, HTML, Markdown, plain
-text), and what every offset indexes (``text[start:end]`` is a passage); ``Rag.source_text``
-returns the same text. A file that cannot be read is skipped with its reason, never stopping the
-rest of the folder.
+text) and what every offset indexes (``text[start:end]`` is a passage); ``Rag.source_text``
+returns the same text. For a text file it is exactly what ``open(path, encoding="utf-8").read()``
+returns: a UTF-8 byte-order mark stays as character 0 and line ends are translated as Python's
+text mode does; a file that starts with a UTF-16 or UTF-32 byte-order mark is read in that
+encoding. A file that cannot be read is skipped with its reason, never stopping the rest of the
+folder.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,13 +24,21 @@ from rag.errors import CorpusError
 from rag.ingest.extraction_cache import ExtractionCache
 from rag.ingest.fingerprints import sha256_text
 from rag.ingest.formats import READER_VERSION, ExtractedText, PageSpan, SectionSpan, UnreadableDocument
-from rag.text.language import detect_language
+from rag.text.language import SUPPORTED, UNDETERMINED, detect_language
 from rag.types import SECTION_SEPARATOR, Location, SkippedFile
 
 #: Progress through the pages of one file: (source, pages done, pages in all).
 PageProgress = Callable[[str, int, int], None]
 #: The folder an index was last ingested from, recorded in its cache folder (for ``source_text``).
 SOURCE_FOLDER_FILE = "source_folder.json"
+
+DESCRIPTION_KEYS = ("title", "language", "kind")
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16: FF FE 00 00 also starts like UTF-16 LE
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 @dataclass(frozen=True)
@@ -70,41 +83,124 @@ class FolderReading:
     skipped: list[SkippedFile] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class FolderListing:
+    """The ingestible files of a folder, and the files left out with the reason."""
+
+    files: list[Path]
+    skipped: list[SkippedFile]
+
+
 def discover_files(folder: Path, settings: Settings) -> list[Path]:
-    """The ingestible files below ``folder``, sorted; hidden files and folders are skipped."""
+    """The ingestible files below ``folder``, sorted (see ``list_folder``)."""
+    return list_folder(folder, settings).files
+
+
+def list_folder(folder: Path, settings: Settings) -> FolderListing:
+    """The ingestible files below ``folder``, sorted; hidden files and folders are skipped.
+
+    Left out, each with a reason a person can act on: names that are not UTF-8 (they cannot be
+    stored or cited), links that lead outside the folder (unless ``follow_external_links``), and
+    links to folders (their files would be ingested twice or come from elsewhere)."""
     if not folder.exists():
         raise CorpusError(f"Source folder {folder} does not exist.")
     if not folder.is_dir():
         raise CorpusError(f"Source {folder} is not a folder.")
-    files = []
-    for path in sorted(folder.rglob("*")):
+    root = folder.resolve()
+    files: list[Path] = []
+    skipped: list[SkippedFile] = []
+    for path in _walk(folder):
         relative = path.relative_to(folder)
         if any(part.startswith(".") for part in relative.parts):
             continue
+        name = _printable_name(relative)
+        if name is None:
+            skipped.append(SkippedFile(source=ascii(os.fsencode(relative))[2:-1], reason=_NOT_UTF8_NAME))
+            continue
+        if path.is_symlink():
+            reason = _link_problem(path, root, settings)
+            if reason:
+                skipped.append(SkippedFile(source=name, reason=reason))
+                continue
+        if path.is_dir():
+            continue
         # A broken link is kept so that reading it fails with a clear error instead of vanishing.
-        if (path.is_file() or path.is_symlink()) and path.suffix.lower() in settings.file_extensions:
+        if path.suffix.lower() in settings.file_extensions:
             files.append(path)
-    return files
+    return FolderListing(sorted(files), skipped)
+
+
+_NOT_UTF8_NAME = "the file name is not UTF-8, so it cannot be stored or cited; rename the file"
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Every file and link below ``folder``; links to folders are listed, not entered."""
+    for directory, subfolders, names in os.walk(folder, followlinks=False):
+        base = Path(directory)
+        for name in sorted(subfolders):
+            if (base / name).is_symlink():
+                yield base / name
+        subfolders.sort()
+        for name in sorted(names):
+            yield base / name
+
+
+def _printable_name(relative: Path) -> str | None:
+    """The path with forward slashes, or None when it is not valid UTF-8 (surrogate escapes)."""
+    name = relative.as_posix()
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return name
+
+
+def _link_problem(path: Path, root: Path, settings: Settings) -> str | None:
+    """Why a link is not followed, or None when it is."""
+    target = path.resolve()
+    if target.is_dir():
+        return f"a link to the folder {target}; links to folders are not followed"
+    if root in target.parents or settings.follow_external_links or not target.exists():
+        return None
+    return (
+        f"a link to {target}, outside the folder; it is not followed "
+        "(set follow_external_links, RAG_FOLLOW_EXTERNAL_LINKS=true, to ingest such files)"
+    )
 
 
 def read_source_text(path: Path) -> str:
-    """The file's text as UTF-8 (a BOM is dropped; CRLF kept, so offsets match the file)."""
+    """The file's text, exactly as ``open(path, encoding="utf-8").read()`` returns it (a UTF-8
+    BOM is character 0, line ends translated); UTF-16 and UTF-32 files are read by their BOM."""
     try:
         raw = path.read_bytes()
     except OSError as error:
         raise CorpusError(f"Cannot read {path}: {error.strerror or error}.") from error
+    return decode_text(raw, path)
+
+
+def decode_text(raw: bytes, path: Path) -> str:
+    encoding = next((codec for bom, codec in _BOMS if raw.startswith(bom)), "utf-8")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode(encoding)
     except UnicodeDecodeError as error:
+        if encoding != "utf-8":
+            raise CorpusError(
+                f"{path} starts with a {encoding.upper()} byte-order mark but is not valid {encoding.upper()} "
+                f"(byte {error.start}). Save it again as UTF-8 or {encoding.upper()}."
+            ) from error
+        line = raw.count(b"\n", 0, error.start) + 1
         raise CorpusError(
-            f"{path} is not valid UTF-8 (byte {error.start}: {raw[error.start:error.start + 1]!r}). "
-            "Convert it to UTF-8, e.g. `iconv -f latin1 -t utf-8`."
+            f"{path} is not valid UTF-8 (line {line}, byte {error.start}: {raw[error.start:error.start + 1]!r}). "
+            "Save it as UTF-8 (or UTF-16 with a byte-order mark)."
         ) from error
-    return text.removeprefix("\ufeff")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def load_folder_metadata(folder: Path, settings: Settings) -> dict[str, dict]:
-    """Per-file metadata from ``<folder>/<metadata_file>``: {relative path: {title, language, kind}}."""
+def load_folder_metadata(folder: Path, settings: Settings) -> dict[str, dict[str, str]]:
+    """Per-file metadata from ``<folder>/<metadata_file>``: {relative path: {title, language, kind}}.
+
+    Checked in full before anything is written: a bad entry is an error naming the file, the
+    entry and what is allowed."""
     path = folder / settings.metadata_file
     if not path.is_file():
         return {}
@@ -115,7 +211,28 @@ def load_folder_metadata(folder: Path, settings: Settings) -> dict[str, dict]:
     documents = data.get("documents", data) if isinstance(data, dict) else None
     if not isinstance(documents, dict):
         raise CorpusError(f"{path} must map file names to {{title, language, kind}} objects.")
-    return documents
+    return {str(source): _checked_description(path, source, entry) for source, entry in documents.items()}
+
+
+def _checked_description(path: Path, source: str, entry: object) -> dict[str, str]:
+    if not isinstance(entry, dict):
+        raise CorpusError(f"{path}: the entry for {source!r} must be an object with title, language and kind.")
+    unknown = sorted(set(entry) - set(DESCRIPTION_KEYS))
+    if unknown:
+        raise CorpusError(
+            f"{path}: the entry for {source!r} has unknown keys {unknown}; allowed: {', '.join(DESCRIPTION_KEYS)}."
+        )
+    for key, value in entry.items():
+        if not isinstance(value, str):
+            raise CorpusError(f"{path}: {key!r} of {source!r} must be a string, not {value!r}.")
+    language = entry.get("language", "")
+    allowed = (*SUPPORTED, UNDETERMINED)
+    if language and language not in allowed:
+        raise CorpusError(
+            f"{path}: the language of {source!r} is {language!r}; use one of {', '.join(allowed)} "
+            "(or leave it out to have it detected)."
+        )
+    return dict(entry)
 
 
 def extraction_cache(settings: Settings) -> ExtractionCache:
@@ -159,7 +276,7 @@ def content_hash(extracted: ExtractedText) -> str:
 
 def title_from_text(path: Path, text: str) -> str:
     """A Markdown heading if the file starts with one, else the file name."""
-    first_line = text.lstrip().split("\n", 1)[0].strip()
+    first_line = text.lstrip("\ufeff \t\n").split("\n", 1)[0].strip()
     if first_line.startswith("#"):
         return first_line.lstrip("#").strip()[:120] or path.stem
     return path.stem
@@ -167,14 +284,16 @@ def title_from_text(path: Path, text: str) -> str:
 
 def read_documents(folder: Path, settings: Settings, on_page: PageProgress | None = None) -> FolderReading:
     """Every document of the folder except those removed from the index (rag.ingest.exclusions);
-    files that cannot be read are skipped with their reason. Extractions of files no longer in the folder (or changed) leave the cache."""
+    files that cannot be read or listed are skipped with their reason. Extractions of files no
+    longer in the folder (or changed) leave the cache."""
     from rag.ingest.exclusions import excluded_sources
 
     metadata = load_folder_metadata(folder, settings)
-    excluded = excluded_sources(settings, folder)
+    listing = list_folder(folder, settings)
+    excluded = excluded_sources(settings, folder)  # removed from the index, kept on disk
     cache = extraction_cache(settings)
-    reading = FolderReading()
-    for path in discover_files(folder, settings):
+    reading = FolderReading(skipped=list(listing.skipped))
+    for path in listing.files:
         source = path.relative_to(folder).as_posix()
         if source in excluded:
             continue

@@ -2,10 +2,17 @@
 
 - Unchanged files (same content hash, same chunker and model) are skipped: nothing is re-embedded.
 - A changed file's chunks are replaced; chunks whose text did not change keep their vectors.
+- A file whose title, language or kind changed in the metadata file keeps its vectors; its chunks'
+  metadata and its manifest entry are rewritten.
 - A deleted file's chunks are removed.
+- Every run checks the manifest against the store: a file whose chunks are missing (deleted behind
+  our back, or lost by an interrupted writer) is repaired, and glosses are completed.
 - Every file is committed to the manifest only after all its chunks are stored, so an interrupted
   run leaves nothing that readers trust, and the next run resumes without re-embedding what was
   already stored.
+
+The caller (rag.api) holds the store's write lease and marks the store incomplete before, and
+complete after, ``ingest_folder``.
 """
 
 from __future__ import annotations
@@ -13,8 +20,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -22,25 +30,53 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from rag.config import Settings
 from rag.errors import CorpusError
 from rag.embedding.meaning import MeaningModel
-from rag.index.store import ChunkStore, FileRecord
+from rag.index.store import MAX_CHROMA_BATCH, ChunkStore, FileRecord, batched
+from rag.ingest.documents import PageProgress, SourceDocument, read_documents
+from rag.ingest.fingerprints import chunk_fingerprint
 from rag.ingest.meaning import update_meaning_vectors
-from rag.ingest.chunking import Chunk, Chunker
-from rag.ingest.documents import FolderReading, PageProgress, SourceDocument, read_documents
-from rag.types import IngestReport
+from rag.types import IngestReport, SkippedFile
 
 log = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[int, int, str], None]  # (chunks done, chunks to embed, current file)
+ProgressCallback = Callable[[int, int, str], None]  # (characters done, characters to ingest, current file)
 
 
-def chunk_id(chunk: Chunk, fingerprint: str) -> str:
-    key = f"{chunk.document.source}\0{chunk.document.content_hash}\0{chunk.index}\0{fingerprint}"
+@dataclass(frozen=True)
+class Corpus:
+    """The documents of a folder, read and checked, and the files left out."""
+
+    folder: Path
+    documents: list[SourceDocument]
+    skipped: list[SkippedFile]
+
+
+class Guard:
+    """What the writer checks between windows (the write lease); the default checks nothing."""
+
+    def check(self) -> None:
+        return None
+
+
+def chunk_id_for(source: str, content_hash: str, index: int, fingerprint: str) -> str:
+    key = f"{source}\0{content_hash}\0{index}\0{fingerprint}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-def read_corpus(folder: Path, settings: Settings, on_page: PageProgress | None = None) -> FolderReading:
-    """All readable documents of the folder, and the files skipped with their reasons; fails
-    before anything is written when no file can be read."""
+def chunk_id(chunk, fingerprint: str) -> str:
+    return chunk_id_for(chunk.document.source, chunk.document.content_hash, chunk.index, fingerprint)
+
+
+def expected_chunk_ids(record: FileRecord) -> list[str]:
+    """The ids the manifest entry vouches for (chunk ids are derived, so no chunking is needed)."""
+    return [chunk_id_for(record.source, record.content_hash, i, record.fingerprint) for i in range(record.n_chunks)]
+
+
+def read_corpus(folder: Path, settings: Settings, on_page: PageProgress | None = None) -> Corpus:
+    """All readable documents of the folder but those removed from the index
+    (rag.ingest.exclusions), and the files skipped with their reasons (unreadable: encrypted or
+    text-less PDFs, damaged files, text that is not UTF-8; names that are not UTF-8, links leading
+    outside). Fails before anything is written when the metadata file is invalid or no file can
+    be read."""
     reading = read_documents(folder, settings, on_page)
     if not reading.documents:
         if reading.skipped:
@@ -48,70 +84,123 @@ def read_corpus(folder: Path, settings: Settings, on_page: PageProgress | None =
             raise CorpusError(f"Nothing was ingested: no file of {folder} can be read.\n  {reasons}")
         extensions = " or ".join(settings.file_extensions)
         raise CorpusError(f"No {extensions} files found in {folder}: nothing to ingest.")
-    return reading
+    for skipped in reading.skipped:
+        log.warning("skipped %s: %s", skipped.source, skipped.reason)
+    return Corpus(folder, reading.documents, reading.skipped)
+
+
+def is_described_as_recorded(document: SourceDocument, record: FileRecord) -> bool:
+    """Whether the manifest has the document's title, kind and (declared) language. A detected
+    language is not recomputed for an unchanged file: detection needs the text, and its answer
+    would not change."""
+    language = document.declared_language or record.language
+    return (document.title, document.kind, language) == (record.title, record.kind, record.language)
+
+
+def is_unchanged(document: SourceDocument, record: FileRecord | None, fingerprint: str) -> bool:
+    return (
+        record is not None
+        and record.content_hash == document.content_hash
+        and record.fingerprint == fingerprint
+        and is_described_as_recorded(document, record)
+    )
 
 
 def ingest_folder(
-    folder: Path,
+    corpus: Corpus,
     store: ChunkStore,
     embedding: BaseEmbedding,
     settings: Settings,
     progress: ProgressCallback | None = None,
-    on_page: PageProgress | None = None,
     meaning: MeaningModel | None = None,
+    guard: Guard | None = None,
+    was_complete: bool = True,
 ) -> IngestReport:
+    """Bring the store in line with the corpus (see the module docstring); ``was_complete`` is
+    whether the store's last ingest finished (if not, glosses are checked even when nothing changed)."""
     started = time.perf_counter()
-    reading = read_corpus(folder, settings, on_page)
-    documents = reading.documents
-    chunker = Chunker(settings)
-    fingerprint = chunker.fingerprint
+    guard = guard or Guard()
+    documents = corpus.documents
+    fingerprint = chunk_fingerprint(settings)
     records = store.file_records()
-    report = IngestReport(
-        source_dir=str(folder), files_seen=len(documents) + len(reading.skipped), files_skipped=reading.skipped
-    )
+    present = store.chunk_ids()
+    report = IngestReport(source_dir=str(corpus.folder), files_seen=len(documents), files_skipped=corpus.skipped)
 
-    to_write = []
+    to_write, to_describe = [], []
     for document in documents:
         record = records.get(document.source)
-        if record and record.content_hash == document.content_hash and record.fingerprint == fingerprint:
-            report.files_unchanged.append(document.source)
-        else:
+        if record is None or record.content_hash != document.content_hash or record.fingerprint != fingerprint:
             (report.files_updated if record else report.files_added).append(document.source)
             to_write.append(document)
+        elif not present.issuperset(expected_chunk_ids(record)):
+            report.files_repaired.append(document.source)
+            to_write.append(document)
+        elif not is_described_as_recorded(document, record):
+            report.files_updated.append(document.source)
+            to_describe.append(document)
+        else:
+            report.files_unchanged.append(document.source)
+    if report.files_repaired:
+        log.warning("chunks missing from the store for %d files; restoring them", len(report.files_repaired))
 
-    chunks_by_document = {d.source: chunker.chunk(d) for d in to_write}
-    writer = _ChunkWriter(store, embedding, settings, fingerprint, report, progress)
-    for record in writer.write(to_write, chunks_by_document):
+    if to_write:
+        from rag.ingest.chunking import Chunker
+
+        writer = _ChunkWriter(store, embedding, settings, fingerprint, report, progress, guard)
+        for record in writer.write(to_write, Chunker(settings)):
+            records[record.source] = record
+    for record in _describe_again(store, to_describe, records):
         records[record.source] = record
 
-    present = {d.source for d in documents}
-    for source in sorted(set(records) - present):
+    current = {d.source for d in documents}
+    for source in sorted(set(records) - current):
         store.forget_file(source)
         del records[source]
         report.files_removed.append(source)
 
     stale = store.delete_stale_chunks(records)
-    _update_glosses(store, embedding, settings, records, fingerprint, unchanged=not report.changed and not stale)
-    _update_meaning(store, meaning, settings, records, unchanged=not report.changed and not stale)
+    guard.check()
+    log.info("chunks and manifest written; checking gloss vectors")
+    unchanged = was_complete and not report.changed and not stale
+    report.glosses_embedded = _update_glosses(store, embedding, settings, records, fingerprint, unchanged)
+    _update_meaning(store, meaning, settings, records, unchanged)
     report.chunks_total = sum(r.n_chunks for r in records.values())
     report.seconds = time.perf_counter() - started
     return report
 
 
+def _describe_again(store: ChunkStore, documents: list[SourceDocument], records: dict) -> list[FileRecord]:
+    """New title, language or kind for unchanged texts: chunk metadata and manifest entries are
+    rewritten, vectors kept."""
+    updated = []
+    for document in documents:
+        old = records[document.source]
+        fields = {"title": document.title, "language": document.declared_language or old.language, "kind": document.kind}
+        for ids in batched(expected_chunk_ids(old), MAX_CHROMA_BATCH):
+            stored = store.chunks.get(ids=ids, include=["metadatas"])
+            store.update_chunk_metadata(stored["ids"], [{**m, **fields} for m in stored["metadatas"]])
+        updated.append(FileRecord(**{**old.to_metadata(), **fields}))
+    if updated:
+        store.commit_files(updated)
+    return updated
+
+
 def _update_glosses(
     store: ChunkStore, embedding: BaseEmbedding, settings: Settings, records: dict, fingerprint: str, unchanged: bool
-) -> None:
-    """Keep the English-gloss vectors of German chunks in step with the chunks (see rag.text.gloss)."""
+) -> int:
+    """Keep the English-gloss vectors of German chunks in step with the chunks (see rag.text.gloss);
+    returns how many were embedded."""
     from rag.text.gloss import update_gloss_vectors
     from rag.text.translate import dictionary_for
 
     german_chunks = sum(r.n_chunks for r in records.values() if r.language == "de")
     if unchanged and store.glosses.count() == german_chunks:
-        return  # an unchanged corpus whose glosses are complete: nothing to read or embed
+        return 0  # a finished, unchanged store whose glosses are complete: nothing to read or embed
     dictionary = dictionary_for(settings) if german_chunks else None
     embedded = update_gloss_vectors(store, embedding, dictionary, fingerprint, settings.ingest_window)
     if embedded:
         log.info("embedded %d gloss vectors of German chunks", embedded)
+    return embedded
 
 
 def _update_meaning(
@@ -132,61 +221,85 @@ class _ChunkWriter:
 
     A window spans files: small files no longer make tiny model batches, the embedding sorts a
     whole window by length (less padding), and Chroma gets one write per window instead of one
-    per file (each write costs ~30 ms however small). Identical texts (5% of the chunks of the
-    10^4 benchmark corpus: licences, boilerplate) are embedded once. A file is committed to the
-    manifest in the first window that completes it, after its chunks are stored, so an
+    per file (each write costs ~30 ms however small). Files are cut into chunks one at a time as
+    the windows reach them, so memory holds one file's chunks and one window's vectors, not the
+    whole corpus's. Identical texts (5% of the chunks of the 10^4 benchmark corpus: licences,
+    boilerplate) are embedded once: later copies read the stored vector back. A file is committed
+    to the manifest in the first window that completes it, after its chunks are stored, so an
     interrupted run keeps every finished window and readers never see a half-written file.
     """
 
-    def __init__(self, store, embedding, settings, fingerprint, report, progress):
+    def __init__(self, store, embedding, settings, fingerprint, report, progress, guard):
         self.store = store
         self.embedding = embedding
         self.fingerprint = fingerprint
         self.report = report
         self.progress = progress
+        self.guard = guard
         self.window = settings.ingest_window
-        self._shared: dict[str, list[float]] = {}  # vectors of texts that occur more than once
+        self._stored_by_hash: dict[str, str] = {}  # text hash -> id of a chunk stored in this run
 
-    def write(self, documents: list[SourceDocument], chunks_by_document: dict[str, list[Chunk]]) -> Iterator[FileRecord]:
+    def write(self, documents: list[SourceDocument], chunker) -> Iterator[FileRecord]:
         """Embeds, stores and commits every document; yields each manifest record once committed."""
-        if not documents:
-            return
         reusable_by_source, present_by_source = self.store.stored_chunks_by_source(self.fingerprint)
-        pending = [c for d in documents for c in chunks_by_document[d.source]]
-        uncommitted = deque(_chunk_ends(documents, chunks_by_document))
-        repeated = {h for h, n in Counter(c.text_hash for c in pending).items() if n > 1}
-        for offset in range(0, len(pending), self.window):
-            window = pending[offset : offset + self.window]
-            vectors = self._vectors_for(window, reusable_by_source)
-            self._shared.update((h, v) for h, v in vectors.items() if h in repeated)
-            self._store(window, vectors, present_by_source)
-            yield from self._commit(uncommitted, chunks_by_document, stored=offset + len(window))
-            if self.progress:
-                self.progress(offset + len(window), len(pending), window[-1].document.source)
-        yield from self._commit(uncommitted, chunks_by_document, stored=len(pending))
+        total_chars = sum(len(d.text) for d in documents)
+        done_chars = 0
+        uncommitted: deque = deque()  # (chunks up to and including the document's, document, its chunks' count)
+        queued = flushed = 0
+        window = []
+        for document in documents:
+            chunks = chunker.chunk(document)
+            queued += len(chunks)
+            uncommitted.append((queued, document, len(chunks)))
+            for chunk in chunks:
+                window.append(chunk)
+                if len(window) == self.window:
+                    flushed += self._flush(window, reusable_by_source, present_by_source)
+                    yield from self._commit(uncommitted, flushed)
+                    self._report_progress(done_chars + chunk.end, total_chars, document.source)
+                    window = []
+            done_chars += len(document.text)
+        if window:
+            flushed += self._flush(window, reusable_by_source, present_by_source)
+        yield from self._commit(uncommitted, flushed)
+        self._report_progress(total_chars, total_chars, documents[-1].source if documents else "")
 
-    def _commit(self, uncommitted: deque, chunks_by_document: dict, stored: int) -> Iterator[FileRecord]:
+    def _report_progress(self, done: int, total: int, source: str) -> None:
+        if self.progress:
+            self.progress(done, total, source)
+
+    def _flush(self, window: list, reusable_by_source: dict, present_by_source: dict) -> int:
+        self.guard.check()
+        vectors = self._vectors_for(window, reusable_by_source)
+        self._store(window, vectors, present_by_source)
+        log.info("stored chunks of %s to %s", window[0].document.source, window[-1].document.source)
+        return len(window)
+
+    def _commit(self, uncommitted: deque, stored: int) -> Iterator[FileRecord]:
         """Commits, in one manifest write, the documents whose chunks are all among the first
-        ``stored`` (``uncommitted`` holds (end, document) in order)."""
+        ``stored`` (``uncommitted`` holds them in order)."""
         records = []
         while uncommitted and uncommitted[0][0] <= stored:
-            document = uncommitted.popleft()[1]
-            records.append(_record(document, chunks_by_document[document.source], self.fingerprint))
+            _, document, n_chunks = uncommitted.popleft()
+            records.append(_record(document, n_chunks, self.fingerprint))
         if records:
+            self.guard.check()
             self.store.commit_files(records)
+            log.info("committed %d files to the manifest (%d chunks stored so far)", len(records), stored)
         yield from records
 
-    def _vectors_for(self, window: list[Chunk], reusable_by_source: dict) -> dict[str, list[float]]:
-        """Text hash -> vector for every chunk of the window: stored vectors of unchanged texts are
-        read back in one call, the other distinct texts embedded in one call."""
+    def _vectors_for(self, window: list, reusable_by_source: dict) -> dict[str, list[float]]:
+        """Text hash -> vector for every chunk of the window: stored vectors of unchanged texts
+        (of the same file, or stored earlier in this run) are read back in one call, the other
+        distinct texts embedded in one call."""
         reuse_ids = {}
         for chunk in window:
             stored_id = reusable_by_source.get(chunk.document.source, {}).get(chunk.text_hash)
+            stored_id = stored_id or self._stored_by_hash.get(chunk.text_hash)
             if stored_id is not None:
                 reuse_ids[chunk.text_hash] = stored_id
         stored = self.store.chunk_vectors(list(reuse_ids.values())) if reuse_ids else {}
         vectors = {h: stored[i] for h, i in reuse_ids.items() if i in stored}
-        vectors.update((c.text_hash, self._shared[c.text_hash]) for c in window if c.text_hash in self._shared)
         missing = {c.text_hash: c.text for c in window if c.text_hash not in vectors}
         if missing:
             embedded = self.embedding.get_text_embedding_batch(list(missing.values()))
@@ -195,9 +308,11 @@ class _ChunkWriter:
         self.report.chunks_reused += len(window) - len(missing)
         return vectors
 
-    def _store(self, window: list[Chunk], vectors: dict[str, list[float]], present_by_source: dict) -> None:
+    def _store(self, window: list, vectors: dict[str, list[float]], present_by_source: dict) -> None:
         """Writes the window's chunks that are not stored yet (a resumed run kept the others)."""
         ids = [chunk_id(chunk, self.fingerprint) for chunk in window]
+        for chunk, i in zip(window, ids):
+            self._stored_by_hash.setdefault(chunk.text_hash, i)
         new = [(c, i) for c, i in zip(window, ids) if i not in present_by_source.get(c.document.source, ())]
         if new:
             self.store.add_chunks(
@@ -207,7 +322,7 @@ class _ChunkWriter:
                 metadatas=[self._metadata(c) for c, _ in new],
             )
 
-    def _metadata(self, chunk: Chunk) -> dict:
+    def _metadata(self, chunk) -> dict:
         document = chunk.document
         return {
             "source": document.source,
@@ -224,15 +339,7 @@ class _ChunkWriter:
         }
 
 
-def _chunk_ends(documents: list[SourceDocument], chunks_by_document: dict) -> Iterator[tuple[int, SourceDocument]]:
-    """(number of chunks up to and including the document's, document), in ingest order."""
-    end = 0
-    for document in documents:
-        end += len(chunks_by_document[document.source])
-        yield end, document
-
-
-def _record(document: SourceDocument, chunks: list[Chunk], fingerprint: str) -> FileRecord:
+def _record(document: SourceDocument, n_chunks: int, fingerprint: str) -> FileRecord:
     return FileRecord(
         source=document.source,
         content_hash=document.content_hash,
@@ -240,13 +347,13 @@ def _record(document: SourceDocument, chunks: list[Chunk], fingerprint: str) -> 
         title=document.title,
         language=document.language,
         kind=document.kind,
-        n_chunks=len(chunks),
+        n_chunks=n_chunks,
         chars=len(document.text),
     )
 
 
 def tqdm_progress(enabled: bool) -> tuple[ProgressCallback | None, Callable[[], None]]:
-    """A progress callback drawing a tqdm bar (chunks, rate, ETA, current file), and its closer."""
+    """A progress callback drawing a tqdm bar (characters, rate, ETA, current file), and its closer."""
     if not enabled:
         return None, lambda: None
     from tqdm import tqdm
@@ -256,7 +363,7 @@ def tqdm_progress(enabled: bool) -> tuple[ProgressCallback | None, Callable[[], 
     def update(done: int, total: int, source: str) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="chunk", desc="Embedding", dynamic_ncols=True)
+            bar = tqdm(total=total, unit="char", unit_scale=True, desc="Embedding", dynamic_ncols=True)
         bar.set_postfix_str(source[-40:], refresh=False)
         bar.update(done - bar.n)
 
@@ -265,3 +372,5 @@ def tqdm_progress(enabled: bool) -> tuple[ProgressCallback | None, Callable[[], 
             bar.close()
 
     return update, close
+
+

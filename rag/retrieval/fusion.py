@@ -26,12 +26,12 @@ class FusionWeights:
 #: (question language, chunk language) -> weights. German questions are embedded as their English
 #: gloss, so "dense" for ("de", "en") compares the glossed question with English text.
 FUSION_WEIGHTS: dict[tuple[str, str], FusionWeights] = {
-    ("en", "en"): FusionWeights(lexical=1.0, dense=2.0, meaning=1.0),
-    ("en", "de"): FusionWeights(lexical=1.0, dense=0.5, gloss=3.0, meaning=1.0),
-    ("de", "de"): FusionWeights(lexical=1.0, dense=0.0, gloss=2.0, meaning=1.0),
-    ("de", "en"): FusionWeights(lexical=1.0, dense=2.0, meaning=1.0),
+    ("en", "en"): FusionWeights(lexical=1.0, dense=2.0, meaning=0.5),
+    ("en", "de"): FusionWeights(lexical=1.0, dense=0.5, gloss=3.0, meaning=0.5),
+    ("de", "de"): FusionWeights(lexical=1.0, dense=0.0, gloss=2.0, meaning=0.5),
+    ("de", "en"): FusionWeights(lexical=1.0, dense=2.0, meaning=0.5),
 }
-DEFAULT_WEIGHTS = FusionWeights(lexical=1.0, dense=2.0, meaning=1.0)
+DEFAULT_WEIGHTS = FusionWeights(lexical=1.0, dense=2.0, meaning=0.5)
 MIN_SCORE = 1e-6  # node scores stay in (0, 1]
 
 

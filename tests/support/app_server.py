@@ -6,20 +6,17 @@
 
 Each app gets its own temporary store (``RAG_STORE_DIR``) and its own copy of ``seeds/``
 (``RAG_SOURCE_DIR``), so the first start ingests the copy and nothing the tests do (adding or
-deleting documents) touches the repository. ``tests/offline_guard`` goes first on ``PYTHONPATH``:
-its ``sitecustomize.py`` refuses every non-loopback connection inside the app process, which
-proves the app makes no outbound calls (a refused attempt shows up in the log as
-"test network guard").
+deleting documents) touches the repository. The app runs in support.environment's child
+environment: the offline guard's ``sitecustomize.py`` refuses every non-loopback connection inside
+the app process, which proves the app makes no outbound calls (a refused attempt shows up in the
+log as "test network guard").
 
-Test modules use the module-scoped ``app_server`` fixture: ``from app_server import app_server``.
+Test modules use the module-scoped ``app_server`` fixture (conftest.py): one app per module.
 When a test of the module failed, the app's log is printed at the end of the module.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -32,11 +29,12 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SEEDS = REPO / "seeds"
-GUARD_DIR = Path(__file__).resolve().parent / "offline_guard"
+from support.environment import child_environment
+from support.paths import REPO
+from support.ports import free_port
+from support.seeds import copy_seeds
+
 START_TIMEOUT = 120.0  # the first start ingests the seeds and loads the embedding model
-GUARD_MESSAGE = "test network guard"
 
 
 class AppStartError(RuntimeError):
@@ -62,22 +60,19 @@ class AppServer:
         return self.process.poll() is None
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def app_environment(store_dir: Path, source_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    env["RAG_STORE_DIR"] = str(store_dir)
-    env["RAG_SOURCE_DIR"] = str(source_dir)
-    env.pop("RAG_CACHE_DIR", None)  # default: <store_dir>/rag-cache, i.e. inside the temporary folder
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(GUARD_DIR), env.get("PYTHONPATH", "")) if p)
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update({"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "GRADIO_ANALYTICS_ENABLED": "False"})
-    env.update(extra or {})
-    return env
+    """The child environment with the app's store and source folder (RAG_CACHE_DIR is not set, so
+    the cache is <store_dir>/rag-cache, inside the temporary folder)."""
+    return child_environment(
+        {
+            "RAG_STORE_DIR": str(store_dir),
+            "RAG_SOURCE_DIR": str(source_dir),
+            "HF_HUB_OFFLINE": "1",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            **(extra or {}),
+        }
+    )
 
 
 def _answers_200(url: str) -> bool:
@@ -144,7 +139,7 @@ def running_app(
     source_dir = work_dir / "seeds"
     store_dir = work_dir / "store"
     if not source_dir.exists():
-        shutil.copytree(SEEDS, source_dir)
+        copy_seeds(source_dir)
     server = _start(work_dir, store_dir, source_dir, timeout, app_environment(store_dir, source_dir, env))
     try:
         yield server
@@ -161,12 +156,16 @@ def _print_outside_capture(config: pytest.Config, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
-@pytest.fixture(scope="module")
-def app_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """One running app per test module; its log is printed if any test of the module failed."""
+def serve_app_for_module(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """The body of the module-scoped ``app_server`` fixture: one running app per test module."""
+    yield from serve_app(request, tmp_path_factory.mktemp("app"))
+
+
+def serve_app(request: pytest.FixtureRequest, work_dir: Path, timeout: float = START_TIMEOUT) -> Iterator[AppServer]:
+    """A running app for the requesting module, its log printed if a test of the module failed.
+    Put files into ``work_dir / "seeds"`` first to serve another corpus than a copy of seeds/."""
     failed_before = request.session.testsfailed
-    work_dir = tmp_path_factory.mktemp("app")
-    with running_app(work_dir) as server:
+    with running_app(work_dir, timeout=timeout) as server:
         yield server
         failed = request.session.testsfailed > failed_before or not server.alive()
     if failed:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app_server import REPO
+from support.app_server import serve_app as serve_app_with_timeout
+from support.paths import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -124,13 +125,6 @@ PATIENT_START_TIMEOUT = 420.0
 
 
 def serve_app(request, work_dir: Path):
-    """A running app (tests/app_server.py) with a patient start; its log is printed when a test of
-    the module failed. Put files into ``work_dir / "seeds"`` first to serve another corpus."""
-    from app_server import _print_outside_capture, running_app
-
-    failed_before = request.session.testsfailed
-    with running_app(work_dir, timeout=PATIENT_START_TIMEOUT) as server:
-        yield server
-        failed = request.session.testsfailed > failed_before or not server.alive()
-    if failed:
-        _print_outside_capture(request.config, f"\n===== app server log ({server.url}) =====\n{server.log_text()}\n=====")
+    """A running app (support/app_server.py) with a patient start; its log is printed when a test
+    of the module failed. Put files into ``work_dir / "seeds"`` first to serve another corpus."""
+    yield from serve_app_with_timeout(request, work_dir, timeout=PATIENT_START_TIMEOUT)

@@ -1,6 +1,6 @@
 """Real documents made in tests, with text known in advance: a two-column PDF with umlauts and
 a paragraph running over a page break, a DOCX and an HTML page (Latin-1) with a heading tree, a
-Markdown file. Used by tests/test_documents_*.py."""
+Markdown file; bad files (encrypted, scanned, renamed ZIP). Used by tests/test_documents_*.py."""
 
 from __future__ import annotations
 
