@@ -28,6 +28,7 @@ from rag import RagError, load_settings, open_rag  # noqa: E402
 from rag.api import Rag  # noqa: E402
 from rag.errors import StoreError  # noqa: E402
 from rag.web import assets  # noqa: E402
+from rag.web.pages import PAGE_CSS, citation_page_view  # noqa: E402
 from rag.web.chat import (  # noqa: E402
     ask_in_conversation,
     chat_messages,
@@ -108,10 +109,15 @@ def build_app(rag: Rag) -> gr.Blocks:
         except RagError:
             return None
 
+    def page_view(citation) -> str:  # a PDF citation on its rendered page (rag.web.pages)
+        return citation_page_view(rag, citation)
+
     # --- chat -------------------------------------------------------------------------------
 
     def respond(message, conversation, top_k, mode, sources):
-        for update in ask_in_conversation(rag, conversation, message, top_k, mode, sources or [], source_text):
+        for update in ask_in_conversation(
+            rag, conversation, message, top_k, mode, sources or [], source_text, page_view
+        ):
             saved = gr.skip()
             error = update.input_error
             if update.done:
@@ -133,7 +139,7 @@ def build_app(rag: Rag) -> gr.Blocks:
     def show_conversation(conversation: Conversation):
         return (
             chat_messages(conversation),
-            sources_panel(conversation, source_text),
+            sources_panel(conversation, source_text, page_view),
             last_searched_note(conversation),
             conversation,
             "",
@@ -178,7 +184,7 @@ def build_app(rag: Rag) -> gr.Blocks:
     def upload(files):
         paths = [Path(getattr(f, "name", f)) for f in files or []]
         if not paths:
-            return "Choose .txt or .md files first.", gr.skip(), [], gr.update(visible=False), ""
+            return "Choose documents first (PDF, DOCX, HTML, Markdown or text).", gr.skip(), [], gr.update(visible=False), ""
         plan = plan_upload(paths, rag.corpus_folder(), rag.settings)
         lines = [rejected_text(plan.rejected)]
         if plan.ready:
@@ -314,7 +320,10 @@ def build_app(rag: Rag) -> gr.Blocks:
                 restore_button = gr.Button("Add back to the index", scale=1, elem_id="restore")
                 reingest_button = gr.Button("Re-ingest folder", scale=1, elem_id="reingest")
             uploads = gr.File(
-                label="Add .txt or .md files", file_count="multiple", file_types=[".txt", ".md"], elem_id="uploads"
+                label="Add documents (PDF, DOCX, HTML, Markdown, text)",
+                file_count="multiple",
+                file_types=list(rag.settings.file_extensions),
+                elem_id="uploads",
             )
             add_button = gr.Button("Add and ingest", elem_id="add")
             upload_note = gr.Markdown("", elem_id="upload-note")
@@ -382,7 +391,7 @@ def register_api(rag: Rag, jobs: BackgroundIngest) -> None:
             fail(error)
 
     def add_documents(files: list[FileData], replace: bool = False) -> dict:
-        """Add .txt/.md files: the good ones are ingested, each bad one is named with a reason.
+        """Add documents (PDF, DOCX, HTML, Markdown, text): the good ones are ingested, each bad one is named with a reason.
         A file whose name exists is replaced only with replace=True."""
         paths = [Path(f.path if isinstance(f, FileData) else f["path"] if isinstance(f, dict) else f) for f in files or []]
         plan = plan_upload(paths, rag.corpus_folder(), rag.settings)
@@ -436,7 +445,7 @@ def main(argv: list[str] | None = None) -> None:
         server_name=args.host,
         server_port=args.port,
         share=False,
-        css=assets.css(),
+        css=assets.css() + PAGE_CSS,
         head=assets.head_script(),
         footer_links=["api"],
     )

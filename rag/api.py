@@ -41,6 +41,7 @@ from rag.types import Answer, IndexInfo, IngestReport, Passage, StreamEvent  # n
 if TYPE_CHECKING:
     from rag.answer.protocols import Answerer
     from rag.embedding.meaning import CachedPassageVectors, MeaningModel
+    from rag.ingest.documents import SourceFile
     from rag.index.store import ChunkStore
     from rag.retrieval.hybrid import HybridRetriever
 
@@ -391,9 +392,14 @@ class Rag:
         The folder is read and checked before anything is written."""
         from rag.index import snapshot
         from rag.index.search_index import load_search_index
+        from rag.ingest.documents import page_progress, remember_source_folder
         from rag.ingest.pipeline import ingest_folder, read_corpus, tqdm_progress
 
-        corpus = read_corpus(folder, self.settings)
+        on_page, close_pages = page_progress(show_progress)
+        try:
+            corpus = read_corpus(folder, self.settings, on_page)
+        finally:
+            close_pages()
         with self._writable_store(rebuild).writer_lease() as lease:
             store = self._reopened_store()  # what other processes wrote before we took the lease
             if rebuild:
@@ -420,6 +426,7 @@ class Rag:
             lease.check()
             store.mark_complete(state.version)
         snapshot.write_stamp(self.settings, state, self._meaning_key())  # after the lease's release: the last write
+        remember_source_folder(self.settings, folder)
         return report, index
 
     def _writable_store(self, rebuild: bool) -> ChunkStore:
@@ -508,14 +515,24 @@ class Rag:
         )
 
     def source_text(self, source: str, source_dir: str | Path | None = None) -> str:
-        """The full text of an ingested file, for showing a passage in context."""
-        from rag.ingest.documents import read_source_text
+        """The extracted text of an ingested file (PDF, DOCX, HTML, Markdown or plain text): the
+        text every passage's offsets index, so ``source_text(p.source)[p.start:p.end] == p.text``."""
+        return self.source_file(source, source_dir).extracted.text
 
-        folder = Path(source_dir or self._folder())
-        path = (folder / source).resolve()
-        if folder.resolve() not in path.parents:
-            raise CorpusError(f"{source!r} is not inside {folder}.")
-        return read_source_text(path)
+    def source_file(self, source: str, source_dir: str | Path | None = None) -> SourceFile:
+        """An ingested file's path and extracted text with its pages and sections (for page views)."""
+        from rag.ingest.documents import read_source_file
+
+        return read_source_file(self.source_folder(source_dir), source, self.settings)
+
+    def source_folder(self, source_dir: str | Path | None = None) -> Path:
+        """The folder sources are relative to: the one given, else the one this index was last
+        ingested from, else the configured ``source_dir``."""
+        from rag.ingest.documents import remembered_source_folder
+
+        if source_dir is not None:
+            return Path(source_dir)
+        return self._source_dir or remembered_source_folder(self.settings) or Path(self.settings.source_dir)
 
     # --- conversations ---------------------------------------------------------------------------
 
@@ -547,11 +564,13 @@ class Rag:
     # --- managing the corpus folder ----------------------------------------------------------------
 
     def add_documents(self, files: list[str | Path], progress: bool | None = None) -> IngestReport:
-        """Copy .txt/.md files into the corpus folder and ingest them. Every file is checked
-        (type, UTF-8, not empty) before anything is copied."""
+        """Copy files (PDF, DOCX, HTML, Markdown, plain text: ``settings.file_extensions``) into
+        the corpus folder and ingest them. Every file is read first (type, readable, not empty):
+        nothing is copied when one of them cannot be read."""
         import shutil
 
-        from rag.ingest.documents import read_source_text
+        from rag.ingest.documents import read_document
+        from rag.ingest.formats import UnreadableDocument
 
         folder = self._folder()
         checked = []
@@ -560,7 +579,11 @@ class Rag:
             if path.suffix.lower() not in self.settings.file_extensions:
                 allowed = ", ".join(self.settings.file_extensions)
                 raise CorpusError(f"{path.name}: only {allowed} files can be added.")
-            if not read_source_text(path).strip():
+            try:
+                text = read_document(path, path.parent, {}).text
+            except UnreadableDocument as error:
+                raise CorpusError(str(error)) from None
+            if not text.strip():
                 raise CorpusError(f"{path.name} is empty.")
             checked.append(path)
         folder.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@
     python -m rag ask      QUESTION [--store DIR] [--top-k K] [--mode M] [--json]
     python -m rag retrieve QUESTION [--store DIR] [--top-k K] [--json]
     python -m rag info     [--store DIR] [--json] [--verify]
+    python -m rag source   SOURCE [--store DIR] [--source DIR]
     python -m rag eval     FIXTURES [...]   (see `python -m rag eval --help`)
 
 A QUESTION of "-" reads one question per line from standard input and writes one result per line;
@@ -58,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true")
     info.add_argument("--verify", action="store_true",
                       help="Check that every chunk and gloss the manifest lists is stored; repair by ingesting --source.")
+
+    source = commands.add_parser(
+        "source", help="Print a document's extracted text: the text that citation offsets index."
+    )
+    source.add_argument("document", metavar="SOURCE", help="The document, as citations name it (e.g. docs/guide.pdf).")
+    _store_options(source)
 
     from rag.evaluation.command import add_eval_arguments
 
@@ -118,13 +125,16 @@ def run(args: argparse.Namespace) -> int:
     rag = open_rag(**overrides)
     if args.command == "ingest":
         report = rag.ingest(rebuild=args.rebuild, progress=False if args.no_progress else None, verify=args.verify)
-        print(report.summary())
+        print(visible(report.summary()))  # skipped files are named: names are data too
         return EXIT_OK
     if args.command == "info" and args.verify:
         return verify_and_repair(rag, args.json)
     if args.command == "info":
         info = rag.info()
         print(json.dumps(info.model_dump(), ensure_ascii=False, indent=2) if args.json else visible(format_info(info)))
+        return EXIT_OK
+    if args.command == "source":
+        write_source_text(rag.source_text(args.document, args.source))
         return EXIT_OK
     if args.command == "ask":
         answer_one = lambda q: rag.ask(q, top_k=args.top_k, sources=args.filter_source, mode=args.mode)
@@ -226,6 +236,18 @@ def _print_error(error: Exception) -> None:
 # --- human-readable output -------------------------------------------------------------------------
 
 
+def write_source_text(text: str) -> None:
+    """The text exactly, as UTF-8, when written to a file or pipe (scripts slice it by offsets);
+    on a terminal, control characters are shown as escapes so document text cannot act there."""
+    if sys.stdout.isatty():
+        sys.stdout.write(visible(text))
+        sys.stdout.flush()
+        return
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8", "surrogatepass"))
+    sys.stdout.buffer.flush()
+
+
 def format_answer(answer) -> str:
     lines = [answer.text, ""]
     if answer.citations:
@@ -247,8 +269,11 @@ def format_passages(passages) -> str:
 
 
 def _format_passage(label: str, passage) -> list[str]:
+    where = "".join(
+        f", {part}" for part in (f"page {passage.page}" if passage.page else "", passage.section or "") if part
+    )
     header = (
-        f"{label} {passage.title} ({passage.source}, {passage.language}, "
+        f"{label} {passage.title} ({passage.source}{where}, {passage.language}, "
         f"chars {passage.start}-{passage.end}, score {passage.score:.3f})"
     )
     excerpt = textwrap.shorten(" ".join(passage.text.split()), width=300, placeholder=" …")

@@ -82,7 +82,8 @@ class Settings(BaseSettings):
         "read as metadata, never ingested as a document.",
     )
     file_extensions: tuple[str, ...] = Field(
-        (".txt", ".md"), description="File name endings that are ingested."
+        (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"),
+        description="File name endings that are ingested (readers: rag.ingest.formats; PDFs need a text layer).",
     )
     follow_external_links: bool = Field(
         False,

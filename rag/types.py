@@ -11,6 +11,43 @@ from pydantic import BaseModel, ConfigDict, Field
 REFUSAL = "The sources do not contain an answer to this question."
 
 
+#: Joins a heading path into one ``section`` string: "Installation › Offline use".
+SECTION_SEPARATOR = " › "
+
+
+class Location(BaseModel):
+    """Where a stretch of a document lies: its pages (PDFs) and the heading path it is under
+    (Markdown, HTML, DOCX, PDF outlines). None where the format has none."""
+
+    model_config = ConfigDict(frozen=True)
+
+    page_start: int | None = Field(None, description="First page (1-based) the text is on; PDFs only.")
+    page_end: int | None = Field(None, description="Last page the text is on (== page_start on one page).")
+    section: str | None = Field(None, description="Heading path, e.g. 'Installation › Offline use'.")
+
+    @property
+    def page(self) -> str | None:
+        """The page as people write it: "3", or "3-4" for text running over a page break."""
+        if self.page_start is None:
+            return None
+        end = self.page_end if self.page_end is not None else self.page_start
+        return str(self.page_start) if end == self.page_start else f"{self.page_start}-{end}"
+
+    def to_metadata(self) -> dict[str, int | str]:
+        """Flat metadata for the store (which cannot hold None): absent fields are left out."""
+        return {name: value for name, value in self.model_dump().items() if value is not None}
+
+    @classmethod
+    def from_metadata(cls, metadata: Any) -> Location:
+        """The location in a chunk's metadata (a mapping with get)."""
+        page_start, page_end = metadata.get("page_start"), metadata.get("page_end")
+        return cls(
+            page_start=None if page_start is None else int(page_start),
+            page_end=None if page_end is None else int(page_end),
+            section=metadata.get("section") or None,
+        )
+
+
 #: How much the multilingual meaning cosine counts in a passage's support, and the cosine at which
 #: it adds nothing (that model's cosines crowd between ~0.75 and ~0.9). Fitted with the threshold
 #: ``min_support`` on the tuning questions (bench/results/answers/).
@@ -49,6 +86,22 @@ class Passage(BaseModel):
         0.0, description="Share of the question's words (weighted by rarity, in any translation) in the passage."
     )
     cosine: float | None = Field(None, description="Embedding cosine between the question and the passage.")
+    page_start: int | None = Field(None, description="First page (1-based) of the passage; PDFs only.")
+    page_end: int | None = Field(
+        None, description="Last page of the passage; differs from page_start when it runs over a page break."
+    )
+    section: str | None = Field(
+        None, description="Heading path the passage starts under, e.g. 'Installation › Offline use'; None without headings."
+    )
+
+    @property
+    def location(self) -> Location:
+        return Location(page_start=self.page_start, page_end=self.page_end, section=self.section)
+
+    @property
+    def page(self) -> str | None:
+        """"3", or "3-4" for a passage running over a page break; None for formats without pages."""
+        return self.location.page
     meaning: float | None = Field(
         None,
         description="Cosine of the question and the passage in the multilingual meaning model "
@@ -68,6 +121,10 @@ class Passage(BaseModel):
             "start": self.start,
             "end": self.end,
             "score": round(self.score, 6),
+            "page": self.page,
+            "page_start": self.page_start,
+            "page_end": self.page_end,
+            "section": self.section,
         }
 
 
@@ -102,6 +159,14 @@ class Citation(BaseModel):
     @property
     def score(self) -> float:
         return self.passage.score
+
+    @property
+    def page(self) -> str | None:
+        return self.passage.page
+
+    @property
+    def section(self) -> str | None:
+        return self.passage.section
 
     def to_json(self) -> dict[str, Any]:
         return {"n": self.n, **self.passage.to_json()}
@@ -233,6 +298,7 @@ class IngestReport(BaseModel):
             f"{self.files_seen} files: {len(self.files_added)} added, {len(self.files_updated)} updated, "
             f"{len(self.files_removed)} removed, {len(self.files_unchanged)} unchanged"
             + (f", {len(self.files_repaired)} repaired" if self.files_repaired else "")
+            + (f", {len(self.files_skipped)} skipped" if self.files_skipped else "")
             + f"; {self.chunks_total} chunks in the index, {self.chunks_embedded} embedded, "
             f"{self.chunks_reused} reused"
             + (f", {self.glosses_embedded} glosses embedded" if self.glosses_embedded else "")

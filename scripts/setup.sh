@@ -7,16 +7,18 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
-# Debian packages: trans-de-en (the German-English dictionary used for cross-language search) and
-# chromium (headless browser for the web UI test). Installed only when missing.
+# Debian packages: trans-de-en (the German-English dictionary used for cross-language search),
+# chromium (headless browser for the web UI test), and real PDFs the format tests read
+# (shared-mime-info's spec, libtasn1-doc's manual, texlive-lang-german's German guides with
+# umlauts, outlines and old TeX accents). Installed only when missing.
 missing=()
-for package in trans-de-en chromium; do
+for package in trans-de-en chromium shared-mime-info libtasn1-doc texlive-lang-german; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else SUDO="none"; fi
   if [ "$SUDO" = "none" ]; then
-    echo "warning: cannot install ${missing[*]} (not root, no sudo); cross-language search and browser tests need them" >&2
+    echo "warning: cannot install ${missing[*]} (not root, no sudo); cross-language search, browser tests and real-PDF tests need them" >&2
   else
     $SUDO apt-get install -y --no-install-recommends "${missing[@]}" \
       || { $SUDO apt-get update && $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; }

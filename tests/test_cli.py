@@ -12,6 +12,9 @@ from support.environment import child_environment
 from support.paths import REPO, SEEDS
 
 
+LOCATION_FIELDS = ("page", "page_start", "page_end", "section")  # null for plain text
+
+
 def run_cli(*args, store, stdin=None, env_extra=None, text=True):
     return subprocess.run(
         [sys.executable, "-m", "rag", *args, "--store", str(store)],
@@ -46,7 +49,7 @@ def test_ask_json_has_the_documented_fields_and_exact_offsets(cli_store):
     assert data["mode"] == "extractive" and data["not_found"] is False
     assert data["citations"], data
     for citation in data["citations"]:
-        assert set(citation) == {"n", "source", "title", "text", "start", "end", "score"}
+        assert set(citation) == {"n", "source", "title", "text", "start", "end", "score", *LOCATION_FIELDS}
         assert source_slice(citation) == citation["text"]
     assert any(c["source"].startswith("000_") for c in data["citations"])
 
@@ -58,7 +61,7 @@ def test_retrieve_json_has_the_documented_fields_and_exact_offsets(cli_store):
     assert data["question"] == "Phantom Zone"
     assert 1 <= len(data["passages"]) <= 3
     for passage in data["passages"]:
-        assert set(passage) == {"source", "title", "text", "start", "end", "score"}
+        assert set(passage) == {"source", "title", "text", "start", "end", "score", *LOCATION_FIELDS}
         assert source_slice(passage) == passage["text"]
 
 
@@ -124,7 +127,7 @@ def test_ingesting_a_non_utf8_file_fails_cleanly_and_names_it(tmp_path):
     (folder / "notes.txt").write_bytes("Grüße".encode("latin-1"))
     result = run_cli("ingest", "--source", str(folder), store=tmp_path / "store")
     assert result.returncode == 2
-    assert "notes.txt is not valid UTF-8" in result.stderr and "Traceback" not in result.stderr
+    assert "notes.txt: it is not UTF-8 text" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_the_whole_pipeline_runs_with_the_network_unreachable(cli_store, tmp_path):

@@ -99,26 +99,29 @@ def test_an_interrupted_ingest_is_never_misread_and_resumes_without_reembedding(
     assert any("Mitternacht" in p.text for p in rag.retrieve("Mitternacht", top_k=3))
 
 
-def test_a_non_utf8_file_stops_the_ingest_before_anything_is_written(tmp_path, fresh_rag):
+def test_a_non_utf8_file_is_skipped_with_its_reason_and_the_rest_is_ingested(tmp_path, fresh_rag):
     folder = copy_seeds(tmp_path / "corpus")
     (folder / "latin1.txt").write_bytes("Café über".encode("latin-1"))
     rag = fresh_rag()
-    with pytest.raises(CorpusError, match=r"latin1.txt is not valid UTF-8"):
-        rag.ingest(folder)
-    with pytest.raises(StoreError):
-        rag.retrieve("Clark")
+    report = rag.ingest(folder)
+    assert [(f.source, f.reason) for f in report.files_skipped] == [
+        ("latin1.txt", "it is not UTF-8 text (line 1 has bytes that are not valid UTF-8)")
+    ]
+    assert "latin1.txt" not in {d["source"] for d in rag.info().documents}
+    assert rag.retrieve("Clark")
 
 
-def test_an_unreadable_file_is_named_in_the_error(tmp_path, fresh_rag):
+def test_an_unreadable_file_is_named_in_the_report(tmp_path, fresh_rag):
     folder = copy_seeds(tmp_path / "corpus")
     (folder / "broken.txt").symlink_to(tmp_path / "missing-target.txt")
-    with pytest.raises(CorpusError, match="broken.txt"):
-        fresh_rag().ingest(folder)
+    report = fresh_rag().ingest(folder)
+    assert [f.source for f in report.files_skipped] == ["broken.txt"]
+    assert "broken link" in report.files_skipped[0].reason and "broken.txt" in report.summary()
 
 
 def test_an_empty_folder_is_a_clear_error(tmp_path, fresh_rag):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(CorpusError, match="No .txt or .md files"):
+    with pytest.raises(CorpusError, match="No .txt or .md or .markdown or .pdf"):
         fresh_rag().ingest(tmp_path / "empty")
 
 

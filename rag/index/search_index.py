@@ -13,7 +13,9 @@ from rag.index.chunk_table import ChunkTable
 from rag.index.lexical import LexicalDocument, LexicalIndex
 from rag.index.store import ChunkStore, FileRecord, StoredChunk
 
-SNAPSHOT_METADATA_KEYS = ("source", "title", "language", "kind", "start", "end", "chunk_index")
+SNAPSHOT_METADATA_KEYS = (
+    "source", "title", "language", "kind", "start", "end", "page_start", "page_end", "section", "chunk_index",
+)
 
 
 class SearchIndex:

@@ -1,9 +1,12 @@
 """Reading a folder of documents: files to ingest, their text, and the metadata that describes them.
 
-A document's ``text`` is what every offset indexes (``text[start:end]`` is a passage). For a text
-file it is exactly what ``open(path, encoding="utf-8").read()`` returns: a UTF-8 byte-order mark
-stays as character 0 and line ends are translated as Python's text mode does; a file that starts
-with a UTF-16 or UTF-32 byte-order mark is read in that encoding.
+A document's ``text`` is its extracted text (rag.ingest.formats: PDF, DOCX, HTML, Markdown, plain
+text) and what every offset indexes (``text[start:end]`` is a passage); ``Rag.source_text``
+returns the same text. For a text file it is exactly what ``open(path, encoding="utf-8").read()``
+returns: a UTF-8 byte-order mark stays as character 0 and line ends are translated as Python's
+text mode does; a file that starts with a UTF-16 or UTF-32 byte-order mark is read in that
+encoding. A file that cannot be read is skipped with its reason, never stopping the rest of the
+folder.
 """
 
 from __future__ import annotations
@@ -11,16 +14,23 @@ from __future__ import annotations
 import codecs
 import json
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from rag.config import Settings
 from rag.errors import CorpusError
+from rag.ingest.extraction_cache import ExtractionCache
 from rag.ingest.fingerprints import sha256_text
+from rag.ingest.formats import READER_VERSION, ExtractedText, PageSpan, SectionSpan, UnreadableDocument
 from rag.text.language import SUPPORTED, UNDETERMINED, detect_language
-from rag.types import SkippedFile
+from rag.types import SECTION_SEPARATOR, Location, SkippedFile
+
+#: Progress through the pages of one file: (source, pages done, pages in all).
+PageProgress = Callable[[str, int, int], None]
+#: The folder an index was last ingested from, recorded in its cache folder (for ``source_text``).
+SOURCE_FOLDER_FILE = "source_folder.json"
 
 DESCRIPTION_KEYS = ("title", "language", "kind")
 _BOMS = (
@@ -41,12 +51,36 @@ class SourceDocument:
     declared_language: str  # from the folder's metadata file; "" when not declared
     kind: str
     content_hash: str
+    format: str = "text"  # "pdf" | "docx" | "html" | "markdown" | "text"
+    pages: tuple[PageSpan, ...] = ()
+    sections: tuple[SectionSpan, ...] = ()
 
     @cached_property
     def language(self) -> str:
         """Declared, else detected; computed on first use, since an ingest of an unchanged file
         never needs it."""
         return self.declared_language or detect_language(self.text[:5000])
+
+    def location(self, start: int, end: int) -> Location:
+        """The pages ``text[start:end]`` is on and the heading path it starts under."""
+        if not self.pages and not self.sections:
+            return Location()
+        extracted = ExtractedText(self.text, self.format, self.pages, self.sections)
+        pages = extracted.page_range(start, end)
+        path = extracted.section_at(start)
+        return Location(
+            page_start=pages[0] if pages else None,
+            page_end=pages[1] if pages else None,
+            section=SECTION_SEPARATOR.join(path) if path else None,
+        )
+
+
+@dataclass
+class FolderReading:
+    """What reading a folder gave: its documents, and the files that could not be read."""
+
+    documents: list[SourceDocument] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -201,18 +235,43 @@ def _checked_description(path: Path, source: str, entry: object) -> dict[str, st
     return dict(entry)
 
 
-def read_document(path: Path, folder: Path, metadata: dict[str, dict[str, str]]) -> SourceDocument:
-    text = read_source_text(path)
+def extraction_cache(settings: Settings) -> ExtractionCache:
+    """The store's cache of extracted texts (rag.ingest.extraction_cache)."""
+    return ExtractionCache(settings.resolved_cache_dir / "extracted")
+
+
+def read_document(
+    path: Path,
+    folder: Path,
+    metadata: dict[str, dict],
+    cache: ExtractionCache | None = None,
+    on_page: Callable[[int, int], None] | None = None,
+) -> SourceDocument:
+    """The document at ``path``; raises UnreadableDocument with a reason for people."""
+    extracted = (cache or ExtractionCache(None)).extract(path, on_page=on_page)
     source = path.relative_to(folder).as_posix()
     described = metadata.get(source, {})
     return SourceDocument(
         source=source,
-        text=text,
-        title=described.get("title") or title_from_text(path, text),
+        text=extracted.text,
+        title=described.get("title") or extracted.title or title_from_text(path, extracted.text),
         declared_language=described.get("language", ""),
         kind=described.get("kind", ""),
-        content_hash=sha256_text(text),
+        content_hash=content_hash(extracted),
+        format=extracted.format,
+        pages=extracted.pages,
+        sections=extracted.sections,
     )
+
+
+def content_hash(extracted: ExtractedText) -> str:
+    """The hash of what the index holds of a file. Plain text: its text alone (as before other
+    formats were read, so existing stores stay valid); other formats also carry pages, sections
+    and a title, so the reader version is part of it: a new reader renews their chunks (whose
+    vectors are reused by text hash)."""
+    if extracted.format == "text":
+        return sha256_text(extracted.text)
+    return sha256_text(f"{extracted.format} reader {READER_VERSION}\n{extracted.text}")
 
 
 def title_from_text(path: Path, text: str) -> str:
@@ -223,12 +282,96 @@ def title_from_text(path: Path, text: str) -> str:
     return path.stem
 
 
-def read_folder(folder: Path, settings: Settings) -> Iterator[SourceDocument]:
-    """The folder's documents, except those removed from the index (rag.ingest.exclusions)."""
+def read_documents(folder: Path, settings: Settings, on_page: PageProgress | None = None) -> FolderReading:
+    """Every document of the folder except those removed from the index (rag.ingest.exclusions);
+    files that cannot be read or listed are skipped with their reason. Extractions of files no
+    longer in the folder (or changed) leave the cache."""
     from rag.ingest.exclusions import excluded_sources
 
     metadata = load_folder_metadata(folder, settings)
-    excluded = excluded_sources(settings, folder)
-    for path in discover_files(folder, settings):
-        if path.relative_to(folder).as_posix() not in excluded:
-            yield read_document(path, folder, metadata)
+    listing = list_folder(folder, settings)
+    excluded = excluded_sources(settings, folder)  # removed from the index, kept on disk
+    cache = extraction_cache(settings)
+    reading = FolderReading(skipped=list(listing.skipped))
+    for path in listing.files:
+        source = path.relative_to(folder).as_posix()
+        if source in excluded:
+            continue
+        pages = (lambda done, total, source=source: on_page(source, done, total)) if on_page else None
+        try:
+            reading.documents.append(read_document(path, folder, metadata, cache, pages))
+        except UnreadableDocument as error:
+            reading.skipped.append(SkippedFile(source=source, reason=error.reason))
+    cache.prune()
+    return reading
+
+
+def read_folder(folder: Path, settings: Settings) -> Iterator[SourceDocument]:
+    """The readable documents of the folder (``read_documents`` also says which were skipped)."""
+    yield from read_documents(folder, settings).documents
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """An ingested file on disk and its extracted text (with pages and sections)."""
+
+    path: Path
+    extracted: ExtractedText
+
+
+def read_source_file(folder: Path, source: str, settings: Settings) -> SourceFile:
+    """The file ``source`` (relative to ``folder``) and its extracted text: what the index's
+    offsets index. CorpusError when it is outside the folder, missing or unreadable."""
+    path = (folder / source).resolve()
+    if folder.resolve() not in path.parents:
+        raise CorpusError(f"{source!r} is not inside {folder}.")
+    if not path.is_file():
+        raise CorpusError(f"{source!r} is not a file of {folder}.")
+    try:
+        return SourceFile(path, extraction_cache(settings).extract(path))
+    except UnreadableDocument as error:
+        raise CorpusError(str(error)) from None
+
+
+def remember_source_folder(settings: Settings, folder: Path) -> None:
+    """Record the folder an index was ingested from, so its texts can be shown later."""
+    record = settings.resolved_cache_dir / SOURCE_FOLDER_FILE
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps({"source_dir": str(Path(folder).resolve())}), encoding="utf-8")
+    except OSError:  # only costs naming the folder later (--source)
+        pass
+
+
+def remembered_source_folder(settings: Settings) -> Path | None:
+    """The folder the index was last ingested from, if recorded."""
+    try:
+        data = json.loads((settings.resolved_cache_dir / SOURCE_FOLDER_FILE).read_text(encoding="utf-8"))
+        return Path(data["source_dir"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def page_progress(enabled: bool, min_pages: int = 20) -> tuple[PageProgress | None, Callable[[], None]]:
+    """A progress callback drawing a tqdm bar per file of at least ``min_pages`` pages, and its closer."""
+    if not enabled:
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def update(source: str, done: int, total: int) -> None:
+        if total < min_pages:
+            return
+        bar = bars.get(source)
+        if bar is None:
+            bar = bars[source] = tqdm(total=total, unit="page", desc=f"Reading {source[-40:]}", dynamic_ncols=True)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    return update, close

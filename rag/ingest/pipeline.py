@@ -31,7 +31,7 @@ from rag.config import Settings
 from rag.errors import CorpusError
 from rag.embedding.meaning import MeaningModel
 from rag.index.store import MAX_CHROMA_BATCH, ChunkStore, FileRecord, batched
-from rag.ingest.documents import SourceDocument, list_folder, load_folder_metadata, read_document
+from rag.ingest.documents import PageProgress, SourceDocument, read_documents
 from rag.ingest.fingerprints import chunk_fingerprint
 from rag.ingest.meaning import update_meaning_vectors
 from rag.types import IngestReport, SkippedFile
@@ -71,32 +71,22 @@ def expected_chunk_ids(record: FileRecord) -> list[str]:
     return [chunk_id_for(record.source, record.content_hash, i, record.fingerprint) for i in range(record.n_chunks)]
 
 
-def read_corpus(folder: Path, settings: Settings) -> Corpus:
-    """All documents of the folder but those removed from the index (rag.ingest.exclusions); fails
-    before anything is written if one cannot be read or the metadata file is invalid. Files that
-    cannot be ingested at all (names that are not UTF-8, links leading outside) are skipped and
-    listed."""
-    from rag.ingest.exclusions import excluded_sources
-
-    metadata = load_folder_metadata(folder, settings)
-    listing = list_folder(folder, settings)
-    excluded = excluded_sources(settings, folder)  # removed from the index, kept on disk
-    documents, problems = [], []
-    for path in listing.files:
-        if path.relative_to(folder).as_posix() in excluded:
-            continue
-        try:
-            documents.append(read_document(path, folder, metadata))
-        except CorpusError as error:
-            problems.append(str(error))
-    if problems:
-        raise CorpusError("Nothing was ingested; fix these files first:\n  " + "\n  ".join(problems))
-    if not documents:
+def read_corpus(folder: Path, settings: Settings, on_page: PageProgress | None = None) -> Corpus:
+    """All readable documents of the folder but those removed from the index
+    (rag.ingest.exclusions), and the files skipped with their reasons (unreadable: encrypted or
+    text-less PDFs, damaged files, text that is not UTF-8; names that are not UTF-8, links leading
+    outside). Fails before anything is written when the metadata file is invalid or no file can
+    be read."""
+    reading = read_documents(folder, settings, on_page)
+    if not reading.documents:
+        if reading.skipped:
+            reasons = "\n  ".join(f"{f.source}: {f.reason}" for f in reading.skipped)
+            raise CorpusError(f"Nothing was ingested: no file of {folder} can be read.\n  {reasons}")
         extensions = " or ".join(settings.file_extensions)
         raise CorpusError(f"No {extensions} files found in {folder}: nothing to ingest.")
-    for skipped in listing.skipped:
+    for skipped in reading.skipped:
         log.warning("skipped %s: %s", skipped.source, skipped.reason)
-    return Corpus(folder, documents, listing.skipped)
+    return Corpus(folder, reading.documents, reading.skipped)
 
 
 def is_described_as_recorded(document: SourceDocument, record: FileRecord) -> bool:
@@ -344,6 +334,7 @@ class _ChunkWriter:
             "kind": document.kind,
             "start": chunk.start,
             "end": chunk.end,
+            **document.location(chunk.start, chunk.end).to_metadata(),
             "chunk_index": chunk.index,
             "doc_hash": document.content_hash,
             "text_hash": chunk.text_hash,

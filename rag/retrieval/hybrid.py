@@ -35,6 +35,7 @@ from rag.retrieval.passages import (
     CANDIDATES_PER_PASSAGE,
     MERGE_POOL,
     RetrievalResult,
+    joined_location,
     joined_text,
     merge_overlapping,
 )
@@ -145,6 +146,7 @@ class HybridRetriever(BaseRetriever):
             chunk_id=chunk.chunk_id,
             coverage=coverage(groups, matched, self.index.lexical),
             cosine=cosine,
+            **joined_location(members).model_dump(),
             meaning=_best_meaning(meaning, rows),
         )
 

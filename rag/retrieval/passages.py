@@ -12,7 +12,7 @@ from llama_index.core.schema import NodeWithScore, TextNode
 
 from rag.index.store import StoredChunk
 from rag.retrieval.planning import QueryPlan
-from rag.types import Passage
+from rag.types import Location, Passage
 
 # Passages are grouped from the best MERGE_POOL chunks (or CANDIDATES_PER_PASSAGE per passage wanted,
 # if more) whatever top_k is, so the first k passages of a longer list are the k of a shorter one.
@@ -72,6 +72,19 @@ def joined_text(chunks: list[StoredChunk]) -> tuple[str, int, int]:
             text += chunk.text[end - chunk_start :]
             end = chunk_end
     return text, start, end
+
+
+def joined_location(chunks: list[StoredChunk]) -> Location:
+    """Where chunks of one source that form a passage lie: from the first page of any to the last
+    page of any, under the heading path of the first."""
+    locations = [Location.from_metadata(c.metadata) for c in sorted(chunks, key=lambda c: int(c.metadata["start"]))]
+    starts = [loc.page_start for loc in locations if loc.page_start is not None]
+    ends = [loc.page_end for loc in locations if loc.page_end is not None]
+    return Location(
+        page_start=min(starts) if starts else None,
+        page_end=max(ends) if ends else None,
+        section=locations[0].section,
+    )
 
 
 def node_from_passage(passage: Passage) -> NodeWithScore:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from rag.api import Rag
 from rag.errors import RagError
-from rag.types import AnswerDelta, AnswerDone
+from rag.types import AnswerDelta, AnswerDone, Citation
 from rag.web.conversations import Conversation, Exchange
-from rag.web.presentation import answer_markdown, filter_note, inert_markdown, sources_panel_html
+from rag.web.presentation import answer_markdown, filter_note, inert_markdown, no_page_view, sources_panel_html
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,12 @@ def last_searched_note(conversation: Conversation) -> str:
     return searched_note(conversation.exchanges[-1].searched) if conversation.exchanges else ""
 
 
-def sources_panel(conversation: Conversation, source_text: Callable[[str], str | None]) -> str:
-    return sources_panel_html([(e.answer, e.sources_filter) for e in conversation.exchanges], source_text)
+def sources_panel(
+    conversation: Conversation,
+    source_text: Callable[[str], str | None],
+    page_view: Callable[[Citation], str] = no_page_view,
+) -> str:
+    return sources_panel_html([(e.answer, e.sources_filter) for e in conversation.exchanges], source_text, page_view)
 
 
 def ask_in_conversation(
@@ -73,6 +77,7 @@ def ask_in_conversation(
     mode: str,
     sources: list[str],
     source_text: Callable[[str], str | None],
+    page_view: Callable[[Citation], str] = no_page_view,
 ) -> Iterator[ChatUpdate]:
     """Stream one exchange. An invalid question changes nothing but the error next to the input."""
     shown = chat_messages(conversation)
@@ -98,6 +103,6 @@ def ask_in_conversation(
                 answer = event.answer
         exchange = Exchange(question=question, searched=searched, answer=answer, sources_filter=list(sources or []))
         conversation = conversation.with_exchange(exchange)
-        yield ChatUpdate(chat_messages(conversation), conversation, note, sources_panel(conversation, source_text), done=True)
+        yield ChatUpdate(chat_messages(conversation), conversation, note, sources_panel(conversation, source_text, page_view), done=True)
     except Exception as error:  # every failure becomes a chat message, never a traceback
         yield ChatUpdate(shown + [{"role": "assistant", "content": friendly(error)}], conversation, note)

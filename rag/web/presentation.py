@@ -15,6 +15,7 @@ from collections.abc import Callable
 from rag.answer.citations import MARKER
 from rag.answer.prompts import language_name
 from rag.types import Answer, Citation, Passage
+from rag.web.pages import location_label
 
 CONTEXT_CHARS = 6000  # characters of the source shown around a passage "in context"
 SNIPPET_CHARS = 300  # characters of an uncited passage shown under "Also retrieved"
@@ -87,18 +88,25 @@ def context_html(source_text: str, passage: Passage, highlights: list[tuple[int,
 
 
 def _meta(p: Passage) -> str:
+    where = location_label(p)  # "page 3-4 · Installation › Offline use"
     return (
-        f"{html.escape(p.source)} · {language_name(p.language)} · chars {p.start}–{p.end} · "
-        f"score {p.score:.2f}"
+        f"{html.escape(p.source)}{' · ' + html.escape(where) if where else ''} · {language_name(p.language)} · "
+        f"chars {p.start}–{p.end} · score {p.score:.2f}"
     )
 
 
-def citation_card(citation: Citation, answer_number: int, source_text: str | None) -> str:
+def no_page_view(citation: Citation) -> str:
+    return ""
+
+
+def citation_card(citation: Citation, answer_number: int, source_text: str | None, page_view: str = "") -> str:
+    """One source card; ``page_view`` is a PDF citation's rendered page (rag.web.pages)."""
     p = citation.passage
     context = ""
     if source_text is not None:
+        section = f" ({html.escape(p.section)})" if p.section else ""
         context = (
-            "<details><summary>Show in the whole text</summary>"
+            f"<details><summary>Show in the whole text{section}</summary>"
             f"{context_html(source_text, p, citation.highlights)}</details>"
         )
     return (
@@ -106,7 +114,7 @@ def citation_card(citation: Citation, answer_number: int, source_text: str | Non
         f'data-n="{citation.n}" aria-label="Source {citation.n}: {html.escape(p.title, quote=True)}">'
         f'<div class="citation-title"><b>[{citation.n}]</b> {html.escape(p.title)}</div>'
         f'<div class="citation-meta">{_meta(p)}</div>'
-        f"{passage_html(p, citation.highlights)}{context}</div>"
+        f"{passage_html(p, citation.highlights)}{page_view}{context}</div>"
     )
 
 
@@ -137,7 +145,11 @@ def also_retrieved_html(passages: list[Passage], title: str) -> str:
 
 
 def answer_sources_html(
-    answer: Answer, answer_number: int, source_text: Callable[[str], str | None], sources_filter: list[str]
+    answer: Answer,
+    answer_number: int,
+    source_text: Callable[[str], str | None],
+    sources_filter: list[str],
+    page_view: Callable[[Citation], str] = no_page_view,
 ) -> str:
     """One answer's sources: a card per citation, then the retrieved passages it did not cite."""
     heading = (
@@ -147,7 +159,9 @@ def answer_sources_html(
     note = filter_note(sources_filter)
     note_html = f'<p class="filter-note">{html.escape(note)}</p>' if note else ""
     if answer.citations:
-        cards = "".join(citation_card(c, answer_number, source_text(c.source)) for c in answer.citations)
+        cards = "".join(
+            citation_card(c, answer_number, source_text(c.source), page_view(c)) for c in answer.citations
+        )
         also = also_retrieved_html(uncited_passages(answer), "Also retrieved, not cited")
         return f"{heading}{note_html}{cards}{also}"
     refusal = "<p><b>No passage supports an answer.</b></p>"
@@ -159,7 +173,9 @@ EMPTY_SOURCES = "<div class='sources'><p>Sources of the answer appear here.</p><
 
 
 def sources_panel_html(
-    answers: list[tuple[Answer, list[str]]], source_text: Callable[[str], str | None]
+    answers: list[tuple[Answer, list[str]]],
+    source_text: Callable[[str], str | None],
+    page_view: Callable[[Citation], str] = no_page_view,
 ) -> str:
     """The sources panel of a conversation: each answer's sources in its own section, the latest
     shown; a marker of an earlier answer shows that answer's section (static/app.js)."""
@@ -171,6 +187,6 @@ def sources_panel_html(
         sections.append(
             f'<section class="answer-sources" id="answer-{number}" data-answer="{number}"'
             f' aria-label="Sources of answer {number}"{hidden}>'
-            f"{answer_sources_html(answer, number, source_text, sources_filter)}</section>"
+            f"{answer_sources_html(answer, number, source_text, sources_filter, page_view)}</section>"
         )
     return f'<div class="sources">{"".join(sections)}</div>'

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from rag.api import Rag
 from rag.config import Settings
+from rag.ingest.documents import read_document
+from rag.ingest.formats import UnreadableDocument
 from rag.ingest.exclusions import set_excluded
 from rag.types import IngestReport
 
@@ -51,12 +53,14 @@ def problem_with(path: Path, settings: Settings) -> str | None:
             "Split it into smaller files, or ask the app's operator to raise max_upload_bytes."
         )
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        return (
-            f"{name} is not saved as UTF-8 text (it looks like an older encoding such as Latin-1). "
-            "Open it in a text editor, save it with the encoding UTF-8, and add it again."
-        )
+        text = read_document(path, path.parent, {}).text  # PDF, DOCX, HTML, Markdown, text
+    except UnreadableDocument as error:
+        if path.suffix.lower() in (".txt", ".md", ".markdown") and "not UTF-8" in error.reason:
+            return (
+                f"{name} is not saved as UTF-8 text (it looks like an older encoding such as Latin-1). "
+                "Open it in a text editor, save it with the encoding UTF-8, and add it again."
+            )
+        return f"{name}: {error.reason}."
     if not text.strip():
         return f"{name} is empty."
     return None
