@@ -52,10 +52,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from rag.ingest.formats.pdfclean import clean_pages, drop_running_lines, normalise_page
 
-from rag.ingest.formats.pdfclean import clean_pages, drop_running_lines, normalise_page  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 PARAGRAPHS = [
     "Absatz 1. Die Schifffahrtsgesellschaft veröffentlichte im Frühjahr die offizielle Auflage ihres "
@@ -453,9 +452,9 @@ def measure(sample: Sample, reader: str, max_pages: int, words: set[str]) -> dic
 
 FULL_RUN = """
 import sys, time
-sys.path.insert(0, sys.argv[3])
 from pathlib import Path
-import pdf_readers, pypdf, pypdfium2, rag.ingest.formats.pdf
+import pypdf, pypdfium2, rag.ingest.formats.pdf
+from bench import pdf_readers
 
 
 def status(field):  # VmHWM (peak) is per process image; getrusage's maxrss survives exec
@@ -483,7 +482,7 @@ def full_runs(path: Path) -> list[dict]:
     rows = []
     for reader in [*READERS, "rag.ingest.formats.extract"]:
         run = subprocess.run([sys.executable, "-c", FULL_RUN, reader, str(path), str(REPO)],
-                             capture_output=True, text=True, cwd=Path(__file__).parent, timeout=900)
+                             capture_output=True, text=True, cwd=REPO, timeout=900)
         if run.returncode:
             rows.append({"reader": reader, "error": run.stderr.strip().splitlines()[-1][:100]})
             continue
@@ -533,7 +532,7 @@ def table(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.pdf_readers", description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-pages", type=int, default=60, help="pages read of each real file")
     parser.add_argument("--work", type=Path, default=REPO / ".cache" / "pdf-bench")
     parser.add_argument("--json", type=Path, help="write the rows here too")
