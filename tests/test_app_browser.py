@@ -263,7 +263,7 @@ def test_keyboard_alone_can_ask_open_a_citation_and_come_back(tab: Tab):
 
 def test_top_k_shows_more_retrieved_passages_under_the_cited_ones(tab: Tab):
     page = tab.page
-    tab.open_accordion("Search settings")
+    tab.open_accordion("Search settings", showing="#top-k input[type=number]")
 
     def retrieved_with(k: int) -> int:
         slider = page.locator("#top-k input[type=number]")
@@ -286,10 +286,10 @@ def test_top_k_shows_more_retrieved_passages_under_the_cited_ones(tab: Tab):
 
 def test_an_active_filter_is_a_removable_chip_and_a_refusal_names_it(tab: Tab):
     page = tab.page
-    tab.open_accordion("Search settings")
+    tab.open_accordion("Search settings", showing="#filter label")
     page.locator("#filter label").first.click()
     chosen = page.locator("#filter label").first.inner_text().strip()
-    tab.open_accordion("Search settings")  # closing it: the chip stays
+    tab.close_accordion("Search settings")  # the chip stays
     chip = page.locator("#filter-chip")
     expect_visible(chip)
     assert chosen in chip.inner_text()
@@ -304,7 +304,7 @@ def test_an_active_filter_is_a_removable_chip_and_a_refusal_names_it(tab: Tab):
 
 def test_llm_mode_is_shown_disabled_with_a_hint_when_no_server_is_set(tab: Tab):
     page = tab.page
-    tab.open_accordion("Search settings")
+    tab.open_accordion("Search settings", showing="#mode input[value=llm]")
     llm = page.locator("#mode input[value=llm]")
     assert llm.count() == 1 and llm.is_disabled()
     assert "RAG_LLM_BASE_URL" in page.locator("#mode").inner_text()
@@ -315,7 +315,7 @@ def test_conversations_are_kept_and_can_be_reopened_and_deleted(tab: Tab, browse
     tab.ask(OTHER_QUESTION)
     # A new tab (a new session) finds the conversation in the saved list.
     other = Tab(browser.new_context(viewport=DESKTOP).new_page(), app_server.url).load()
-    other.open_accordion("Conversations")
+    other.open_accordion("Conversations", showing="#saved input")
     other.page.locator("#saved input").click()
     other.page.get_by_role("option", name=re.compile(re.escape(QUESTION))).first.click()
     other.page.click("#open-conversation")

@@ -124,6 +124,29 @@ def test_two_ingest_processes_at_once_either_take_turns_or_one_gives_up_clearly(
     assert rag.store().count() == sum(r.n_chunks for r in rag.store().file_records().values())
 
 
+OPEN_NEW_STORE = """
+import sys
+from rag.config import Settings
+from rag.index.store import ChunkStore
+store = ChunkStore(Settings(store_dir=sys.argv[1]), create=True)
+store.control, store.glosses, store.meaning
+"""
+
+
+def test_processes_that_create_the_same_new_store_at_once_all_succeed(tmp_path):
+    # Without the creation lock, 3 of 32 such openings failed with "table collections already exists".
+    env = child_environment()
+    for round_ in range(4):
+        store = tmp_path / f"store{round_}"
+        processes = [
+            subprocess.Popen([sys.executable, "-c", OPEN_NEW_STORE, str(store)], stderr=subprocess.PIPE,
+                             text=True, env=env, cwd=REPO)
+            for _ in range(4)
+        ]
+        failures = [stderr for p in processes if (stderr := p.communicate(timeout=300)[1]) and p.returncode]
+        assert failures == []
+
+
 def test_the_lease_of_a_writer_that_died_is_taken_over_at_once(tmp_path, fresh_rag):
     rag = fresh_rag(write_wait_seconds=0)
     rag.ingest(copy_seeds(tmp_path))

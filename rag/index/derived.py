@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.index.store import COLLECTION_METADATA, MAX_CHROMA_BATCH, _as_list, batched
+from rag.index.store import MAX_CHROMA_BATCH, _as_list, batched
 
 
 class DerivedVectors:
     """``<collection>_<suffix>`` of a store: chunk id -> (hash, vector)."""
 
-    def __init__(self, client: Any, name: str):
-        self.collection = client.get_or_create_collection(
-            name, metadata=dict(COLLECTION_METADATA), embedding_function=None
-        )
+    def __init__(self, collection: Any):
+        self.collection = collection
 
     def count(self) -> int:
         return self.collection.count()

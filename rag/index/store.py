@@ -17,8 +17,10 @@ store is never misread.
 
 from __future__ import annotations
 
+import fcntl
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ MAX_CHROMA_BATCH = 4000  # Chroma rejects batches above ~5,461 records.
 #: 100 and 16 (measured in bench/notes.md, session 6; a larger hnsw:batch_size was slower).
 COLLECTION_METADATA = {"hnsw:space": "cosine", "hnsw:construction_ef": 8, "hnsw:M": 4}
 SQLITE_FILE = "chroma.sqlite3"
+CREATION_LOCK_FILE = ".rag-create.lock"
 
 
 @dataclass(frozen=True)
@@ -121,9 +124,33 @@ def open_chroma_client(settings: Settings, create: bool, fresh: bool = False) ->
         store_dir.mkdir(parents=True, exist_ok=True)
         if fresh:
             _forget_cached_client(store_dir)
-        return chromadb.PersistentClient(path=str(store_dir), settings=chroma_settings)
+        with creation_lock(settings):
+            return chromadb.PersistentClient(path=str(store_dir), settings=chroma_settings)
     except Exception as error:
         raise _corrupt_store_error(store_dir, error) from error
+
+
+@contextmanager
+def creation_lock(settings: Settings) -> Iterator[None]:
+    """Held while an embedded store or one of its collections is opened or created. Two processes
+    that create the same new store at once both run Chroma's schema migrations and one fails
+    ("table collections already exists"); the write lease (rag.index.lease) cannot prevent that, as
+    it lives inside the store. A flock on a file in the store folder can, and is released by the
+    kernel when its holder dies. Without a writable folder there is nobody to race with."""
+    if settings.uses_chroma_server:
+        yield
+        return
+    try:
+        handle = open(Path(settings.store_dir) / CREATION_LOCK_FILE, "a")
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _corrupt_store_error(store_dir: Path, error: Exception) -> StoreError:
@@ -141,8 +168,9 @@ class ChunkStore:
         self.settings = settings
         self.client = open_chroma_client(settings, create=create, fresh=fresh)
         try:
-            self.chunks = self._collection(settings.collection, create)
-            self.files = self._collection(f"{settings.collection}_files", create)
+            with creation_lock(settings):
+                self.chunks = self._collection(settings.collection, create)
+                self.files = self._collection(f"{settings.collection}_files", create)
         except StoreError:
             raise
         except Exception as error:
@@ -157,7 +185,7 @@ class ChunkStore:
         if self._meaning is None:
             from rag.index.derived import DerivedVectors
 
-            self._meaning = DerivedVectors(self.client, f"{self.settings.collection}_meaning")
+            self._meaning = DerivedVectors(self._get_or_create(f"{self.settings.collection}_meaning"))
         return self._meaning
 
     def clear(self) -> None:
@@ -169,8 +197,9 @@ class ChunkStore:
             except Exception as error:  # did not exist
                 if "does not exist" not in str(error) and "NotFound" not in type(error).__name__:
                     raise
-        self.chunks = self._collection(self.settings.collection, create=True)
-        self.files = self._collection(f"{self.settings.collection}_files", create=True)
+        with creation_lock(self.settings):
+            self.chunks = self._collection(self.settings.collection, create=True)
+            self.files = self._collection(f"{self.settings.collection}_files", create=True)
         self._glosses = None
         self._meaning = None
 
@@ -180,6 +209,10 @@ class ChunkStore:
         if s.uses_chroma_server:
             return f"chroma server {s.chroma_host}:{s.chroma_port}, collection {s.collection}"
         return f"{s.store_dir} (collection {s.collection})"
+
+    def _get_or_create(self, name: str) -> Any:
+        with creation_lock(self.settings):
+            return self._collection(name, create=True)
 
     def _collection(self, name: str, create: bool) -> Any:
         if create:
@@ -315,9 +348,7 @@ class ChunkStore:
     def control(self) -> Any:
         """The control collection; created on first use, so stores from before it still open."""
         if self._control is None:
-            self._control = self.client.get_or_create_collection(
-                f"{self.settings.collection}_control", metadata=dict(COLLECTION_METADATA), embedding_function=None
-            )
+            self._control = self._get_or_create(f"{self.settings.collection}_control")
         return self._control
 
     def writer_lease(self):
@@ -357,9 +388,7 @@ class ChunkStore:
     def glosses(self) -> Any:
         """The gloss collection; created on first use, so stores from before it still open."""
         if self._glosses is None:
-            self._glosses = self.client.get_or_create_collection(
-                f"{self.settings.collection}_gloss", metadata=dict(COLLECTION_METADATA), embedding_function=None
-            )
+            self._glosses = self._get_or_create(f"{self.settings.collection}_gloss")
         return self._glosses
 
     def gloss_hashes(self) -> dict[str, str]:
@@ -430,7 +459,7 @@ def delete_embedded_store(settings: Settings) -> None:
                 pass
         return
     _forget_cached_clients()
-    keep = {".gitkeep", settings.resolved_cache_dir.name}  # derived caches (dictionary) stay valid
+    keep = {".gitkeep", CREATION_LOCK_FILE, settings.resolved_cache_dir.name}  # derived caches (dictionary) stay valid
     if store_dir.is_dir():
         for child in store_dir.iterdir():
             if child.name in keep:

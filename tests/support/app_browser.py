@@ -6,9 +6,11 @@ Screenshots go to test-output/screenshots/ (git-ignored) for a human to look at.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from support.app_server import serve_app as serve_app_with_timeout
 from support.paths import REPO
@@ -28,6 +30,8 @@ SCREENSHOTS = REPO / "test-output" / "screenshots"
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 ANSWER_TIMEOUT_MS = 90_000  # the first question loads the model; answers then take ~0.1-2 s
+
+OPEN_CLASS = re.compile(r"(^|\s)open(\s|$)")
 
 BOT = '#chat [data-testid="bot"]'
 USER = '#chat [data-testid="user"]'
@@ -95,10 +99,26 @@ class Tab:
         """Ask and wait for the complete answer; returns the locator of the new assistant message."""
         return self.wait_for_answer(self.submit(question))
 
-    def open_accordion(self, label: str) -> None:
+    def open_accordion(self, label: str, showing: str) -> None:
+        """Open the accordion and wait until ``showing`` (a selector inside it) is visible: Gradio
+        renders a closed accordion's content only after it opens, so counting right after the
+        click finds nothing."""
+        self._toggle_accordion(label, expanded=True)
+        self.page.wait_for_selector(showing, state="visible")
+
+    def close_accordion(self, label: str) -> None:
+        self._toggle_accordion(label, expanded=False)
+
+    def _toggle_accordion(self, label: str, expanded: bool) -> None:
+        # Gradio marks an open accordion's button with the class "open" (no aria-expanded).
         button = self.page.get_by_role("button", name=label)
-        if button.get_attribute("aria-expanded") != "true":
+        is_open = "open" in (button.get_attribute("class") or "").split()
+        if is_open != expanded:
             button.click()
+        if expanded:
+            expect(button).to_have_class(OPEN_CLASS)
+        else:
+            expect(button).not_to_have_class(OPEN_CLASS)
 
     def screenshot(self, name: str, full_page: bool = True) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
