@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from types import SimpleNamespace as NS
 
 import pytest
 
-from rag.evaluation.fixtures import Fixture, load_fixtures, resolve_fixtures, XQUAD_DIR
+from rag.evaluation.fixtures import XQUAD_DIR, Fixture, balanced_split, load_fixtures, resolve_fixtures, xquad_split_by_paragraph
 from rag.evaluation.metrics import aggregate, aggregate_by_category, contains_gold_quote, keywords_correct, score_question, token_f1
 from rag.evaluation.report import missed_thresholds, parse_thresholds, write_report
 from rag.evaluation.runner import EvalRun
@@ -138,6 +139,26 @@ def test_xquad_converter_reads_the_shared_split():
     assert first.lang == "en" and first.answerable
     paragraph = (corpus / first.gold_sources[0]).read_text(encoding="utf-8")
     assert any(q in paragraph for q in first.gold_quotes)
+
+
+@pytest.mark.skipif(not XQUAD_DIR.is_dir(), reason=f"the shared XQuAD split is not at {XQUAD_DIR}")
+def test_xquad_is_split_by_article_into_two_halves_of_similar_size():
+    split = xquad_split_by_paragraph()
+    fixtures, _ = resolve_fixtures("xquad:de-en")
+    title_of = {json.loads(line)["paragraph"]: json.loads(line)["title"]
+                for line in (XQUAD_DIR / "paragraphs.jsonl").read_text(encoding="utf-8").splitlines()}
+    sides_of_title: dict[str, set[str]] = {}
+    for paragraph, side in split.items():
+        sides_of_title.setdefault(title_of[paragraph], set()).add(side)
+    assert all(len(sides) == 1 for sides in sides_of_title.values())
+    assert {f.split for f in fixtures} == {"tune", "check"}
+    tune = sum(f.split == "tune" for f in fixtures)
+    assert abs(tune - (len(fixtures) - tune)) <= 0.1 * len(fixtures)
+
+
+def test_the_balanced_split_gives_the_next_title_to_the_side_with_fewer_questions():
+    split = balanced_split(Counter({"a": 10, "b": 6, "c": 5, "d": 1}))
+    assert split == {"a": "tune", "b": "check", "c": "check", "d": "tune"}
 
 
 def test_report_has_table_plot_and_json(tmp_path):

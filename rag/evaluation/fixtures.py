@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Literal
 
@@ -17,8 +18,6 @@ from rag.config import REPO_ROOT
 from rag.errors import CorpusError
 
 XQUAD_DIR = REPO_ROOT.parent / "shared" / "data" / "xquad-dev"
-#: Which XQuAD articles may be tuned on (fixtures/xquad_split.json; made by article, not by question).
-XQUAD_SPLIT = REPO_ROOT / "fixtures" / "xquad_split.json"
 
 
 class Fixture(BaseModel):
@@ -61,7 +60,7 @@ def load_fixtures(path: Path) -> list[Fixture]:
 
 def xquad_fixtures(question_lang: str, corpus_lang: str, folder: Path = XQUAD_DIR) -> list[Fixture]:
     """XQuAD questions as fixtures: gold source = the answering paragraph, gold quotes = answers;
-    the split (tune/check) is that of the paragraph's article in ``XQUAD_SPLIT``."""
+    the split (tune/check) is that of the paragraph's article (``xquad_split_by_paragraph``)."""
     path = folder / "questions.jsonl"
     if not path.is_file():
         raise CorpusError(f"XQuAD questions not found at {path}.")
@@ -89,17 +88,35 @@ def xquad_fixtures(question_lang: str, corpus_lang: str, folder: Path = XQUAD_DI
 
 
 def xquad_split_by_paragraph(folder: Path = XQUAD_DIR) -> dict[str, str]:
-    """paragraph id -> 'tune' or 'check', by article (all paragraphs of an article on one side)."""
-    paragraphs = folder / "paragraphs.jsonl"
-    if not paragraphs.is_file() or not XQUAD_SPLIT.is_file():
+    """paragraph id -> 'tune' or 'check', by article, so all paragraphs and questions of one article
+    fall on one side. Derived from the data where it lies, so nothing of it is copied into the repo,
+    by a rule that looks only at question counts (``balanced_split``); this rule made the split the
+    weights and thresholds were tuned on (bench/results/answers/RESULTS.md)."""
+    paragraphs, questions = folder / "paragraphs.jsonl", folder / "questions.jsonl"
+    if not paragraphs.is_file() or not questions.is_file():
         return {}
-    by_title = json.loads(XQUAD_SPLIT.read_text(encoding="utf-8"))["by_title"]
-    split = {}
-    for line in paragraphs.read_text(encoding="utf-8").splitlines():
-        item = json.loads(line)
-        if item["title"] in by_title:
-            split[item["paragraph"]] = by_title[item["title"]]
-    return split
+    title_of = {item["paragraph"]: item["title"] for item in _json_lines(paragraphs)}
+    questions_per_title = Counter(title_of[item["paragraph"]] for item in _json_lines(questions))
+    split_of_title = balanced_split(questions_per_title)
+    return {paragraph: split_of_title[title] for paragraph, title in title_of.items()}
+
+
+def balanced_split(questions_per_title: Counter[str]) -> dict[str, str]:
+    """Titles by question count (most first, ties by title), each to the side with fewer questions
+    so far (ties: 'tune'), at most half of the titles (rounded up) per side."""
+    cap = (len(questions_per_title) + 1) // 2
+    sides: dict[str, list[str]] = {"tune": [], "check": []}
+    counts = {"tune": 0, "check": 0}
+    for title, count in sorted(questions_per_title.items(), key=lambda item: (-item[1], item[0])):
+        open_sides = [side for side in ("tune", "check") if len(sides[side]) < cap]
+        side = min(open_sides, key=lambda s: (counts[s], s != "tune"))
+        sides[side].append(title)
+        counts[side] += count
+    return {title: side for side, titles in sides.items() for title in titles}
+
+
+def _json_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def resolve_fixtures(spec: str) -> tuple[list[Fixture], Path | None]:
