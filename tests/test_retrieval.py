@@ -52,6 +52,13 @@ def test_gloss_renders_question_words_and_prepositions_by_their_usual_sense(dict
     assert "according to" in gloss_german("laut Clark", dictionary)
 
 
+@pytest.mark.parametrize(("german", "common", "rare"), [
+    ("Kräfte", "forces", "vigours"), ("retten", "save", "salvage"), ("Orte", "places", "localities"),
+])
+def test_gloss_takes_the_common_english_sense_over_a_rare_one_the_dictionary_lists_first(dictionary, german, common, rare):
+    assert gloss_german(german, dictionary) == common != rare
+
+
 def test_gloss_splits_compounds_and_keeps_names(dictionary):
     glossed = gloss_german("Lana beobachtet den Hubschrauberabsturz", dictionary)
     assert glossed.split()[0] == "Lana"

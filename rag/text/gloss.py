@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from rag.text.language import STOPWORDS, split_compound
 
-GLOSS_VERSION = "1"
+GLOSS_VERSION = "2"  # 2: glosses prefer common words (rag.text.translate._rendering_score)
 
 _WORD_RE = re.compile(r"[^\W_]+")
 # Function words whose dictionary sense is usually wrong in running text ("laut" -> "loud",

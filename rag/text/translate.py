@@ -21,7 +21,7 @@ import threading
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
-from functools import cached_property
+from functools import cached_property, lru_cache
 from operator import itemgetter
 from pathlib import Path
 
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DICTIONARY_PATH = Path("/usr/share/trans/de-en")
 # Bump when parsing or weighting changes, so stale caches are rebuilt.
-FORMAT_VERSION = 6  # 4: German noun senses marked in the English-German links; 5: no phrasal verbs; 6: English glosses
+FORMAT_VERSION = 7  # 4: German noun senses marked in the English-German links; 5: no phrasal verbs; 6: English glosses; 7: glosses prefer common words
 MAX_TRANSLATIONS_PER_TERM = 32
 
 _DIRECTIONS = (("en", "de"), ("de", "en"))
@@ -483,6 +483,26 @@ def _parse_english_glosses(lines: Iterable[str]) -> dict[str, str]:
     return _best_renderings(lines, "en", _english_gloss_key)
 
 
+def _rendering_score(phrase: str, attestation: float) -> float:
+    """How likely an English reader means ``phrase`` by the German word: how often the dictionary
+    pairs the two, times the square root of how common the phrase is in English (wordfreq's
+    frequency as a prior). "Kräfte" becomes "forces", not "vigours", which one entry lists first;
+    "retten" becomes "save", not "salvage" (samples: bench/notes.md, glosses). Only into English:
+    into German the prior picked frequent words in a rare sense ("crash" -> "schlafen")."""
+    return attestation * 10 ** (_zipf(phrase, "en") / 2)
+
+
+def _attestation(phrase: str, attestation: float) -> float:
+    return attestation
+
+
+@lru_cache(maxsize=None)
+def _zipf(phrase: str, language: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(phrase, language)
+
+
 def _german_gloss_key(synonym: str) -> str | None:
     words = [w for w in synonym.split() if not _is_placeholder_group(w)]
     return words[0] if len(words) == 1 and words[0].isalpha() else None
@@ -495,7 +515,8 @@ def _english_gloss_key(synonym: str) -> str | None:
 
 def _best_renderings(lines: Iterable[str], source: str, key_of: Callable[[str], str | None]) -> dict[str, str]:
     """Word of ``source`` (as ``key_of`` reads a synonym) -> the other side's phrase that the
-    dictionary pairs with it most often (ties: the shortest, then alphabetical)."""
+    dictionary pairs with it most often; into English also weighted by how common the phrase is
+    (``_rendering_score``; ties: the shortest, then alphabetical)."""
     scores: dict[str, dict[str, float]] = {}
     for line in lines:
         sides = _split_entry(line)
@@ -515,8 +536,9 @@ def _best_renderings(lines: Iterable[str], source: str, key_of: Callable[[str], 
                 for target_rank, phrase in enumerate(renderings):
                     weight = segment_weight * _synonym_weight(source_rank) * _synonym_weight(target_rank)
                     table[phrase] = table.get(phrase, 0.0) + weight
+    score = _rendering_score if source == "de" else _attestation
     return {
-        word: min(table.items(), key=lambda pw: (-pw[1], len(pw[0]), pw[0]))[0]
+        word: min(table.items(), key=lambda pw: (-score(pw[0], pw[1]), len(pw[0]), pw[0]))[0]
         for word, table in scores.items()
     }
 
