@@ -62,7 +62,7 @@ READER_QUESTIONS = REPO / "fixtures" / "reader_questions.jsonl"
 SEED_QUESTIONS = REPO / "fixtures" / "seeds.jsonl"
 #: What a baseline run takes from this checkout, so that both sides ask the same questions the same way.
 DRIVER_FILES = ["bench/answers.py", "bench/distractors.py", "fixtures/reader_questions.jsonl",
-                "fixtures/seeds.jsonl", "rag/evaluation/fixtures.py"]
+                "fixtures/seeds.jsonl", "rag/evaluation/fixtures.py", "rag/evaluation/metrics.py"]
 XQUAD_PAIRS = [("en", "en"), ("de", "de"), ("en", "de"), ("de", "en")]
 QUICK_STEP = 4
 #: Rows of the table: (label, key in a column's metrics).
