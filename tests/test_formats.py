@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from rag.ingest.formats import SUPPORTED_SUFFIXES, ExtractedText, PageSpan, SectionSpan, UnreadableDocument, extract
 from rag.ingest.formats.pdfclean import clean_pages, dehyphenate, running_lines
+from support.documents import make_encrypted_pdf, make_pdf, make_scanned_pdf
 
 REPO = Path(__file__).resolve().parents[1]
 HEADER = "ACME Handbuch – Vertraulich"
@@ -89,47 +90,30 @@ PAGE_LINES = {
 # The same text with ligature code points, as some PDF producers write it.
 LIGATURE_CODE_POINTS = {"offizielle": "of\ufb01zielle", "finden": "\ufb01nden", "Auflage": "Au\ufb02age",
                         "fließenden": "\ufb02ießenden"}
+#: Outline of the two-column document: (title, level from 0, 1-based page).
+TWO_COLUMN_OUTLINE = [("Kapitel Eins", 0, 1), ("Abschnitt Zwei", 1, 2)]
 
 
-def vera_font() -> str:
-    """reportlab's bundled Vera (has umlauts and the fi/fl/ffi ligature glyphs)."""
-    import reportlab
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    if "Vera" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont("Vera", str(Path(reportlab.__file__).parent / "fonts" / "Vera.ttf")))
-    return "Vera"
+def with_ligatures(line: str) -> str:
+    for word, drawn in LIGATURE_CODE_POINTS.items():
+        line = line.replace(word, drawn)
+    return line
 
 
 def make_two_column_pdf(path: Path, outline: bool = False) -> Path:
-    """Three A4 pages, two columns each; a header and a "Seite N von 3" footer on every page,
-    the footer drawn before the body (so it comes first in the content stream)."""
-    from reportlab.pdfgen import canvas
-
-    font = vera_font()
-    pdf = canvas.Canvas(str(path))
-    pdf.setTitle("Handbuch der Flotte")
-    for number, columns in PAGE_LINES.items():
-        pdf.setFont(font, 9)
-        pdf.drawCentredString(297, 40, f"Seite {number} von 3")
-        pdf.setFont(font, 11)
-        for column, lines in enumerate(columns):
-            for row, line in enumerate(lines):
-                for word, drawn in LIGATURE_CODE_POINTS.items():
-                    line = line.replace(word, drawn)
-                pdf.drawString(60 + column * 260, 760 - row * 16, line)
-        pdf.setFont(font, 9)
-        pdf.drawCentredString(297, 805, HEADER)
-        if outline and number == 1:
-            pdf.bookmarkPage("p1")
-            pdf.addOutlineEntry("Kapitel Eins", "p1", level=0)
-        if outline and number == 2:
-            pdf.bookmarkPage("p2")
-            pdf.addOutlineEntry("Abschnitt Zwei", "p2", level=1)
-        pdf.showPage()
-    pdf.save()
-    return path
+    """Three A4 pages, two columns each (PAGE_LINES, with ligature code points); a header and a
+    "Seite N von 3" footer on every page, the footer first in the content stream."""
+    pages = [[[with_ligatures(line) for line in lines] for lines in columns] for columns in PAGE_LINES.values()]
+    return make_pdf(
+        path,
+        pages,
+        TWO_COLUMN_OUTLINE if outline else [],
+        "Handbuch der Flotte",
+        font_size=11,
+        line_height=16,
+        header=HEADER,
+        footer="Seite {page} von {pages}",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -192,42 +176,22 @@ def test_pdf_uppercase_suffix(tmp_path):
 
 def test_pdf_with_owner_password_only_is_read(tmp_path):
     """Permissions-only encryption (empty user password) does not stop reading."""
-    pypdf = pytest.importorskip("pypdf")
+    pytest.importorskip("pypdf")
     source = make_two_column_pdf(tmp_path / "plain.pdf")
-    writer = pypdf.PdfWriter(clone_from=str(source))
-    writer.encrypt(user_password="", owner_password="eigentümer")
-    target = tmp_path / "nur-rechte.pdf"
-    with target.open("wb") as handle:
-        writer.write(handle)
+    target = make_encrypted_pdf(tmp_path / "nur-rechte.pdf", source, user_password="", owner_password="eigentümer")
     assert "Straße am Hafen." in extract(target).text
 
 
 def test_pdf_encrypted(tmp_path):
-    pypdf = pytest.importorskip("pypdf")
-    source = make_two_column_pdf(tmp_path / "plain.pdf")
-    writer = pypdf.PdfWriter(clone_from=str(source))
-    writer.encrypt(user_password="geheim", owner_password="geheim")
-    target = tmp_path / "geheim.pdf"
-    with target.open("wb") as handle:
-        writer.write(handle)
+    pytest.importorskip("pypdf")
+    target = make_encrypted_pdf(tmp_path / "geheim.pdf", make_two_column_pdf(tmp_path / "plain.pdf"))
     with pytest.raises(UnreadableDocument) as error:
         extract(target)
     assert_plain_message(error, "geheim.pdf", "password-protected", tmp=tmp_path)
 
 
 def test_pdf_without_text_layer(tmp_path):
-    """An image-only page, as a scanner makes it."""
-    from PIL import Image, ImageDraw
-    from reportlab.lib.utils import ImageReader
-    from reportlab.pdfgen import canvas
-
-    image = Image.new("L", (400, 200), 255)
-    ImageDraw.Draw(image).rectangle((20, 20, 380, 60), fill=0)
-    path = tmp_path / "scan.pdf"
-    pdf = canvas.Canvas(str(path))
-    pdf.drawImage(ImageReader(image), 50, 500, width=400, height=200)
-    pdf.showPage()
-    pdf.save()
+    path = make_scanned_pdf(tmp_path / "scan.pdf")
     with pytest.raises(UnreadableDocument) as error:
         extract(path)
     assert_plain_message(error, "scan.pdf", "no text layer (scanned?)", tmp=tmp_path)
