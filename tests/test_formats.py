@@ -52,15 +52,20 @@ def assert_pages_cover(document: ExtractedText) -> None:
         assert before.end == after.start and after.number == before.number + 1
 
 
-def assert_plain_message(error: pytest.ExceptionInfo, name: str, *phrases: str, tmp: Path | None = None) -> None:
+def assert_unreadable(path: Path, *phrases: str, tmp: Path | None = None) -> str:
+    """Reading ``path`` fails with a plain message: one line, no traceback, no temporary folder,
+    naming the file and saying each phrase. Returns the message."""
+    with pytest.raises(UnreadableDocument) as error:
+        extract(path)
     message = str(error.value)
-    assert name in message
+    assert path.name in message
     for phrase in phrases:
         assert phrase in message, message
     assert "Traceback" not in message and "\n" not in message
     if tmp is not None:
         assert str(tmp) not in message, message
     assert "/tmp" not in message, message
+    return message
 
 
 # --- PDFs made with reportlab ---------------------------------------------------------------------
@@ -185,38 +190,28 @@ def test_pdf_with_owner_password_only_is_read(tmp_path):
 def test_pdf_encrypted(tmp_path):
     pytest.importorskip("pypdf")
     target = make_encrypted_pdf(tmp_path / "geheim.pdf", make_two_column_pdf(tmp_path / "plain.pdf"))
-    with pytest.raises(UnreadableDocument) as error:
-        extract(target)
-    assert_plain_message(error, "geheim.pdf", "password-protected", tmp=tmp_path)
+    assert_unreadable(target, "password-protected", tmp=tmp_path)
 
 
 def test_pdf_without_text_layer(tmp_path):
     path = make_scanned_pdf(tmp_path / "scan.pdf")
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "scan.pdf", "no text layer (scanned?)", tmp=tmp_path)
+    assert_unreadable(path, "no text layer (scanned?)", tmp=tmp_path)
 
 
 def test_pdf_truncated(tmp_path, two_column_pdf):
     data = two_column_pdf.read_bytes()
     path = tmp_path / "abgebrochen.pdf"
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "abgebrochen.pdf", "truncated", tmp=tmp_path)
+    assert_unreadable(path, "truncated", tmp=tmp_path)
 
 
 def test_pdf_damaged_and_not_a_pdf(tmp_path):
     damaged = tmp_path / "kaputt.pdf"
     damaged.write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 9 0 R >> garbage\n%%EOF\n")
-    with pytest.raises(UnreadableDocument) as error:
-        extract(damaged)
-    assert_plain_message(error, "kaputt.pdf", "damaged", tmp=tmp_path)
+    assert_unreadable(damaged, "damaged", tmp=tmp_path)
     html = tmp_path / "seite.pdf"
     html.write_text("<!doctype html><html><body>Not a PDF</body></html>", encoding="utf-8")
-    with pytest.raises(UnreadableDocument) as error:
-        extract(html)
-    assert_plain_message(error, "seite.pdf", "not a PDF", tmp=tmp_path)
+    assert_unreadable(html, "not a PDF", tmp=tmp_path)
 
 
 @pytest.mark.slow
@@ -318,9 +313,7 @@ def test_real_pdf_without_text_layer_from_matplotlib():
     path = Path(matplotlib.__file__).parent / "mpl-data" / "images" / "home.pdf"
     if not path.is_file():
         pytest.skip(f"{path} is not there in this matplotlib")
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "home.pdf", "no text layer (scanned?)")
+    assert_unreadable(path, "no text layer (scanned?)")
 
 
 # --- PDF cleanup ----------------------------------------------------------------------------------
@@ -450,34 +443,26 @@ def test_docx_that_is_a_renamed_zip(tmp_path):
     path = tmp_path / "archiv.docx"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("readme.txt", "nur ein Archiv")
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "archiv.docx", "no word/document.xml", tmp=tmp_path)
+    assert_unreadable(path, "no word/document.xml", tmp=tmp_path)
 
 
 def test_docx_that_is_not_a_zip(tmp_path):
     path = tmp_path / "notiz.docx"
     path.write_text("Das ist einfacher Text.", encoding="utf-8")
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "notiz.docx", "not a Word document", tmp=tmp_path)
+    assert_unreadable(path, "not a Word document", tmp=tmp_path)
 
 
 def test_docx_that_is_an_old_word_file(tmp_path):
     path = tmp_path / "alt.docx"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "alt.docx", ".doc", tmp=tmp_path)
+    assert_unreadable(path, ".doc", tmp=tmp_path)
 
 
 def test_docx_with_damaged_zip(tmp_path):
     data = make_docx(tmp_path / "gut.docx").read_bytes()
     path = tmp_path / "halb.docx"
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "halb.docx", tmp=tmp_path)
+    assert_unreadable(path, tmp=tmp_path)
 
 
 # --- HTML -----------------------------------------------------------------------------------------
@@ -709,18 +694,14 @@ def test_text_and_markdown_equal_python_text_mode(tmp_path, pieces, bom, suffix)
 def test_text_that_is_not_utf8(tmp_path):
     path = tmp_path / "latin1.txt"
     path.write_bytes("erste Zeile\nGrüße aus Köln\n".encode("latin-1"))
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "latin1.txt", "not UTF-8 text", "line 2", tmp=tmp_path)
-    assert "iconv" not in str(error.value)
+    message = assert_unreadable(path, "not UTF-8 text", "line 2", tmp=tmp_path)
+    assert "iconv" not in message
 
 
 def test_text_with_nul_bytes(tmp_path):
     path = tmp_path / "ohne-bom.txt"
     path.write_bytes("Hallo".encode("utf-16-le"))
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "ohne-bom.txt", "NUL", tmp=tmp_path)
+    assert_unreadable(path, "NUL", tmp=tmp_path)
 
 
 def test_empty_text_file(tmp_path):
@@ -738,16 +719,10 @@ def test_supported_suffixes():
 
 def test_unsupported_missing_and_folder(tmp_path):
     (tmp_path / "bild.png").write_bytes(b"\x89PNG")
-    with pytest.raises(UnreadableDocument) as error:
-        extract(tmp_path / "bild.png")
-    assert_plain_message(error, "bild.png", "not supported", tmp=tmp_path)
-    with pytest.raises(UnreadableDocument) as error:
-        extract(tmp_path / "fehlt.txt")
-    assert_plain_message(error, "fehlt.txt", "does not exist", tmp=tmp_path)
+    assert_unreadable(tmp_path / "bild.png", "not supported", tmp=tmp_path)
+    assert_unreadable(tmp_path / "fehlt.txt", "does not exist", tmp=tmp_path)
     (tmp_path / "ordner.md").mkdir()
-    with pytest.raises(UnreadableDocument) as error:
-        extract(tmp_path / "ordner.md")
-    assert_plain_message(error, "ordner.md", "folder", tmp=tmp_path)
+    assert_unreadable(tmp_path / "ordner.md", "folder", tmp=tmp_path)
 
 
 def test_page_range_and_section_at_edges():
