@@ -24,8 +24,7 @@ T0 = time.perf_counter()  # before any other import: the cold start counts from 
 import json
 from pathlib import Path
 
-from bench.lib.options import new_parser
-from bench.lib.worker import peak_rss_mb, print_result
+from bench.lib.worker import Command, peak_rss_mb, run_worker
 from rag.runtime.offline import prepare_offline_environment
 
 prepare_offline_environment()
@@ -150,27 +149,14 @@ def ask(store: str, question: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = new_parser("bench.naive", __doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    command = commands.add_parser("ingest", help="read, split, embed and store a corpus into a new store")
-    command.add_argument("corpus")
-    command.add_argument("store")
-    command = commands.add_parser("query", help="retrieve latency per question")
-    command.add_argument("store")
-    command.add_argument("questions", help="a JSON list of questions")
-    command.add_argument("--repeat", type=int, default=1)
-    command = commands.add_parser("ask", help="a cold start: open the store and retrieve for one question")
-    command.add_argument("store")
-    command.add_argument("question")
-    args = parser.parse_args(argv)
-    if args.command == "ingest":
-        result = ingest(args.corpus, args.store)
-    elif args.command == "query":
-        result = query(args.store, args.questions, args.repeat)
-    else:
-        result = ask(args.store, args.question)
-    print_result(result)
-    return 0
+    return run_worker(
+        "bench.naive",
+        __doc__,
+        argv,
+        ingest=Command("ingest", "read, split, embed and store a corpus into a new store", ingest),
+        query=Command("query", "retrieve latency per question", query),
+        cold_start=Command("ask", "a cold start: open the store and retrieve for one question", ask),
+    )
 
 
 if __name__ == "__main__":

@@ -20,8 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench.lib.options import new_parser
-from bench.lib.worker import peak_rss_mb, print_result
+from bench.lib.worker import Command, peak_rss_mb, run_worker
 
 
 def ingest(corpus: str, store: str) -> dict:
@@ -124,27 +123,14 @@ def phases(store: str, question: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = new_parser("bench.project", __doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    command = commands.add_parser("ingest", help="a fresh or incremental ingest, phase by phase")
-    command.add_argument("corpus")
-    command.add_argument("store")
-    command = commands.add_parser("query", help="retrieve and extractive ask latency per question")
-    command.add_argument("store")
-    command.add_argument("questions", help="a JSON list of questions")
-    command.add_argument("--repeat", type=int, default=1)
-    command = commands.add_parser("phases", help="a cold start to the first answer, phase by phase")
-    command.add_argument("store")
-    command.add_argument("question")
-    args = parser.parse_args(argv)
-    if args.command == "ingest":
-        result = ingest(args.corpus, args.store)
-    elif args.command == "query":
-        result = query(args.store, args.questions, args.repeat)
-    else:
-        result = phases(args.store, args.question)
-    print_result(result)
-    return 0
+    return run_worker(
+        "bench.project",
+        __doc__,
+        argv,
+        ingest=Command("ingest", "a fresh or incremental ingest, phase by phase", ingest),
+        query=Command("query", "retrieve and extractive ask latency per question", query),
+        cold_start=Command("phases", "a cold start to the first answer, phase by phase", phases),
+    )
 
 
 if __name__ == "__main__":

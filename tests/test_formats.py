@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from rag.ingest.formats import SUPPORTED_SUFFIXES, ExtractedText, PageSpan, SectionSpan, UnreadableDocument, extract
 from rag.ingest.formats.pdfclean import clean_pages, dehyphenate, running_lines
+from support.documents import make_encrypted_pdf, make_pdf, make_scanned_pdf
 
 REPO = Path(__file__).resolve().parents[1]
 HEADER = "ACME Handbuch – Vertraulich"
@@ -51,15 +52,20 @@ def assert_pages_cover(document: ExtractedText) -> None:
         assert before.end == after.start and after.number == before.number + 1
 
 
-def assert_plain_message(error: pytest.ExceptionInfo, name: str, *phrases: str, tmp: Path | None = None) -> None:
+def assert_unreadable(path: Path, *phrases: str, tmp: Path | None = None) -> str:
+    """Reading ``path`` fails with a plain message: one line, no traceback, no temporary folder,
+    naming the file and saying each phrase. Returns the message."""
+    with pytest.raises(UnreadableDocument) as error:
+        extract(path)
     message = str(error.value)
-    assert name in message
+    assert path.name in message
     for phrase in phrases:
         assert phrase in message, message
     assert "Traceback" not in message and "\n" not in message
     if tmp is not None:
         assert str(tmp) not in message, message
     assert "/tmp" not in message, message
+    return message
 
 
 # --- PDFs made with reportlab ---------------------------------------------------------------------
@@ -89,47 +95,30 @@ PAGE_LINES = {
 # The same text with ligature code points, as some PDF producers write it.
 LIGATURE_CODE_POINTS = {"offizielle": "of\ufb01zielle", "finden": "\ufb01nden", "Auflage": "Au\ufb02age",
                         "fließenden": "\ufb02ießenden"}
+#: Outline of the two-column document: (title, level from 0, 1-based page).
+TWO_COLUMN_OUTLINE = [("Kapitel Eins", 0, 1), ("Abschnitt Zwei", 1, 2)]
 
 
-def vera_font() -> str:
-    """reportlab's bundled Vera (has umlauts and the fi/fl/ffi ligature glyphs)."""
-    import reportlab
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    if "Vera" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont("Vera", str(Path(reportlab.__file__).parent / "fonts" / "Vera.ttf")))
-    return "Vera"
+def with_ligatures(line: str) -> str:
+    for word, drawn in LIGATURE_CODE_POINTS.items():
+        line = line.replace(word, drawn)
+    return line
 
 
 def make_two_column_pdf(path: Path, outline: bool = False) -> Path:
-    """Three A4 pages, two columns each; a header and a "Seite N von 3" footer on every page,
-    the footer drawn before the body (so it comes first in the content stream)."""
-    from reportlab.pdfgen import canvas
-
-    font = vera_font()
-    pdf = canvas.Canvas(str(path))
-    pdf.setTitle("Handbuch der Flotte")
-    for number, columns in PAGE_LINES.items():
-        pdf.setFont(font, 9)
-        pdf.drawCentredString(297, 40, f"Seite {number} von 3")
-        pdf.setFont(font, 11)
-        for column, lines in enumerate(columns):
-            for row, line in enumerate(lines):
-                for word, drawn in LIGATURE_CODE_POINTS.items():
-                    line = line.replace(word, drawn)
-                pdf.drawString(60 + column * 260, 760 - row * 16, line)
-        pdf.setFont(font, 9)
-        pdf.drawCentredString(297, 805, HEADER)
-        if outline and number == 1:
-            pdf.bookmarkPage("p1")
-            pdf.addOutlineEntry("Kapitel Eins", "p1", level=0)
-        if outline and number == 2:
-            pdf.bookmarkPage("p2")
-            pdf.addOutlineEntry("Abschnitt Zwei", "p2", level=1)
-        pdf.showPage()
-    pdf.save()
-    return path
+    """Three A4 pages, two columns each (PAGE_LINES, with ligature code points); a header and a
+    "Seite N von 3" footer on every page, the footer first in the content stream."""
+    pages = [[[with_ligatures(line) for line in lines] for lines in columns] for columns in PAGE_LINES.values()]
+    return make_pdf(
+        path,
+        pages,
+        TWO_COLUMN_OUTLINE if outline else [],
+        "Handbuch der Flotte",
+        font_size=11,
+        line_height=16,
+        header=HEADER,
+        footer="Seite {page} von {pages}",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -192,67 +181,37 @@ def test_pdf_uppercase_suffix(tmp_path):
 
 def test_pdf_with_owner_password_only_is_read(tmp_path):
     """Permissions-only encryption (empty user password) does not stop reading."""
-    pypdf = pytest.importorskip("pypdf")
+    pytest.importorskip("pypdf")
     source = make_two_column_pdf(tmp_path / "plain.pdf")
-    writer = pypdf.PdfWriter(clone_from=str(source))
-    writer.encrypt(user_password="", owner_password="eigentümer")
-    target = tmp_path / "nur-rechte.pdf"
-    with target.open("wb") as handle:
-        writer.write(handle)
+    target = make_encrypted_pdf(tmp_path / "nur-rechte.pdf", source, user_password="", owner_password="eigentümer")
     assert "Straße am Hafen." in extract(target).text
 
 
 def test_pdf_encrypted(tmp_path):
-    pypdf = pytest.importorskip("pypdf")
-    source = make_two_column_pdf(tmp_path / "plain.pdf")
-    writer = pypdf.PdfWriter(clone_from=str(source))
-    writer.encrypt(user_password="geheim", owner_password="geheim")
-    target = tmp_path / "geheim.pdf"
-    with target.open("wb") as handle:
-        writer.write(handle)
-    with pytest.raises(UnreadableDocument) as error:
-        extract(target)
-    assert_plain_message(error, "geheim.pdf", "password-protected", tmp=tmp_path)
+    pytest.importorskip("pypdf")
+    target = make_encrypted_pdf(tmp_path / "geheim.pdf", make_two_column_pdf(tmp_path / "plain.pdf"))
+    assert_unreadable(target, "password-protected", tmp=tmp_path)
 
 
 def test_pdf_without_text_layer(tmp_path):
-    """An image-only page, as a scanner makes it."""
-    from PIL import Image, ImageDraw
-    from reportlab.lib.utils import ImageReader
-    from reportlab.pdfgen import canvas
-
-    image = Image.new("L", (400, 200), 255)
-    ImageDraw.Draw(image).rectangle((20, 20, 380, 60), fill=0)
-    path = tmp_path / "scan.pdf"
-    pdf = canvas.Canvas(str(path))
-    pdf.drawImage(ImageReader(image), 50, 500, width=400, height=200)
-    pdf.showPage()
-    pdf.save()
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "scan.pdf", "no text layer (scanned?)", tmp=tmp_path)
+    path = make_scanned_pdf(tmp_path / "scan.pdf")
+    assert_unreadable(path, "no text layer (scanned?)", tmp=tmp_path)
 
 
 def test_pdf_truncated(tmp_path, two_column_pdf):
     data = two_column_pdf.read_bytes()
     path = tmp_path / "abgebrochen.pdf"
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "abgebrochen.pdf", "truncated", tmp=tmp_path)
+    assert_unreadable(path, "truncated", tmp=tmp_path)
 
 
 def test_pdf_damaged_and_not_a_pdf(tmp_path):
     damaged = tmp_path / "kaputt.pdf"
     damaged.write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 9 0 R >> garbage\n%%EOF\n")
-    with pytest.raises(UnreadableDocument) as error:
-        extract(damaged)
-    assert_plain_message(error, "kaputt.pdf", "damaged", tmp=tmp_path)
+    assert_unreadable(damaged, "damaged", tmp=tmp_path)
     html = tmp_path / "seite.pdf"
     html.write_text("<!doctype html><html><body>Not a PDF</body></html>", encoding="utf-8")
-    with pytest.raises(UnreadableDocument) as error:
-        extract(html)
-    assert_plain_message(error, "seite.pdf", "not a PDF", tmp=tmp_path)
+    assert_unreadable(html, "not a PDF", tmp=tmp_path)
 
 
 @pytest.mark.slow
@@ -354,9 +313,7 @@ def test_real_pdf_without_text_layer_from_matplotlib():
     path = Path(matplotlib.__file__).parent / "mpl-data" / "images" / "home.pdf"
     if not path.is_file():
         pytest.skip(f"{path} is not there in this matplotlib")
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "home.pdf", "no text layer (scanned?)")
+    assert_unreadable(path, "no text layer (scanned?)")
 
 
 # --- PDF cleanup ----------------------------------------------------------------------------------
@@ -486,34 +443,26 @@ def test_docx_that_is_a_renamed_zip(tmp_path):
     path = tmp_path / "archiv.docx"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("readme.txt", "nur ein Archiv")
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "archiv.docx", "no word/document.xml", tmp=tmp_path)
+    assert_unreadable(path, "no word/document.xml", tmp=tmp_path)
 
 
 def test_docx_that_is_not_a_zip(tmp_path):
     path = tmp_path / "notiz.docx"
     path.write_text("Das ist einfacher Text.", encoding="utf-8")
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "notiz.docx", "not a Word document", tmp=tmp_path)
+    assert_unreadable(path, "not a Word document", tmp=tmp_path)
 
 
 def test_docx_that_is_an_old_word_file(tmp_path):
     path = tmp_path / "alt.docx"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "alt.docx", ".doc", tmp=tmp_path)
+    assert_unreadable(path, ".doc", tmp=tmp_path)
 
 
 def test_docx_with_damaged_zip(tmp_path):
     data = make_docx(tmp_path / "gut.docx").read_bytes()
     path = tmp_path / "halb.docx"
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "halb.docx", tmp=tmp_path)
+    assert_unreadable(path, tmp=tmp_path)
 
 
 # --- HTML -----------------------------------------------------------------------------------------
@@ -745,18 +694,14 @@ def test_text_and_markdown_equal_python_text_mode(tmp_path, pieces, bom, suffix)
 def test_text_that_is_not_utf8(tmp_path):
     path = tmp_path / "latin1.txt"
     path.write_bytes("erste Zeile\nGrüße aus Köln\n".encode("latin-1"))
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "latin1.txt", "not UTF-8 text", "line 2", tmp=tmp_path)
-    assert "iconv" not in str(error.value)
+    message = assert_unreadable(path, "not UTF-8 text", "line 2", tmp=tmp_path)
+    assert "iconv" not in message
 
 
 def test_text_with_nul_bytes(tmp_path):
     path = tmp_path / "ohne-bom.txt"
     path.write_bytes("Hallo".encode("utf-16-le"))
-    with pytest.raises(UnreadableDocument) as error:
-        extract(path)
-    assert_plain_message(error, "ohne-bom.txt", "NUL", tmp=tmp_path)
+    assert_unreadable(path, "NUL", tmp=tmp_path)
 
 
 def test_empty_text_file(tmp_path):
@@ -774,16 +719,10 @@ def test_supported_suffixes():
 
 def test_unsupported_missing_and_folder(tmp_path):
     (tmp_path / "bild.png").write_bytes(b"\x89PNG")
-    with pytest.raises(UnreadableDocument) as error:
-        extract(tmp_path / "bild.png")
-    assert_plain_message(error, "bild.png", "not supported", tmp=tmp_path)
-    with pytest.raises(UnreadableDocument) as error:
-        extract(tmp_path / "fehlt.txt")
-    assert_plain_message(error, "fehlt.txt", "does not exist", tmp=tmp_path)
+    assert_unreadable(tmp_path / "bild.png", "not supported", tmp=tmp_path)
+    assert_unreadable(tmp_path / "fehlt.txt", "does not exist", tmp=tmp_path)
     (tmp_path / "ordner.md").mkdir()
-    with pytest.raises(UnreadableDocument) as error:
-        extract(tmp_path / "ordner.md")
-    assert_plain_message(error, "ordner.md", "folder", tmp=tmp_path)
+    assert_unreadable(tmp_path / "ordner.md", "folder", tmp=tmp_path)
 
 
 def test_page_range_and_section_at_edges():

@@ -110,14 +110,15 @@ class IndexContents:
         current = store.current_chunks()
         ids = [c.chunk_id for c in current]
         vectors = store.chunk_vectors(ids)
-        glosses = store.gloss_vectors(sorted(store.gloss_hashes()))
+        gloss_hashes = store.glosses.hashes()
+        gloss_vectors = store.glosses.vectors(sorted(gloss_hashes))
         return cls(
             chunks=[(c.chunk_id, c.text, c.metadata) for c in current],
             vectors=np.array([vectors[i] for i in ids] or np.zeros((0, 0)), dtype=np.float64),
             records=store.file_records(),
             stored_chunks=store.count(),
-            glosses={i: h for i, (h, _) in glosses.items()},
-            gloss_vectors={i: np.asarray(v, dtype=np.float64) for i, (_, v) in glosses.items()},
+            glosses=gloss_hashes,
+            gloss_vectors={i: np.asarray(v, dtype=np.float64) for i, v in gloss_vectors.items()},
         )
 
 

@@ -189,7 +189,7 @@ def test_ingest_stores_one_gloss_vector_per_german_chunk(seed_rag):
     corpus = seed_rag.retriever().index
     german = {c.chunk_id for c in corpus.chunks if c.metadata["language"] == "de"}
     assert german
-    assert set(seed_rag.store().gloss_hashes()) == german
+    assert set(seed_rag.store().glosses.hashes()) == german
     # One gloss row per German chunk, none for English chunks (whose gloss score is 0).
     assert [corpus.chunks[i].chunk_id for i in corpus.german_rows] == [
         c.chunk_id for c in corpus.chunks if c.metadata["language"] == "de"
@@ -206,10 +206,10 @@ def test_reingesting_embeds_no_glosses(tmp_path, fresh_rag):
     rag = fresh_rag()
     rag.ingest(REPO / "seeds")
     store = rag.store()
-    before = store.gloss_hashes()
+    before = store.glosses.hashes()
     fingerprint = Chunker(rag.settings).fingerprint
     assert update_gloss_vectors(store, rag.embedding, dictionary_for(rag.settings), fingerprint) == 0
-    assert store.gloss_hashes() == before
+    assert store.glosses.hashes() == before
 
 
 # --- translation against the corpus ------------------------------------------------------------

@@ -37,7 +37,7 @@ def store_contents(rag):
     """Everything a reader's index is built from: manifest, chunk ids and texts, gloss hashes."""
     store = rag.store()
     chunks = sorted((c.chunk_id, c.text, c.metadata["title"], c.metadata["language"]) for c in store.current_chunks())
-    return store.file_records(), chunks, store.gloss_hashes(), store.count()
+    return store.file_records(), chunks, store.glosses.hashes(), store.count()
 
 
 def assert_slices_sources(passages, folder):

@@ -6,27 +6,21 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 
+from rag.embedding.backend import EmbeddingBackend
 from rag.errors import ConfigError
 
 
-class LocalEmbedding(BaseEmbedding):
+class LocalEmbedding(EmbeddingBackend):
     """A sentence-transformers model on local disk; never contacts a model hub."""
 
     model_path: str
-    query_prefix: str = ""
-    passage_prefix: str = ""
     query_threads: int = 1
     ingest_threads: int = 2
 
     _model: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "LocalEmbedding"
 
     @property
     def fingerprint(self) -> str:
@@ -46,9 +40,12 @@ class LocalEmbedding(BaseEmbedding):
                     ) from error
         return self._model
 
-    def _encode(self, texts: list[str], threads: int, batch_size: int) -> list[list[float]]:
+    def _embed(self, texts: list[str], ingest: bool) -> list[list[float]]:
+        """Passages on ``ingest_threads`` in batches of ``embed_batch_size``, queries on
+        ``query_threads`` one at a time."""
         import torch
 
+        threads, batch_size = (self.ingest_threads, self.embed_batch_size) if ingest else (self.query_threads, 1)
         model = self._load()
         previous = torch.get_num_threads()
         torch.set_num_threads(threads)
@@ -63,16 +60,3 @@ class LocalEmbedding(BaseEmbedding):
         finally:
             torch.set_num_threads(previous)
         return vectors.tolist()
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._encode([self.query_prefix + query], self.query_threads, 1)[0]
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._get_text_embeddings([text])[0]
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        prefixed = [self.passage_prefix + text for text in texts]
-        return self._encode(prefixed, self.ingest_threads, self.embed_batch_size)

@@ -8,14 +8,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 
+from rag.embedding.backend import EmbeddingBackend
 from rag.embedding.fingerprint import exported_model_fingerprint
 from rag.errors import ConfigError
 
 
-class OnnxEmbedding(BaseEmbedding):
+class OnnxEmbedding(EmbeddingBackend):
     """A local sentence-transformers model run by ONNX Runtime (no torch once exported).
 
     Passages are tokenised, sorted by length and batched, so a batch pads to similar lengths;
@@ -27,8 +27,6 @@ class OnnxEmbedding(BaseEmbedding):
     model_path: str
     precision: str = "int8"
     cache_dir: str
-    query_prefix: str = ""
-    passage_prefix: str = ""
     query_threads: int = 1
     ingest_threads: int = 2
     run_batch_size: int = 64
@@ -38,10 +36,6 @@ class OnnxEmbedding(BaseEmbedding):
     _model_file: Any = PrivateAttr(default=None)
     _sessions: dict = PrivateAttr(default_factory=dict)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "OnnxEmbedding"
 
     @property
     def fingerprint(self) -> str:
@@ -99,7 +93,7 @@ class OnnxEmbedding(BaseEmbedding):
                 self._sessions[threads] = session
             return session
 
-    def _encode(self, texts: list[str], ingest: bool) -> list[list[float]]:
+    def _embed(self, texts: list[str], ingest: bool) -> list[list[float]]:
         """Vectors in input order; ``ingest`` picks the batch session over the query one."""
         import numpy as np
 
@@ -164,17 +158,10 @@ class OnnxEmbedding(BaseEmbedding):
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
 
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._encode([self.query_prefix + query], ingest=False)[0]
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
     def _get_text_embedding(self, text: str) -> list[float]:
-        return self._encode([self.passage_prefix + text], ingest=False)[0]
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._encode([self.passage_prefix + t for t in texts], ingest=True)
+        """A single passage is embedded like a query, on the query session (the batch session is
+        for ingest windows)."""
+        return self._embed([self.passage_prefix + text], ingest=False)[0]
 
     def warm_up(self) -> None:
         """Load the query session now (e.g. while a server starts) instead of at the first question."""

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 
+from rag.embedding.backend import EmbeddingBackend
 from rag.errors import LLMError
 
 #: LlamaIndex's upper bound for ``embed_batch_size``.
 
 
-class OpenAICompatibleEmbedding(BaseEmbedding):
+class OpenAICompatibleEmbedding(EmbeddingBackend):
     """The ``/embeddings`` endpoint of OpenAI or any server speaking its protocol."""
 
     model: str
@@ -23,10 +23,6 @@ class OpenAICompatibleEmbedding(BaseEmbedding):
     max_retries: int = 1
 
     _client: Any = PrivateAttr(default=None)
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "OpenAICompatibleEmbedding"
 
     @property
     def fingerprint(self) -> str:
@@ -44,7 +40,8 @@ class OpenAICompatibleEmbedding(BaseEmbedding):
             )
         return self._client
 
-    def _embed(self, texts: list[str]) -> list[list[float]]:
+    def _embed(self, texts: list[str], ingest: bool) -> list[list[float]]:
+        """One request for all the texts; the server decides how to run it (``ingest`` is not used)."""
         import numpy as np
         import openai
 
@@ -55,18 +52,6 @@ class OpenAICompatibleEmbedding(BaseEmbedding):
         vectors = np.array([item.embedding for item in sorted(response.data, key=lambda d: d.index)])
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return (vectors / np.maximum(norms, 1e-12)).tolist()
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._embed([query])[0]
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._embed([text])[0]
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._embed(texts)
 
 
 #: LlamaIndex's upper bound for ``embed_batch_size``.

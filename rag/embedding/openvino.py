@@ -37,10 +37,6 @@ class OpenVinoEmbedding(OnnxEmbedding):
 
     _core: Any = PrivateAttr(default=None)
 
-    @classmethod
-    def class_name(cls) -> str:
-        return "OpenVinoEmbedding"
-
     @property
     def fingerprint(self) -> str:
         from rag.embedding.openvino_export import PRECISION

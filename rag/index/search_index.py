@@ -135,10 +135,10 @@ def _load_vectors(store: ChunkStore, chunks: list[StoredChunk]) -> tuple[np.ndar
     vectors = np.array([by_id[i] for i in ids], dtype=np.float32)
     german = [i for i, c in enumerate(chunks) if c.metadata.get("language") == "de"]
     glosses = vectors[german].copy() if german else np.zeros((0, vectors.shape[1]), dtype=np.float32)
-    stored = store.gloss_vectors([ids[i] for i in german]) if german else {}
+    stored = store.glosses.vectors([ids[i] for i in german]) if german else {}
     for row, i in enumerate(german):
         if ids[i] in stored:
-            glosses[row] = stored[ids[i]][1]
+            glosses[row] = stored[ids[i]]
     return vectors, glosses
 
 

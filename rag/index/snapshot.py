@@ -80,7 +80,7 @@ class StoreState:
 
     @classmethod
     def of(cls, store) -> StoreState:
-        return cls(store.file_records(), store.gloss_hashes(), store.meaning.hashes())
+        return cls(store.file_records(), store.glosses.hashes(), store.meaning.hashes())
 
     @cached_property
     def version(self) -> str:

@@ -183,10 +183,15 @@ class ChunkStore:
     def meaning(self) -> Any:
         """The multilingual meaning vectors of the chunks (rag.ingest.meaning), created on first use."""
         if self._meaning is None:
-            from rag.index.derived import DerivedVectors
-
-            self._meaning = DerivedVectors(self._get_or_create(f"{self.settings.collection}_meaning"))
+            self._meaning = self._derived_vectors("meaning")
         return self._meaning
+
+    def _derived_vectors(self, suffix: str, hash_key: str = "hash") -> Any:
+        """``<collection>_<suffix>`` as rag.index.derived.DerivedVectors, created if missing
+        (imported here, not at the top: that module imports this one)."""
+        from rag.index.derived import DerivedVectors
+
+        return DerivedVectors(self._get_or_create(f"{self.settings.collection}_{suffix}"), hash_key)
 
     def clear(self) -> None:
         """Delete every chunk, manifest entry, gloss and meaning vector (a rebuild); the control
@@ -386,44 +391,12 @@ class ChunkStore:
 
     @property
     def glosses(self) -> Any:
-        """The gloss collection; created on first use, so stores from before it still open."""
+        """The gloss vectors of the German chunks (rag.text.gloss), with each gloss's hash under
+        ``gloss_hash`` and its text as the document; created on first use, so stores from before
+        it still open."""
         if self._glosses is None:
-            self._glosses = self._get_or_create(f"{self.settings.collection}_gloss")
+            self._glosses = self._derived_vectors("gloss", hash_key="gloss_hash")
         return self._glosses
-
-    def gloss_hashes(self) -> dict[str, str]:
-        """Chunk id -> hash of the gloss whose vector is stored for it."""
-        hashes: dict[str, str] = {}
-        total = self.glosses.count()
-        for offset in range(0, total, MAX_CHROMA_BATCH):
-            page = self.glosses.get(include=["metadatas"], limit=MAX_CHROMA_BATCH, offset=offset)
-            hashes.update((i, m.get("gloss_hash", "")) for i, m in zip(page["ids"], page["metadatas"]))
-        return hashes
-
-    def gloss_vectors(self, chunk_ids: list[str]) -> dict[str, tuple[str, list[float]]]:
-        """Chunk id -> (gloss hash, gloss vector), for those of the given chunks that have one."""
-        vectors: dict[str, tuple[str, list[float]]] = {}
-        for batch in batched(chunk_ids, MAX_CHROMA_BATCH):
-            result = self.glosses.get(ids=batch, include=["embeddings", "metadatas"])
-            for chunk_id, metadata, vector in zip(
-                result["ids"], result["metadatas"] or [], _as_list(result.get("embeddings"))
-            ):
-                vectors[chunk_id] = (metadata.get("gloss_hash", ""), list(vector))
-        return vectors
-
-    def put_glosses(self, chunk_ids: list[str], vectors: list[list[float]], hashes: list[str], glosses: list[str]) -> None:
-        for start in range(0, len(chunk_ids), MAX_CHROMA_BATCH):
-            end = start + MAX_CHROMA_BATCH
-            self.glosses.upsert(
-                ids=chunk_ids[start:end],
-                embeddings=vectors[start:end],
-                metadatas=[{"gloss_hash": h} for h in hashes[start:end]],
-                documents=glosses[start:end],
-            )
-
-    def delete_glosses(self, chunk_ids: list[str]) -> None:
-        for batch in batched(chunk_ids, MAX_CHROMA_BATCH):
-            self.glosses.delete(ids=batch)
 
 
 def is_current(metadata: dict[str, Any], records: dict[str, FileRecord]) -> bool:

@@ -66,7 +66,7 @@ def check_store(store: ChunkStore, glosses_expected: bool) -> StoreCheck:
             missing_chunks += absent
         if record.language == "de":
             german.extend(ids)
-    glossed = set(store.gloss_hashes()) if glosses_expected and german else set()
+    glossed = set(store.glosses.hashes()) if glosses_expected and german else set()
     return StoreCheck(
         location=store.location,
         files=len(records),

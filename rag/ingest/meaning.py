@@ -43,7 +43,7 @@ def update_meaning_vectors(store: ChunkStore, model: MeaningModel | None, settin
     fingerprint = model.fingerprint
     hashes = {c.chunk_id: meaning_hash(c.text, fingerprint) for c in wanted}
     missing = [c for c in wanted if stored.get(c.chunk_id) != hashes[c.chunk_id]]
-    reusable = _vectors_by_hash(vectors, stored, {hashes[c.chunk_id] for c in missing})
+    reusable = vectors.vectors_by_hash(stored, {hashes[c.chunk_id] for c in missing})
     embedded = 0
     window = settings.ingest_window
     for start in range(0, len(missing), window):
@@ -58,8 +58,3 @@ def update_meaning_vectors(store: ChunkStore, model: MeaningModel | None, settin
     if embedded:
         log.info("embedded %d meaning vectors", embedded)
     return embedded
-
-
-def _vectors_by_hash(vectors, stored: dict[str, str], wanted: set[str]) -> dict[str, list[float]]:
-    ids = [chunk_id for chunk_id, h in stored.items() if h in wanted]
-    return {stored[chunk_id]: vector for chunk_id, vector in vectors.vectors(ids).items()} if ids else {}

@@ -216,11 +216,12 @@ def update_gloss_vectors(store, embedding, dictionary, fingerprint: str = "", ba
     by batch, so an interrupted run keeps its progress. Returns how many glosses were embedded.
     """
     german = store.current_chunks(language="de")
-    stored = store.gloss_hashes()
+    gloss_vectors = store.glosses
+    stored = gloss_vectors.hashes()
     current = {c.chunk_id for c in german}
     stale = [chunk_id for chunk_id in stored if chunk_id not in current]
     if stale:
-        store.delete_glosses(stale)
+        gloss_vectors.delete(stale)
     if dictionary is None:
         return 0
     glosses = {c.chunk_id: gloss_german(c.text, dictionary) for c in german}
@@ -228,7 +229,7 @@ def update_gloss_vectors(store, embedding, dictionary, fingerprint: str = "", ba
     missing = [chunk_id for chunk_id, h in hashes.items() if stored.get(chunk_id) != h]
     if not missing:
         return 0
-    reusable = _vectors_by_gloss_hash(store, stored, set(hashes[i] for i in missing))
+    reusable = gloss_vectors.vectors_by_hash(stored, set(hashes[i] for i in missing))
     embedded = 0
     for start in range(0, len(missing), batch_size):
         batch = missing[start : start + batch_size]
@@ -238,12 +239,7 @@ def update_gloss_vectors(store, embedding, dictionary, fingerprint: str = "", ba
             vectors = embedding.get_text_embedding_batch([text_by_hash[h] for h in to_embed])
             reusable.update(zip(to_embed, vectors))
             embedded += len(to_embed)
-        store.put_glosses(
+        gloss_vectors.put(
             batch, [list(reusable[hashes[i]]) for i in batch], [hashes[i] for i in batch], [glosses[i] for i in batch]
         )
     return embedded
-
-
-def _vectors_by_gloss_hash(store, stored: dict[str, str], wanted: set[str]) -> dict[str, list[float]]:
-    ids = [chunk_id for chunk_id, h in stored.items() if h in wanted]
-    return {h: vector for h, vector in store.gloss_vectors(ids).values()} if ids else {}

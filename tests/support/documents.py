@@ -1,6 +1,7 @@
 """Real documents made in tests, with text known in advance: a two-column PDF with umlauts and
 a paragraph running over a page break, a DOCX and an HTML page (Latin-1) with a heading tree, a
-Markdown file; bad files (encrypted, scanned, renamed ZIP). Used by tests/test_documents_*.py."""
+Markdown file; bad files (encrypted, scanned, renamed ZIP). Used by tests/test_documents_*.py and
+tests/test_formats.py."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ PDF_OUTLINE = [("Flotte", 0, 1), ("Leuchtturm", 1, 2), ("Anhang", 0, 3)]
 
 
 def vera_font() -> str:
-    """reportlab's bundled Vera (has umlauts)."""
+    """reportlab's bundled Vera (has umlauts and the fi/fl/ffi ligature glyphs)."""
     import reportlab
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
@@ -39,25 +40,59 @@ def vera_font() -> str:
     return "Vera"
 
 
-def make_pdf(path: Path, pages: list[list[list[str]]] = PDF_PAGES, outline=PDF_OUTLINE, title: str = PDF_TITLE) -> Path:
-    """A PDF of A4 pages in two columns, with an outline and a title."""
+def make_pdf(
+    path: Path,
+    pages: list[list[list[str]]] = PDF_PAGES,
+    outline=PDF_OUTLINE,
+    title: str = PDF_TITLE,
+    *,
+    font_size: int = 12,
+    line_height: int = 18,
+    header: str = "",
+    footer: str = "",
+) -> Path:
+    """A PDF of A4 pages in columns, with an outline and a title.
+
+    ``header`` and ``footer`` (``{page}`` and ``{pages}`` filled in) run on every page; the footer
+    is drawn before the body, so it comes first in the content stream, and the header after it.
+    """
     from reportlab.pdfgen import canvas
 
     font = vera_font()
     pdf = canvas.Canvas(str(path))
     pdf.setTitle(title)
     for number, columns in enumerate(pages, 1):
-        pdf.setFont(font, 12)
-        for column, lines in enumerate(columns):
-            for row, line in enumerate(lines):
-                pdf.drawString(60 + column * 260, 760 - row * 18, line)
-        for index, (heading, level, page) in enumerate(outline):
-            if page == number:
-                pdf.bookmarkPage(f"b{index}")
-                pdf.addOutlineEntry(heading, f"b{index}", level=level)
+        if footer:
+            draw_running_line(pdf, font, 40, footer.format(page=number, pages=len(pages)))
+        pdf.setFont(font, font_size)
+        draw_columns(pdf, columns, line_height)
+        if header:
+            draw_running_line(pdf, font, 805, header.format(page=number, pages=len(pages)))
+        add_outline_entries(pdf, outline, number)
         pdf.showPage()
     pdf.save()
     return path
+
+
+def draw_columns(pdf, columns: list[list[str]], line_height: int) -> None:
+    """Each column a list of lines from the top of the page; columns 260 pt apart."""
+    for column, lines in enumerate(columns):
+        for row, line in enumerate(lines):
+            pdf.drawString(60 + column * 260, 760 - row * line_height, line)
+
+
+def draw_running_line(pdf, font: str, y: int, text: str) -> None:
+    """A header or footer line: 9 pt, centred on an A4 page."""
+    pdf.setFont(font, 9)
+    pdf.drawCentredString(297, y, text)
+
+
+def add_outline_entries(pdf, outline, number: int) -> None:
+    """The outline entries (title, level, page) that point at page ``number``."""
+    for index, (heading, level, page) in enumerate(outline):
+        if page == number:
+            pdf.bookmarkPage(f"b{index}")
+            pdf.addOutlineEntry(heading, f"b{index}", level=level)
 
 
 def make_long_pdf(path: Path, pages: int) -> Path:
@@ -133,11 +168,12 @@ def make_markdown(path: Path) -> Path:
     return path
 
 
-def make_encrypted_pdf(path: Path, source: Path) -> Path:
+def make_encrypted_pdf(path: Path, source: Path, user_password: str = "geheim", owner_password: str = "geheim") -> Path:
+    """``source`` encrypted; with an empty user password it opens without one (permissions only)."""
     import pypdf
 
     writer = pypdf.PdfWriter(clone_from=str(source))
-    writer.encrypt(user_password="geheim", owner_password="geheim")
+    writer.encrypt(user_password=user_password, owner_password=owner_password)
     with path.open("wb") as handle:
         writer.write(handle)
     return path
