@@ -312,6 +312,17 @@ def test_changed_source_rebuilds_and_replaces_the_cache(ding_file, tmp_path):
     assert new_cache != old_cache
 
 
+def test_a_cache_of_another_format_version_is_left_for_the_checkout_that_uses_it(ding_file, tmp_path, monkeypatch):
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setattr(translate, "FORMAT_VERSION", translate.FORMAT_VERSION - 1)
+    Dictionary.load(ding_file, cache_dir)
+    (older,) = cache_dir.iterdir()
+    translate._loaded.clear()
+    monkeypatch.undo()
+    Dictionary.load(ding_file, cache_dir)
+    assert older.exists() and len(list(cache_dir.iterdir())) == 2
+
+
 def test_corrupt_cache_is_rebuilt(ding_file, tmp_path):
     cache_dir = tmp_path / "cache"
     Dictionary.load(ding_file, cache_dir)

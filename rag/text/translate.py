@@ -733,8 +733,11 @@ def _cache_file(path: Path, key: str, cache_dir: Path) -> Path:
 
 
 def _cache_prefix(path: Path) -> str:
+    """Names a cache by source file and format, so a stale cache of the same format is replaced while
+    checkouts of other versions sharing the folder (a benchmark's baseline) keep theirs: otherwise
+    each removed the other's cache and the next cold start parsed the dictionary again (~40 s)."""
     path_digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    return f"dictionary-{path.name}-{path_digest}-"
+    return f"dictionary-{path.name}-{path_digest}-f{FORMAT_VERSION}a{ANALYZER_VERSION}-"
 
 
 def _read_cache(cache_file: Path, key: str) -> Dictionary | None:
