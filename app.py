@@ -405,7 +405,8 @@ def register_api(rag: Rag, jobs: BackgroundIngest) -> None:
         report = ""
         if accepted:
             try:
-                report = jobs.run_now(f"Adding {len(accepted)} files", lambda: add_files(rag, accepted, progress=False))
+                adding = jobs.run_now(f"Adding {len(accepted)} files", lambda: add_files(rag, accepted, progress=False))
+                report = adding.summary()
             except RagError as error:
                 fail(error)
         return {"added": [p.name for p in accepted], "rejected": rejected, "report": report}
@@ -414,7 +415,7 @@ def register_api(rag: Rag, jobs: BackgroundIngest) -> None:
         """Remove a document from the index. Its file stays in the folder unless delete_file=True."""
         try:
             work = (lambda: rag.remove_document(source)) if delete_file else (lambda: rag.remove_from_index(source))
-            report = jobs.run_now(f"Removing {source}", work)
+            report = jobs.run_now(f"Removing {source}", work).summary()
         except RagError as error:
             fail(error)
         return {"source": source, "file_deleted": bool(delete_file), "report": report}

@@ -1,11 +1,13 @@
 """The web app's logic without a browser (rag/web/): inert document text, per-answer markers,
-conversations on disk, upload checks, removing from the index without deleting the file."""
+conversations on disk, upload checks, removing from the index without deleting the file, background
+jobs (one at a time; a job about one document keeps its outcome for that document)."""
 
 from __future__ import annotations
 
 import html
 import re
 import string
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,9 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rag.errors import CorpusError
-from rag.types import REFUSAL, Answer
+from rag.types import REFUSAL, Answer, DocumentIngestReport, IngestReport
 from rag.web.chat import ask_in_conversation, chat_messages
 from rag.web.conversations import Conversation, ConversationError, ConversationStore, Exchange
+from rag.web.jobs import BackgroundIngest, IngestBusyError
 from rag.web.presentation import answer_markdown, inert_markdown
 from rag.web.uploads import plan_upload
 from support.seeds import copy_seeds
@@ -133,3 +136,31 @@ def test_files_path_of_the_bundled_assets_exist():
 
     assert "citation-sheet" in assets.head_script() and "#citation-sheet" in assets.css()
     assert Path(assets.STATIC / "app.js").is_file()
+
+
+def test_a_background_job_about_one_document_reports_its_outcome_for_that_document():
+    jobs, release = BackgroundIngest(), threading.Event()
+    report = DocumentIngestReport.of(
+        IngestReport(source_dir="/c", files_seen=1, files_unchanged=["a.txt"]), "a.txt", chunks_before=4, chunks=4
+    )
+
+    def work():
+        release.wait(10)
+        return report
+
+    assert jobs.start("Re-ingesting a.txt", work, subject="a.txt")
+    status = jobs.status()
+    assert status.running and status.subject == "a.txt" and status.text.startswith("⏳ Re-ingesting a.txt…")
+    assert not jobs.start("Re-ingesting b.txt", work, subject="b.txt")  # one at a time
+    with pytest.raises(IngestBusyError, match="Another ingest is running"):
+        jobs.run_now("Adding c.txt", work)
+    release.set()
+    for _ in range(100):
+        if not jobs.status().running:
+            break
+        threading.Event().wait(0.05)
+    status = jobs.status()
+    assert not status.running and status.finished == 1 and status.subject == "a.txt" and not status.failed
+    assert status.outcome == "a.txt is unchanged: its 4 chunks were kept and nothing was re-embedded."
+    assert status.text == f"Done: Re-ingesting a.txt. {status.outcome}"
+    assert jobs.run_now("Re-ingesting a.txt", lambda: report, subject="a.txt") is report
