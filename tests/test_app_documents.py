@@ -3,8 +3,8 @@ seeds/ plus a document full of markup: every document's row has its actions (re-
 from the index, delete the file); removing a document keeps its file, deleting a file needs a
 confirmation naming it, re-ingesting an edited file updates its row and later answers, a file gone
 from the folder is said to be gone and can be taken out of the index, uploads add the good files
-and name the bad ones, and document text is shown as text everywhere (no remote loads, no live
-links)."""
+and name the bad ones, document text is shown as text everywhere (no remote loads, no live
+links), and on a phone the library is a list of cards that fits the screen."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from datetime import datetime
 
 import pytest
 
-from support.app_browser import DESKTOP, Tab, expect_visible, launch, marker_links, needs_chromium, serve_app
+from support.app_browser import DESKTOP, PHONE, Tab, expect_visible, launch, marker_links, needs_chromium, serve_app
 from support.ports import free_port
 from support.seeds import copy_seeds
 
@@ -124,6 +124,11 @@ def tab(browser, app_server, listener) -> Iterator[Tab]:
     yield from open_tab(browser, app_server, listener, DESKTOP)
 
 
+@pytest.fixture
+def phone(browser, app_server, listener) -> Iterator[Tab]:
+    yield from open_tab(browser, app_server, listener, PHONE)
+
+
 def wait_for_job(tab: Tab, text: str = "Done") -> str:
     """The status line once it says ``text`` (or that something failed: ⚠️)."""
     tab.page.wait_for_function(
@@ -149,7 +154,7 @@ def wait_for_library(tab: Tab, source: str, listed: bool = True) -> None:
 
 
 def document_row(tab: Tab, source: str):
-    """The document's part of the library: its table row (and the row under it)."""
+    """The document's part of the library: its table row (and the row under it), or its card on a phone."""
     return tab.page.locator("#library tbody.doc").filter(has=tab.page.locator("td.doc-file", has_text=source))
 
 
@@ -300,6 +305,47 @@ def test_reingesting_a_file_gone_from_the_folder_says_so_and_offers_removal(tab:
     question.locator('button[data-action="forget"]').click()
     wait_for_job(tab, f"Removing {name} from the index (its file is gone). ")
     wait_for_library(tab, name, listed=False)
+
+
+def test_on_a_phone_the_library_is_cards_that_fit_and_their_actions_are_in_reach(phone: Tab, app_server):
+    page = phone.page
+    page.locator("#library").scroll_into_view_if_needed()
+    assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth"), page.evaluate(
+        "[document.scrollingElement.scrollWidth, innerWidth]"
+    )
+    cards = page.locator("#library tbody.doc")
+    assert cards.count() >= 3
+    for i in range(cards.count()):
+        card = cards.nth(i)
+        box = card.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+        # A card, not a squeezed table: the title runs across the card, the facts share one line.
+        title = card.locator("td.doc-title").bounding_box()
+        assert title["width"] > 0.8 * box["width"], (title, box)
+        facts = [card.locator(cell).bounding_box() for cell in ("td.doc-format", "td.doc-language", "td.doc-chunks")]
+        assert max(f["y"] for f in facts) - min(f["y"] for f in facts) < 4, facts
+        for action in ("reingest", "remove", "delete"):
+            button = card.locator(f'button[data-action="{action}"]')
+            button.scroll_into_view_if_needed()
+            reach = button.bounding_box()
+            assert reach["x"] >= 0 and reach["x"] + reach["width"] <= PHONE["width"] and reach["height"] >= 36, reach
+    phone.screenshot("27-library-phone.png")
+
+    row_button(phone, OTHER_GERMAN, "reingest").click()
+    wait_for_job(phone, f"{OTHER_GERMAN} is unchanged")
+    note = document_row(phone, OTHER_GERMAN).locator(".doc-note")
+    expect_visible(note)
+    row_button(phone, OTHER_GERMAN, "delete").click()
+    question = document_row(phone, OTHER_GERMAN).locator(".doc-confirm")
+    expect_visible(question)
+    question.scroll_into_view_if_needed()
+    box = question.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
+    phone.screenshot("28-library-phone-confirm.png", full_page=False)
+    question.locator('button[data-action="cancel"]').click()
+    page.wait_for_selector("#library .doc-confirm", state="detached")
+    assert (app_server.source_dir / OTHER_GERMAN).is_file()
 
 
 def test_a_batch_upload_adds_good_files_names_bad_ones_and_asks_before_replacing(tab: Tab, app_server, tmp_path):
