@@ -7,8 +7,8 @@ documents; presentation: HTML and Markdown views; jobs: ingests in the backgroun
 
     python app.py [--host 127.0.0.1] [--port 7860]
 
-Tools can call the running app with gradio_client: /ask, /documents, /add_documents and
-/remove_document (see the README).
+Tools can call the running app with gradio_client: /ask, /documents, /add_documents,
+/reingest_document and /remove_document (see the README).
 """
 
 from __future__ import annotations
@@ -381,7 +381,7 @@ def build_app(rag: Rag) -> gr.Blocks:
 
 
 def register_api(rag: Rag, jobs: BackgroundIngest) -> None:
-    """The named endpoints for tools: /ask, /documents, /add_documents, /remove_document."""
+    """The named endpoints for tools: /ask, /documents, /add_documents, /reingest_document, /remove_document."""
 
     def fail(error: Exception):
         raise gr.Error(str(error), print_exception=False) from error
@@ -422,6 +422,18 @@ def register_api(rag: Rag, jobs: BackgroundIngest) -> None:
                 fail(error)
         return {"added": [p.name for p in accepted], "rejected": rejected, "report": report}
 
+    def reingest_document(source: str) -> dict:
+        """Read one indexed document again from the source folder and update its chunks. The content
+        hash decides: outcome "updated" (chunks before and after), or "unchanged" (nothing embedded).
+        A document whose file is gone is an error saying so; /remove_document takes it out."""
+        try:
+            report = jobs.run_now(
+                f"Re-ingesting {source}", lambda: rag.reingest_document(source, progress=False), subject=source
+            )
+        except RagError as error:
+            fail(error)
+        return report.to_json()
+
     def remove_document(source: str, delete_file: bool = False) -> dict:
         """Remove a document from the index. Its file stays in the folder unless delete_file=True."""
         try:
@@ -434,6 +446,7 @@ def register_api(rag: Rag, jobs: BackgroundIngest) -> None:
     gr.api(ask, api_name="ask", concurrency_limit=8)
     gr.api(documents, api_name="documents")
     gr.api(add_documents, api_name="add_documents", concurrency_limit=1)
+    gr.api(reingest_document, api_name="reingest_document", concurrency_limit=1)
     gr.api(remove_document, api_name="remove_document", concurrency_limit=1)
 
 
