@@ -16,7 +16,10 @@ from datetime import datetime
 
 import pytest
 
+from playwright.sync_api import expect
+
 from support.app_browser import DESKTOP, PHONE, Tab, expect_visible, launch, marker_links, needs_chromium, serve_app
+from support.paths import SEEDS
 from support.ports import free_port
 from support.seeds import copy_seeds
 
@@ -285,6 +288,36 @@ def test_reingesting_an_unchanged_file_says_unchanged(tab: Tab):
     expect_visible(note)
     assert "unchanged" in note.inner_text()
     assert chunks_shown(tab, GERMAN) == before
+
+
+def long_log(version: str, paragraphs: int = 120) -> str:
+    """English text of ~100 chunks, all different in each ``version``: re-ingesting it takes seconds."""
+    english = (SEEDS / ENGLISH).read_text(encoding="utf-8").split()
+    return "\n\n".join(
+        f"{version} log entry {i}: " + " ".join(english[(i * 37) % (len(english) - 120) :][:120])
+        for i in range(paragraphs)
+    )
+
+
+def test_while_a_re_ingest_runs_its_row_says_so_and_its_buttons_wait(tab: Tab, app_server):
+    page = tab.page
+    name = "zz_long_log.txt"
+    path = app_server.source_dir / name
+    path.write_text(long_log("First"), encoding="utf-8")
+    page.click("#reingest")
+    wait_for_job(tab, "Re-ingesting the folder. ")
+    wait_for_library(tab, name)
+    path.write_text(long_log("Second"), encoding="utf-8")  # every chunk changes
+
+    row_button(tab, name, "reingest").click()
+    expect(document_row(tab, name).locator(".doc-note")).to_contain_text("Re-ingesting…")
+    for action in ("reingest", "remove", "delete"):
+        assert row_button(tab, name, action).is_disabled()
+    assert f"⏳ Re-ingesting {name}…" in page.locator("#ingest-status").inner_text()
+    tab.screenshot("25b-reingest-running.png")
+    status = wait_for_job(tab, f"{name} was updated")
+    assert "⚠️" not in status, status
+    assert not row_button(tab, name, "remove").is_disabled()
 
 
 def test_reingesting_a_file_gone_from_the_folder_says_so_and_offers_removal(tab: Tab, app_server):

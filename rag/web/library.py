@@ -179,7 +179,7 @@ def _job_note(source: str, job: JobStatus | None) -> str:
     if job is None or job.subject != source:
         return ""
     if job.running:
-        return '<p class="doc-note" aria-busy="true">⏳ Re-ingesting…</p>'
+        return '<p class="doc-note" aria-busy="true">Re-ingesting…</p>'  # app.css draws a spinner
     if not job.outcome:
         return ""
     kind = "doc-note failed" if job.failed else "doc-note"
