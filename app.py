@@ -14,6 +14,7 @@ Tools can call the running app with gradio_client: /ask, /documents, /add_docume
 from __future__ import annotations
 
 import argparse
+import html
 import logging
 from pathlib import Path
 
@@ -80,8 +81,6 @@ def document_choices(rag: Rag) -> list[tuple[str, str]]:
 
 
 def library_view(rag: Rag, job: JobStatus | None = None, confirming: Confirmation | None = None) -> str:
-    import html
-
     try:
         return library_html(indexed_documents(rag), rag.excluded_documents(), job, confirming)
     except RagError as error:
@@ -89,8 +88,6 @@ def library_view(rag: Rag, job: JobStatus | None = None, confirming: Confirmatio
 
 
 def filter_chip(sources: list[str]) -> str:
-    import html
-
     if not sources:
         return ""
     names = ", ".join(html.escape(s) for s in sources)
