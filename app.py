@@ -7,13 +7,14 @@ documents; presentation: HTML and Markdown views; jobs: ingests in the backgroun
 
     python app.py [--host 127.0.0.1] [--port 7860]
 
-Tools can call the running app with gradio_client: /ask, /documents, /add_documents and
-/remove_document (see the README).
+Tools can call the running app with gradio_client: /ask, /documents, /add_documents,
+/reingest_document and /remove_document (see the README).
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import logging
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from gradio.data_classes import FileData  # noqa: E402
 
 from rag import RagError, load_settings, open_rag  # noqa: E402
 from rag.api import Rag  # noqa: E402
-from rag.errors import StoreError  # noqa: E402
+from rag.errors import DocumentFileMissingError, StoreError  # noqa: E402
 from rag.web import assets  # noqa: E402
 from rag.web.pages import PAGE_CSS, citation_page_view  # noqa: E402
 from rag.web.chat import (  # noqa: E402
@@ -36,8 +37,8 @@ from rag.web.chat import (  # noqa: E402
     sources_panel,
 )
 from rag.web.conversations import Conversation, ConversationError, ConversationStore  # noqa: E402
-from rag.web.jobs import BackgroundIngest  # noqa: E402
-from rag.web.library import indexed_documents, library_html  # noqa: E402
+from rag.web.jobs import BackgroundIngest, JobStatus  # noqa: E402
+from rag.web.library import Confirmation, LibraryAction, indexed_documents, library_html  # noqa: E402
 from rag.web.presentation import EMPTY_SOURCES  # noqa: E402
 from rag.web.uploads import add_files, conflicts_text, plan_upload, rejected_text  # noqa: E402
 
@@ -79,16 +80,14 @@ def document_choices(rag: Rag) -> list[tuple[str, str]]:
         return []
 
 
-def library_view(rag: Rag) -> str:
+def library_view(rag: Rag, job: JobStatus | None = None, confirming: Confirmation | None = None) -> str:
     try:
-        return library_html(indexed_documents(rag), rag.excluded_documents())
+        return library_html(indexed_documents(rag), rag.excluded_documents(), job, confirming)
     except RagError as error:
-        return f"<p>The index cannot be read: {error}</p>"
+        return f"<p>The index cannot be read: {html.escape(str(error))}</p>"
 
 
 def filter_chip(sources: list[str]) -> str:
-    import html
-
     if not sources:
         return ""
     names = ", ".join(html.escape(s) for s in sources)
@@ -165,21 +164,18 @@ def build_app(rag: Rag) -> gr.Blocks:
 
     # --- documents ----------------------------------------------------------------------------
 
-    def corpus_views():
-        choices = document_choices(rag)
+    def corpus_views(confirming: Confirmation | None = None):
         status = jobs.status()
         return (
-            library_view(rag),
+            library_view(rag, status, confirming),
             status_line(rag),
-            gr.update(choices=[c[1] for c in choices]),
-            gr.update(choices=choices, value=None),
-            gr.update(choices=rag.excluded_documents(), value=None),
+            gr.update(choices=[c[1] for c in document_choices(rag)]),
             status.text,
             status.finished,
         )
 
-    def start_job(description: str, work) -> str:
-        return f"⏳ {description}…" if jobs.start(description, work) else jobs.busy_text()
+    def start_job(description: str, work, subject: str | None = None) -> str:
+        return f"⏳ {description}…" if jobs.start(description, work, subject) else jobs.busy_text()
 
     def upload(files):
         paths = [Path(getattr(f, "name", f)) for f in files or []]
@@ -210,38 +206,66 @@ def build_app(rag: Rag) -> gr.Blocks:
         names = ", ".join(Path(p).name for p in pending or [])
         return f"Kept the existing {names}; nothing was replaced.", [], gr.update(visible=False)
 
-    def remove_from_index(source):
-        if not source:
-            return "Choose a document first."
-        return start_job(f"Removing {source} from the index (the file stays)", lambda: rag.remove_from_index(source))
-
-    def restore(source):
-        if not source:
-            return "Choose a file to add back."
-        return start_job(f"Adding {source} back to the index", lambda: rag.restore_to_index(source))
-
     def reingest():
         return start_job("Re-ingesting the folder", lambda: rag.ingest(progress=False))
 
-    def ask_delete(source):
-        if not source:
-            return "Choose a document first.", gr.update(visible=False), ""
-        question = (
-            f"Delete the file **{source}** from the folder `{rag.corpus_folder()}`? This cannot be undone. "
-            "To keep the file and only stop searching it, use *Remove from index*."
-        )
-        return "", gr.update(visible=True), question
+    # Each handler of a library button: the note for the status line, and the question its row asks next (if any).
 
-    def confirm_delete(source):
-        if not source:
-            return "Choose a document first.", gr.update(visible=False)
-        return start_job(f"Deleting the file {source}", lambda: rag.remove_document(source)), gr.update(visible=False)
+    def reingest_document(source: str, confirming: Confirmation | None) -> tuple[str, Confirmation | None]:
+        try:
+            rag.indexed_file(source)
+        except DocumentFileMissingError as missing:  # nothing to read: offer to take it out of the index
+            return f"⚠️ {missing}", Confirmation("forget", source, missing.folder)
+        except RagError as error:
+            return f"⚠️ {error}", None
+        return start_job(
+            f"Re-ingesting {source}", lambda: rag.reingest_document(source, progress=False), subject=source
+        ), None
 
-    def poll(seen_finished):
+    def remove_from_index(source: str, confirming: Confirmation | None) -> tuple[str, Confirmation | None]:
+        return start_job(f"Removing {source} from the index (the file stays)", lambda: rag.remove_from_index(source)), None
+
+    def forget_missing(source: str, confirming: Confirmation | None) -> tuple[str, Confirmation | None]:
+        if confirming is None or not confirming.asks_for("forget", source):
+            return f"Re-ingest {source} first.", None
+        return start_job(f"Removing {source} from the index (its file is gone)", lambda: rag.remove_from_index(source)), None
+
+    def ask_delete(source: str, confirming: Confirmation | None) -> tuple[str, Confirmation | None]:
+        return "", Confirmation("delete", source, str(rag.corpus_folder()))
+
+    def delete_file(source: str, confirming: Confirmation | None) -> tuple[str, Confirmation | None]:
+        if confirming is None or not confirming.asks_for("delete", source):  # deleting needs the question answered
+            return f"Choose Delete file… of {source} first.", None
+        return start_job(f"Deleting the file {source}", lambda: rag.remove_document(source)), None
+
+    def restore(source: str, confirming: Confirmation | None) -> tuple[str, Confirmation | None]:
+        return start_job(f"Adding {source} back to the index", lambda: rag.restore_to_index(source)), None
+
+    def cancel(source: str, confirming: Confirmation | None) -> tuple[str, Confirmation | None]:
+        return "", None
+
+    library_handlers = {
+        "reingest": reingest_document,
+        "remove": remove_from_index,
+        "forget": forget_missing,
+        "delete": ask_delete,
+        "confirm-delete": delete_file,
+        "restore": restore,
+        "cancel": cancel,
+    }
+
+    def library_click(confirming: Confirmation | None, event: gr.EventData):
+        action = LibraryAction.from_event(event)
+        if action is None:  # a click beside the buttons
+            return {}
+        note, confirming = library_handlers[action.name](action.source, confirming)
+        return {ingest_status: note, asking: confirming, library: library_view(rag, jobs.status(), confirming)}
+
+    def poll(seen_finished, confirming):
         status = jobs.status()
         if status.finished == seen_finished:
-            return (gr.skip(),) * 5 + (status.text, gr.skip())
-        return corpus_views()
+            return (gr.skip(),) * 3 + (status.text, gr.skip())
+        return corpus_views(confirming)
 
     def clear_filter():
         return []
@@ -303,22 +327,10 @@ def build_app(rag: Rag) -> gr.Blocks:
                 delete_conversation_button = gr.Button("Delete conversation", scale=1, elem_id="delete-conversation")
             conversation_note = gr.Markdown("", elem_id="conversation-note")
         with gr.Accordion("Document library", open=True):
-            library = gr.HTML(library_view(rag), elem_id="library")
+            asking = gr.State(None)  # the question a document's row asks (Confirmation), per tab
+            library = gr.HTML(library_view(rag, jobs.status()), elem_id="library", js_on_load=assets.library_script())
             ingest_status = gr.Markdown("", elem_id="ingest-status")
-            with gr.Row():
-                document = gr.Dropdown(document_choices(rag), value=None, label="Document", elem_id="document", scale=3)
-                remove_button = gr.Button("Remove from index", scale=1, elem_id="remove-from-index")
-                delete_button = gr.Button("Delete file…", variant="stop", scale=1, elem_id="delete-file")
-            with gr.Row(visible=False, elem_id="confirm-delete") as confirm_row:
-                confirm_text = gr.Markdown("")
-                confirm_button = gr.Button("Delete the file", variant="stop", scale=0, elem_id="confirm-delete-file")
-                cancel_button = gr.Button("Cancel", scale=0, elem_id="cancel-delete")
-            with gr.Row():
-                kept_out = gr.Dropdown(
-                    rag.excluded_documents(), value=None, label="Removed from the index (file kept)", elem_id="kept-out", scale=3
-                )
-                restore_button = gr.Button("Add back to the index", scale=1, elem_id="restore")
-                reingest_button = gr.Button("Re-ingest folder", scale=1, elem_id="reingest")
+            reingest_button = gr.Button("Re-ingest folder", size="sm", elem_id="reingest")
             uploads = gr.File(
                 label="Add documents (PDF, DOCX, HTML, Markdown, text)",
                 file_count="multiple",
@@ -349,18 +361,14 @@ def build_app(rag: Rag) -> gr.Blocks:
         source_filter.change(show_filter, source_filter, [filter_row, chip], **private)
         remove_filter.click(clear_filter, None, source_filter, **private)
 
-        corpus_outputs = [library, status, source_filter, document, kept_out, ingest_status, seen_jobs]
+        corpus_outputs = [library, status, source_filter, ingest_status, seen_jobs]
         quiet = {"show_progress": "hidden", **private}
         add_button.click(upload, uploads, [upload_note, uploads, pending, replace_row, replace_text], **quiet)
         replace_button.click(replace, pending, [upload_note, pending, replace_row], **quiet)
         keep_button.click(keep_existing, pending, [upload_note, pending, replace_row], **quiet)
-        remove_button.click(remove_from_index, document, ingest_status, **quiet)
-        restore_button.click(restore, kept_out, ingest_status, **quiet)
+        library.click(library_click, asking, {ingest_status, asking, library}, **quiet)
         reingest_button.click(reingest, None, ingest_status, **quiet)
-        delete_button.click(ask_delete, document, [ingest_status, confirm_row, confirm_text], **quiet)
-        confirm_button.click(confirm_delete, document, [ingest_status, confirm_row], **quiet)
-        cancel_button.click(lambda: gr.update(visible=False), None, confirm_row, **quiet)
-        timer.tick(poll, seen_jobs, corpus_outputs, **quiet)
+        timer.tick(poll, [seen_jobs, asking], corpus_outputs, **quiet)
         # Another tab may have changed the corpus or saved conversations since the page was built.
         app.load(corpus_views, None, corpus_outputs, **quiet)
         app.load(lambda: gr.update(choices=conversation_choices(store), value=None), None, saved, **quiet)
@@ -370,7 +378,7 @@ def build_app(rag: Rag) -> gr.Blocks:
 
 
 def register_api(rag: Rag, jobs: BackgroundIngest) -> None:
-    """The named endpoints for tools: /ask, /documents, /add_documents, /remove_document."""
+    """The named endpoints for tools: /ask, /documents, /add_documents, /reingest_document, /remove_document."""
 
     def fail(error: Exception):
         raise gr.Error(str(error), print_exception=False) from error
@@ -384,7 +392,7 @@ def register_api(rag: Rag, jobs: BackgroundIngest) -> None:
         return answer.text, answer.to_json()
 
     def documents() -> list[dict]:
-        """The indexed documents: source, title, format, language, chunks, added."""
+        """The indexed documents: source, title, format, language, chunks, added, present (False: file gone)."""
         try:
             return [d.model_dump() for d in indexed_documents(rag)]
         except RagError as error:
@@ -405,16 +413,29 @@ def register_api(rag: Rag, jobs: BackgroundIngest) -> None:
         report = ""
         if accepted:
             try:
-                report = jobs.run_now(f"Adding {len(accepted)} files", lambda: add_files(rag, accepted, progress=False))
+                adding = jobs.run_now(f"Adding {len(accepted)} files", lambda: add_files(rag, accepted, progress=False))
+                report = adding.summary()
             except RagError as error:
                 fail(error)
         return {"added": [p.name for p in accepted], "rejected": rejected, "report": report}
+
+    def reingest_document(source: str) -> dict:
+        """Read one indexed document again from the source folder and update its chunks. The content
+        hash decides: outcome "updated" (chunks before and after), or "unchanged" (nothing embedded).
+        A document whose file is gone is an error saying so; /remove_document takes it out."""
+        try:
+            report = jobs.run_now(
+                f"Re-ingesting {source}", lambda: rag.reingest_document(source, progress=False), subject=source
+            )
+        except RagError as error:
+            fail(error)
+        return report.to_json()
 
     def remove_document(source: str, delete_file: bool = False) -> dict:
         """Remove a document from the index. Its file stays in the folder unless delete_file=True."""
         try:
             work = (lambda: rag.remove_document(source)) if delete_file else (lambda: rag.remove_from_index(source))
-            report = jobs.run_now(f"Removing {source}", work)
+            report = jobs.run_now(f"Removing {source}", work).summary()
         except RagError as error:
             fail(error)
         return {"source": source, "file_deleted": bool(delete_file), "report": report}
@@ -422,6 +443,7 @@ def register_api(rag: Rag, jobs: BackgroundIngest) -> None:
     gr.api(ask, api_name="ask", concurrency_limit=8)
     gr.api(documents, api_name="documents")
     gr.api(add_documents, api_name="add_documents", concurrency_limit=1)
+    gr.api(reingest_document, api_name="reingest_document", concurrency_limit=1)
     gr.api(remove_document, api_name="remove_document", concurrency_limit=1)
 
 

@@ -24,6 +24,7 @@ _MODULE_OF = {
     "Citation": "rag.types",
     "IndexInfo": "rag.types",
     "IngestReport": "rag.types",
+    "DocumentIngestReport": "rag.types",
     "Passage": "rag.types",
     "TokenUsage": "rag.types",
 }
@@ -34,6 +35,7 @@ __all__ = [
     "AnswerDelta",
     "AnswerDone",
     "Citation",
+    "DocumentIngestReport",
     "IndexInfo",
     "IngestReport",
     "Passage",

@@ -36,13 +36,13 @@ from rag.errors import (  # noqa: E402
     ModeUnavailableError,
     StoreError,
 )
-from rag.types import Answer, IndexInfo, IngestReport, Passage, StreamEvent  # noqa: E402
+from rag.types import Answer, DocumentIngestReport, IndexInfo, IngestReport, Passage, StreamEvent  # noqa: E402
 
 if TYPE_CHECKING:
     from rag.answer.protocols import Answerer
     from rag.embedding.meaning import CachedPassageVectors, MeaningModel
     from rag.ingest.documents import SourceFile
-    from rag.index.store import ChunkStore
+    from rag.index.store import ChunkStore, FileRecord
     from rag.retrieval.hybrid import HybridRetriever
 
 log = logging.getLogger(__name__)
@@ -334,6 +334,8 @@ class Rag:
         store: rag.index.lease). ``verify`` skips the shortcut for an unchanged folder, so the store
         is checked against the manifest (and repaired) even when its stamp says nothing changed.
         """
+        from rag.ingest.documents import remember_source_folder
+
         folder = Path(source_dir or self._folder())
         if not folder.is_dir():
             raise CorpusError(f"Source folder {folder} does not exist or is not a folder.")
@@ -341,15 +343,75 @@ class Rag:
         with self._ingest_lock:
             report = None if rebuild or verify else self._unchanged_ingest(folder)
             if report is None:
-                report, index = self._ingest_into_store(folder, rebuild, show)
-                if index.chunks:
-                    self._install(index, warm_up=False)
-                else:  # files without text: questions then say the index holds no documents
-                    with self._lock:
-                        self._retriever = None
-                self._note_stamp()
+                report, _ = self._write_corpus(self._read_corpus(folder, show), rebuild, show)
+                remember_source_folder(self.settings, folder)
             self._source_dir = folder
         return report
+
+    def reingest_document(
+        self, source: str, source_dir: str | Path | None = None, progress: bool | None = None
+    ) -> DocumentIngestReport:
+        """Read one indexed document again from the folder and bring its chunks in line with it;
+        the rest of the index stays as it is and the folder is not read (one file, not the whole
+        folder, after editing it).
+
+        Incremental like ``ingest``: the content hash decides. An unchanged file is reported as
+        ``outcome="unchanged"`` and nothing is embedded; a changed one gets new chunks (those whose
+        text did not change keep their vectors). It takes the store's write lease like every
+        ingest, and questions are answered from the previous index until it has finished.
+        ``DocumentFileMissingError`` when the file is gone from the folder (``remove_from_index``
+        then takes it out); ``CorpusError`` when ``source`` is not in the index, or its file
+        cannot be read (the index keeps the earlier text)."""
+        from rag.index import snapshot
+        from rag.ingest.documents import read_one_document
+        from rag.ingest.fingerprints import chunk_fingerprint
+        from rag.ingest.pipeline import Corpus, is_unchanged
+
+        folder = self.source_folder(source_dir)
+        show = self.settings.show_progress if progress is None else progress
+        with self._ingest_lock:
+            started = time.perf_counter()
+            stamped = snapshot.unchanged_manifest(self.settings, self._meaning_key())
+            records = stamped if stamped is not None else self.store(create=False).file_records()
+            before = self._indexed_record(source, records, folder)
+            document = read_one_document(folder, source, self.settings)
+            if stamped is not None and is_unchanged(document, before, chunk_fingerprint(self.settings)):
+                unchanged = IngestReport(
+                    source_dir=str(folder), files_seen=1, files_unchanged=[source],
+                    chunks_total=sum(r.n_chunks for r in records.values()), seconds=time.perf_counter() - started,
+                )
+                return DocumentIngestReport.of(unchanged, source, before.n_chunks, before.n_chunks)
+            report, index = self._write_corpus(Corpus(folder, [document], [], partial=True), rebuild=False, show=show)
+        return DocumentIngestReport.of(report, source, before.n_chunks, index.records[source].n_chunks)
+
+    def _indexed_record(self, source: str, records: dict[str, FileRecord], folder: Path) -> FileRecord:
+        """The manifest entry of ``source``, or a CorpusError that says what to do instead."""
+        from rag.ingest.exclusions import excluded_sources
+
+        record = records.get(source)
+        if record is not None:
+            return record
+        if source in excluded_sources(self.settings, folder):
+            raise CorpusError(
+                f"{source} was removed from the index (its file is kept); add it back to the index to search it again."
+            )
+        raise CorpusError(
+            f"{source!r} is not in the index, so there is nothing to re-ingest. "
+            f"New files of the folder are added by ingesting it: {self._ingest_command()}"
+        )
+
+    def indexed_file(self, source: str, source_dir: str | Path | None = None) -> Path:
+        """The file of the indexed document ``source`` in its folder (what ``reingest_document``
+        would read). ``DocumentFileMissingError`` when it is no longer there, ``CorpusError``
+        when ``source`` is not in the index; so a caller can offer removal before starting work."""
+        from rag.errors import DocumentFileMissingError
+
+        folder = self.source_folder(source_dir)
+        self._indexed_record(source, self.store(create=False).file_records(), folder)
+        path = folder / source
+        if not path.is_file():
+            raise DocumentFileMissingError(source, str(folder))
+        return path
 
     def _folder(self) -> Path:
         """The corpus folder in use: the one last ingested, else the configured one."""
@@ -387,19 +449,35 @@ class Rag:
         model = self.meaning_model
         return f"{model.fingerprint}:{self.settings.meaning_chunks}" if model is not None else ""
 
-    def _ingest_into_store(self, folder: Path, rebuild: bool, show_progress: bool):
-        """Ingest under the store's write lease; returns the report and the new search index.
-        The folder is read and checked before anything is written."""
-        from rag.index import snapshot
-        from rag.index.search_index import load_search_index
-        from rag.ingest.documents import page_progress, remember_source_folder
-        from rag.ingest.pipeline import ingest_folder, read_corpus, tqdm_progress
+    def _read_corpus(self, folder: Path, show_progress: bool):
+        """The folder's documents, read and checked before anything is written."""
+        from rag.ingest.documents import page_progress
+        from rag.ingest.pipeline import read_corpus
 
         on_page, close_pages = page_progress(show_progress)
         try:
-            corpus = read_corpus(folder, self.settings, on_page)
+            return read_corpus(folder, self.settings, on_page)
         finally:
             close_pages()
+
+    def _write_corpus(self, corpus, rebuild: bool, show: bool):
+        """Ingest ``corpus`` into the store and make the new index the one questions use; returns
+        the report and that index."""
+        report, index = self._ingest_into_store(corpus, rebuild, show)
+        if index.chunks:
+            self._install(index, warm_up=False)
+        else:  # files without text: questions then say the index holds no documents
+            with self._lock:
+                self._retriever = None
+        self._note_stamp()
+        return report, index
+
+    def _ingest_into_store(self, corpus, rebuild: bool, show_progress: bool):
+        """Ingest under the store's write lease; returns the report and the new search index."""
+        from rag.index import snapshot
+        from rag.index.search_index import load_search_index
+        from rag.ingest.pipeline import ingest_folder, tqdm_progress
+
         with self._writable_store(rebuild).writer_lease() as lease:
             store = self._reopened_store()  # what other processes wrote before we took the lease
             if rebuild:
@@ -426,7 +504,6 @@ class Rag:
             lease.check()
             store.mark_complete(state.version)
         snapshot.write_stamp(self.settings, state, self._meaning_key())  # after the lease's release: the last write
-        remember_source_folder(self.settings, folder)
         return report, index
 
     def _writable_store(self, rebuild: bool) -> ChunkStore:

@@ -1,6 +1,7 @@
 """Command line: the stable interface for scripts and evaluation.
 
     python -m rag ingest   [--source DIR] [--store DIR] [--rebuild] [--verify]
+    python -m rag reingest SOURCE [--store DIR] [--source DIR] [--json]
     python -m rag ask      QUESTION [--store DIR] [--top-k K] [--mode M] [--json]
     python -m rag retrieve QUESTION [--store DIR] [--top-k K] [--json]
     python -m rag info     [--store DIR] [--json] [--verify]
@@ -42,6 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
     ingest.add_argument("--verify", action="store_true",
                         help="Check the store against its manifest (and repair it) even if the folder is unchanged.")
+
+    reingest = commands.add_parser(
+        "reingest", help="Re-read one indexed document from its folder and update its chunks (incremental)."
+    )
+    reingest.add_argument("document", metavar="SOURCE", help="The document, as the index names it (e.g. docs/guide.pdf).")
+    _store_options(reingest)
+    reingest.add_argument("--json", action="store_true", help="Write the outcome as JSON.")
 
     for name, help_text in (("ask", "Answer a question with citations."), ("retrieve", "Show the passages found.")):
         command = commands.add_parser(name, help=help_text)
@@ -126,6 +134,10 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "ingest":
         report = rag.ingest(rebuild=args.rebuild, progress=False if args.no_progress else None, verify=args.verify)
         print(visible(report.summary()))  # skipped files are named: names are data too
+        return EXIT_OK
+    if args.command == "reingest":
+        report = rag.reingest_document(args.document, args.source, progress=False)
+        print(json_line(report.to_json()) if args.json else visible(report.summary()))
         return EXIT_OK
     if args.command == "info" and args.verify:
         return verify_and_repair(rag, args.json)

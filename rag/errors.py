@@ -20,6 +20,19 @@ class CorpusError(RagError):
     """A source folder or file cannot be read (missing, unreadable, not UTF-8, empty corpus)."""
 
 
+class DocumentFileMissingError(CorpusError):
+    """An indexed document's file is no longer in the source folder: it can be removed from the
+    index, or the file put back. ``source`` and ``folder`` say which, for callers that offer that."""
+
+    def __init__(self, source: str, folder: str):
+        self.source = source
+        self.folder = folder
+        super().__init__(
+            f"{source} is no longer in the folder {folder}. Remove it from the index, "
+            "or put the file back and re-ingest it."
+        )
+
+
 class StoreError(RagError):
     """The index store is missing, empty, corrupt, unreachable, or built with other settings."""
 

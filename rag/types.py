@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -305,6 +305,59 @@ class IngestReport(BaseModel):
             + f"; {self.seconds:.1f} s"
             + "".join(f"\nskipped {f.source}: {f.reason}" for f in self.files_skipped)
         )
+
+
+class DocumentIngestReport(IngestReport):
+    """What re-ingesting one document did (``Rag.reingest_document``): its outcome and its chunks
+    before and after, besides the ingest's counts."""
+
+    document: str = Field(description="The re-ingested document's source (relative to the folder).")
+    outcome: Literal["updated", "unchanged", "repaired"] = Field(
+        description="'updated': its text (or title, language, kind) changed and its chunks were renewed; "
+        "'unchanged': as indexed, nothing was embedded; 'repaired': as indexed, but missing chunks were restored."
+    )
+    chunks_before: int = Field(description="The document's chunks before.")
+    chunks: int = Field(description="The document's chunks now.")
+
+    @classmethod
+    def of(cls, report: IngestReport, document: str, chunks_before: int, chunks: int) -> DocumentIngestReport:
+        """The one-document view of an ingest restricted to ``document``."""
+        if document in report.files_repaired:
+            outcome = "repaired"
+        elif document in report.files_updated or document in report.files_added:
+            outcome = "updated"
+        else:
+            outcome = "unchanged"
+        return cls(
+            **report.model_dump(), document=document, outcome=outcome, chunks_before=chunks_before, chunks=chunks
+        )
+
+    def summary(self) -> str:
+        if self.outcome == "unchanged":
+            return f"{self.document} is unchanged: its {self.chunks} chunks were kept and nothing was re-embedded."
+        if self.outcome == "repaired":
+            return (
+                f"{self.document} is unchanged, but chunks of it were missing from the store: "
+                f"its {self.chunks} chunks were restored ({self.seconds:.1f} s)."
+            )
+        embedded = (
+            f"{self.chunks_embedded} embedded, {self.chunks_reused} reused" if self.chunks_embedded or self.chunks_reused
+            else "its title, language or kind changed; nothing was re-embedded"
+        )
+        return f"{self.document} was updated: {self.chunks_before} → {self.chunks} chunks ({embedded}; {self.seconds:.1f} s)."
+
+    def to_json(self) -> dict[str, Any]:
+        """What tools get (the app's /reingest_document, ``python -m rag reingest --json``)."""
+        return {
+            "source": self.document,
+            "outcome": self.outcome,
+            "chunks_before": self.chunks_before,
+            "chunks": self.chunks,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_reused": self.chunks_reused,
+            "seconds": round(self.seconds, 3),
+            "summary": self.summary(),
+        }
 
 
 class IndexInfo(BaseModel):

@@ -1,4 +1,5 @@
-"""The running app's programmatic API (`/ask`) through gradio_client, against a real subprocess."""
+"""The running app's programmatic API (`/ask`, `/documents`, `/add_documents`, `/reingest_document`,
+`/remove_document`) through gradio_client, against a real subprocess."""
 
 from __future__ import annotations
 
@@ -86,9 +87,12 @@ def test_api_lists_ask(client):
     assert [p["parameter_name"] for p in endpoints["/ask"]["parameters"]] == ["question", "top_k"]
     assert [p["parameter_name"] for p in endpoints["/remove_document"]["parameters"]] == ["source", "delete_file"]
     assert endpoints["/remove_document"]["parameters"][1]["parameter_default"] is False
+    assert [p["parameter_name"] for p in endpoints["/reingest_document"]["parameters"]] == ["source"]
     assert not endpoints["/documents"]["parameters"]
     # The page's handlers are private: only the tool endpoints are part of the public API.
-    assert sorted(endpoints) == ["/add_documents", "/ask", "/documents", "/remove_document"], endpoints.keys()
+    assert sorted(endpoints) == [
+        "/add_documents", "/ask", "/documents", "/reingest_document", "/remove_document"
+    ], endpoints.keys()
     assert not api["unnamed_endpoints"]
 
 
@@ -165,6 +169,45 @@ def test_remove_document_keeps_the_file_unless_deletion_is_asked_for(client, app
     assert deleted["file_deleted"] is True
     assert not (app_server.source_dir / "api_delete.txt").exists()
     assert "api_delete.txt" not in document_sources(client)
+
+
+def test_reingest_document_updates_a_changed_file_and_says_unchanged_otherwise(client, app_server, tmp_path):
+    notes = tmp_path / "api_tides.md"
+    notes.write_text("# Tide table\n\nHigh tide at the harbour is at six.\n", encoding="utf-8")
+    client.predict([handle_file(str(notes))], False, api_name="/add_documents")
+    chunks = {d["source"]: d["chunks"] for d in client.predict(api_name="/documents")}
+    unchanged = client.predict("api_tides.md", api_name="/reingest_document")
+    assert unchanged["outcome"] == "unchanged" and unchanged["chunks_embedded"] == 0, unchanged
+    assert unchanged["chunks"] == unchanged["chunks_before"] == chunks["api_tides.md"]
+    assert "unchanged" in unchanged["summary"]
+
+    path = app_server.source_dir / "api_tides.md"
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\nThe harbour master Quillfeather moved the tide gauge to the north pier.\n",
+        encoding="utf-8",
+    )
+    updated = client.predict("api_tides.md", api_name="/reingest_document")
+    assert updated["source"] == "api_tides.md" and updated["outcome"] == "updated", updated
+    assert updated["chunks_embedded"] > 0 and updated["chunks"] >= 1
+    assert {d["source"]: d["chunks"] for d in client.predict(api_name="/documents")}["api_tides.md"] == updated["chunks"]
+    question = "Where did Quillfeather move the tide gauge?"
+    payload = check_answer(client.predict(question, 5, api_name="/ask"), question, app_server.source_dir)
+    assert any(c["source"] == "api_tides.md" and "Quillfeather" in c["text"] for c in payload["citations"]), payload
+
+    path.unlink()
+    with pytest.raises(AppError) as raised:
+        client.predict("api_tides.md", api_name="/reingest_document")
+    message = str(raised.value)
+    assert "api_tides.md is no longer in the folder" in message and "Remove it from the index" in message, message
+    assert [d for d in client.predict(api_name="/documents") if d["source"] == "api_tides.md"][0]["present"] is False
+    client.predict("api_tides.md", api_name="/remove_document")
+    assert "api_tides.md" not in document_sources(client)
+
+
+def test_reingest_document_of_a_source_not_in_the_index_is_a_clear_error(client):
+    with pytest.raises(AppError) as raised:
+        client.predict("nothing-here.txt", api_name="/reingest_document")
+    assert "not in the index" in str(raised.value) and "Traceback" not in str(raised.value)
 
 
 def test_remove_document_of_an_unknown_source_is_a_clear_error(client):

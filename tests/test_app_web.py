@@ -1,21 +1,26 @@
 """The web app's logic without a browser (rag/web/): inert document text, per-answer markers,
-conversations on disk, upload checks, removing from the index without deleting the file."""
+conversations on disk, upload checks, removing from the index without deleting the file, the
+library's rows (escaped text, actions, a job's progress and outcome, questions), background jobs."""
 
 from __future__ import annotations
 
 import html
 import re
 import string
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from rag.errors import CorpusError
-from rag.types import REFUSAL, Answer
+from rag.types import REFUSAL, Answer, DocumentIngestReport, IngestReport
 from rag.web.chat import ask_in_conversation, chat_messages
 from rag.web.conversations import Conversation, ConversationError, ConversationStore, Exchange
+from rag.web.jobs import BackgroundIngest, IngestBusyError, JobStatus
+from rag.web.library import Confirmation, DocumentInfo, LibraryAction, library_html
 from rag.web.presentation import answer_markdown, inert_markdown
 from rag.web.uploads import plan_upload
 from support.seeds import copy_seeds
@@ -133,3 +138,81 @@ def test_files_path_of_the_bundled_assets_exist():
 
     assert "citation-sheet" in assets.head_script() and "#citation-sheet" in assets.css()
     assert Path(assets.STATIC / "app.js").is_file()
+
+
+def document(source: str = "notes/a.txt", title: str = "A title", **fields) -> DocumentInfo:
+    values = {"format": "Text", "language": "de", "chunks": 3, "added": "2026-01-02T10:11:12", **fields}
+    return DocumentInfo(source=source, title=title, **values)
+
+
+def test_library_rows_escape_what_documents_supply_and_name_the_document_in_every_action():
+    hostile = document(source='x"><img src=y>.md', title="<script>alert(1)</script> & <b>bold</b>")
+    shown = library_html([hostile], kept_out=['k"<i>.txt'])
+    assert "<script>" not in shown and "<img" not in shown and "<b>bold" not in shown and "<i>" not in shown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in shown
+    buttons = re.findall(r"<button [^>]*>", shown)
+    assert [re.search(r'data-action="([^"]+)"', b).group(1) for b in buttons] == ["reingest", "remove", "delete", "restore"]
+    assert all('data-source="x&quot;&gt;&lt;img src=y&gt;.md"' in b for b in buttons[:3])
+    assert all("aria-label=" in b and 'type="button"' in b for b in buttons)
+
+
+def test_a_library_row_shows_a_job_about_its_document_while_it_runs_and_its_outcome_after():
+    running = library_html([document(), document("b.txt")], [], JobStatus(True, "⏳", 0, subject="b.txt"))
+    busy_row = running.split('<tbody class="doc">')[2]
+    assert "Re-ingesting…" in busy_row and busy_row.count('aria-disabled="true"') == 3
+    assert "disabled" not in running.split('<tbody class="doc">')[1]
+    done = library_html([document(), document("b.txt")], [], JobStatus(False, "Done", 1, "b.txt", "b.txt is unchanged: <x>"))
+    assert "b.txt is unchanged: &lt;x&gt;" in done.split('<tbody class="doc">')[2]
+    failed = library_html([document("b.txt")], [], JobStatus(False, "⚠️", 1, "b.txt", "cannot be read", failed=True))
+    assert 'class="doc-note failed"' in failed and "⚠️ cannot be read" in failed
+    folder_job = library_html([document("b.txt")], [], JobStatus(False, "Done", 1, None, "3 files: …"))
+    assert "doc-note" not in folder_job  # a job about the whole folder has no row of its own
+
+
+def test_a_row_asks_before_deleting_and_offers_removal_when_the_file_is_gone():
+    asked = library_html([document("a.txt"), document("b.txt")], [], confirming=Confirmation("delete", "b.txt", "/corpus"))
+    question = asked.split('<tbody class="doc">')[2]
+    assert "Delete the file <strong>b.txt</strong> from the folder <code>/corpus</code>?" in question
+    assert 'data-action="confirm-delete"' in question and 'data-action="cancel"' in question
+    assert "doc-confirm" not in asked.split('<tbody class="doc">')[1]
+    gone = document("b.txt", present=False)
+    offered = library_html([gone], [], confirming=Confirmation("forget", "b.txt", "/corpus"))
+    assert "file missing from the folder" in offered and 'data-action="forget"' in offered
+    assert 'data-action="delete"' not in offered  # there is no file to delete
+
+
+def test_library_actions_come_only_from_known_buttons():
+    assert LibraryAction.from_event(SimpleNamespace(action="reingest", source="a.txt")) == LibraryAction("reingest", "a.txt")
+    for action, source in (("rm -rf", "a.txt"), ("reingest", ""), ("reingest", None), (None, "a.txt")):
+        assert LibraryAction.from_event(SimpleNamespace(action=action, source=source)) is None
+    assert LibraryAction.from_event(object()) is None
+    assert Confirmation("delete", "a.txt", "/c").asks_for("delete", "a.txt")
+    assert not Confirmation("forget", "a.txt", "/c").asks_for("delete", "a.txt")
+
+
+def test_a_background_job_about_one_document_reports_its_outcome_for_that_document():
+    jobs, release = BackgroundIngest(), threading.Event()
+    report = DocumentIngestReport.of(
+        IngestReport(source_dir="/c", files_seen=1, files_unchanged=["a.txt"]), "a.txt", chunks_before=4, chunks=4
+    )
+
+    def work():
+        release.wait(10)
+        return report
+
+    assert jobs.start("Re-ingesting a.txt", work, subject="a.txt")
+    status = jobs.status()
+    assert status.running and status.subject == "a.txt" and status.text.startswith("⏳ Re-ingesting a.txt…")
+    assert not jobs.start("Re-ingesting b.txt", work, subject="b.txt")  # one at a time
+    with pytest.raises(IngestBusyError, match="Another ingest is running"):
+        jobs.run_now("Adding c.txt", work)
+    release.set()
+    for _ in range(100):
+        if not jobs.status().running:
+            break
+        threading.Event().wait(0.05)
+    status = jobs.status()
+    assert not status.running and status.finished == 1 and status.subject == "a.txt" and not status.failed
+    assert status.outcome == "a.txt is unchanged: its 4 chunks were kept and nothing was re-embedded."
+    assert status.text == f"Done: Re-ingesting a.txt. {status.outcome}"
+    assert jobs.run_now("Re-ingesting a.txt", lambda: report, subject="a.txt") is report

@@ -76,7 +76,7 @@ def test_upload_a_pdf_ask_about_page_2_and_see_the_passage_highlighted_on_the_pa
     page.wait_for_timeout(1000)
     page.click("#add")
     page.wait_for_function(
-        "() => document.querySelector('#library tbody').innerText.includes('harbour-report.pdf')",
+        "() => document.querySelector('#library table.library').innerText.includes('harbour-report.pdf')",
         timeout=ANSWER_TIMEOUT_MS,
     )
     assert "4 documents" in page.locator("#status").inner_text()

@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 
 from rag.config import Settings
-from rag.errors import CorpusError
+from rag.errors import CorpusError, DocumentFileMissingError
 from rag.ingest.extraction_cache import ExtractionCache
 from rag.ingest.fingerprints import sha256_text
 from rag.ingest.formats import READER_VERSION, ExtractedText, PageSpan, SectionSpan, UnreadableDocument
@@ -304,6 +304,37 @@ def read_documents(folder: Path, settings: Settings, on_page: PageProgress | Non
             reading.skipped.append(SkippedFile(source=source, reason=error.reason))
     cache.prune()
     return reading
+
+
+def read_one_document(
+    folder: Path, source: str, settings: Settings, on_page: PageProgress | None = None
+) -> SourceDocument:
+    """The document ``source`` of the folder, read as reading the whole folder reads it (the same
+    metadata file, extraction cache and checks of names, suffixes and links) without listing
+    the folder. DocumentFileMissingError when the file is gone; CorpusError when the name is
+    not one the folder's ingest would read, or the file cannot be read (with the reason)."""
+    path = folder / source
+    relative = Path(source)
+    if relative.is_absolute() or ".." in relative.parts or any(part.startswith(".") for part in relative.parts):
+        raise CorpusError(f"{source!r} is not a document of {folder}.")
+    if path.suffix.lower() not in settings.file_extensions:
+        raise CorpusError(f"{source!r} is not a document of {folder}: only {', '.join(settings.file_extensions)} files are.")
+    if path.is_symlink():
+        problem = _link_problem(path, folder.resolve(), settings)
+        if problem:
+            raise CorpusError(f"{source} is {problem}.")
+    if path.is_dir():
+        raise CorpusError(f"{source} is a folder now, not a document of {folder}.")
+    if not path.is_file():
+        raise DocumentFileMissingError(source, str(folder))
+    pages = (lambda done, total: on_page(source, done, total)) if on_page else None
+    try:
+        return read_document(path, folder, load_folder_metadata(folder, settings), extraction_cache(settings), pages)
+    except UnreadableDocument as error:
+        raise CorpusError(
+            f"{source} cannot be read: {error.reason}. The index keeps its earlier text; "
+            "fix the file, or remove it from the index."
+        ) from None
 
 
 def read_folder(folder: Path, settings: Settings) -> Iterator[SourceDocument]:

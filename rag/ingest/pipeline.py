@@ -4,7 +4,8 @@
 - A changed file's chunks are replaced; chunks whose text did not change keep their vectors.
 - A file whose title, language or kind changed in the metadata file keeps its vectors; its chunks'
   metadata and its manifest entry are rewritten.
-- A deleted file's chunks are removed.
+- A deleted file's chunks are removed (not by a partial corpus: one re-ingested document leaves the
+  other files' chunks as they are).
 - Every run checks the manifest against the store: a file whose chunks are missing (deleted behind
   our back, or lost by an interrupted writer) is repaired, and glosses are completed.
 - Every file is committed to the manifest only after all its chunks are stored, so an interrupted
@@ -43,11 +44,16 @@ ProgressCallback = Callable[[int, int, str], None]  # (characters done, characte
 
 @dataclass(frozen=True)
 class Corpus:
-    """The documents of a folder, read and checked, and the files left out."""
+    """The documents of a folder, read and checked, and the files left out.
+
+    ``partial``: the documents are some files of the folder, not all of them (one document
+    re-ingested, rag.api.Rag.reingest_document), so files of the index that are not among them
+    are kept rather than removed."""
 
     folder: Path
     documents: list[SourceDocument]
     skipped: list[SkippedFile]
+    partial: bool = False
 
 
 class Guard:
@@ -155,11 +161,8 @@ def ingest_folder(
     for record in _describe_again(store, to_describe, records):
         records[record.source] = record
 
-    current = {d.source for d in documents}
-    for source in sorted(set(records) - current):
-        store.forget_file(source)
-        del records[source]
-        report.files_removed.append(source)
+    if not corpus.partial:
+        _forget_files_gone(store, documents, records, report)
 
     stale = store.delete_stale_chunks(records)
     guard.check()
@@ -170,6 +173,15 @@ def ingest_folder(
     report.chunks_total = sum(r.n_chunks for r in records.values())
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _forget_files_gone(store: ChunkStore, documents: list[SourceDocument], records: dict, report: IngestReport) -> None:
+    """Remove the chunks and manifest entries of files no longer in the corpus."""
+    current = {d.source for d in documents}
+    for source in sorted(set(records) - current):
+        store.forget_file(source)
+        del records[source]
+        report.files_removed.append(source)
 
 
 def _describe_again(store: ChunkStore, documents: list[SourceDocument], records: dict) -> list[FileRecord]:

@@ -16,3 +16,9 @@ def css() -> str:
 @cache
 def head_script() -> str:
     return f"<script>\n{(STATIC / 'app.js').read_text(encoding='utf-8')}\n</script>"
+
+
+@cache
+def library_script() -> str:
+    """The body of the library's js_on_load (rag.web.library)."""
+    return (STATIC / "library.js").read_text(encoding="utf-8")
