@@ -371,7 +371,7 @@ class Rag:
         show = self.settings.show_progress if progress is None else progress
         with self._ingest_lock:
             started = time.perf_counter()
-            stamped = snapshot.unchanged_manifest(self.settings, self._meaning_key())
+            stamped = snapshot.unchanged_manifest(self.settings, self._derived_key())
             records = stamped if stamped is not None else self.store(create=False).file_records()
             before = self._indexed_record(source, records, folder)
             document = read_one_document(folder, source, self.settings)
@@ -426,7 +426,7 @@ class Rag:
         from rag.ingest.pipeline import is_unchanged, read_corpus
 
         started = time.perf_counter()
-        records = snapshot.unchanged_manifest(self.settings, self._meaning_key())
+        records = snapshot.unchanged_manifest(self.settings, self._derived_key())
         if records is None:
             return None
         fingerprint = chunk_fingerprint(self.settings)
@@ -443,6 +443,14 @@ class Rag:
             chunks_total=sum(record.n_chunks for record in records.values()),
             seconds=time.perf_counter() - started,
         )
+
+    def _derived_key(self) -> str:
+        """What the derived vectors were made with: the meaning model (and which chunks) and the
+        gloss rules with their dictionary. When it differs from the last ingest's, an unchanged
+        folder is still ingested, so the derived vectors are brought up to date."""
+        from rag.text.gloss import gloss_rules_key
+
+        return f"{self._meaning_key()}|{gloss_rules_key(self.settings.dictionary_path)}"
 
     def _meaning_key(self) -> str:
         """Which meaning vectors the settings ask for (model fingerprint and which chunks)."""
@@ -494,7 +502,8 @@ class Rag:
                     callback,
                     self.meaning_model,
                     guard=lease,
-                    was_complete=found.complete,
+                    # New gloss rules, dictionary or meaning model: check every derived vector.
+                    was_complete=found.complete and found.derived == self._derived_key(),
                 )
             finally:
                 close()
@@ -502,8 +511,8 @@ class Rag:
             state = snapshot.StoreState.of(store)
             index = load_search_index(self.settings, lambda: store, state.version)
             lease.check()
-            store.mark_complete(state.version)
-        snapshot.write_stamp(self.settings, state, self._meaning_key())  # after the lease's release: the last write
+            store.mark_complete(state.version, self._derived_key())
+        snapshot.write_stamp(self.settings, state, self._derived_key())  # after the lease's release: the last write
         return report, index
 
     def _writable_store(self, rebuild: bool) -> ChunkStore:

@@ -10,6 +10,7 @@ import pytest
 
 from rag.errors import StoreError
 from rag.index import snapshot
+from rag.text import gloss
 from support.environment import child_environment
 from support.paths import REPO, SEEDS
 from support.settings import make_settings
@@ -170,6 +171,15 @@ def test_glosses_left_incomplete_are_completed_by_an_unchanged_reingest(tmp_path
     fresh = fresh_rag()
     assert not fresh.ingest(SEEDS).changed
     assert fresh.store().glosses.count() > 0
+
+
+def test_new_gloss_rules_reach_the_gloss_vectors_through_an_ingest_of_an_unchanged_folder(fresh_rag, monkeypatch):
+    fresh_rag().ingest(SEEDS)
+    monkeypatch.setattr(gloss, "GLOSS_VERSION", "next")
+    rag = fresh_rag()
+    report = rag.ingest(SEEDS)
+    assert report.glosses_embedded == rag.store().glosses.count() > 0
+    assert fresh_rag().ingest(SEEDS).glosses_embedded == 0
 
 
 def test_the_embedding_warms_up_in_the_background_and_a_failure_stays_quiet(monkeypatch):

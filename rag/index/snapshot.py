@@ -109,20 +109,21 @@ def read_stamp(settings: Settings) -> str | None:
     return stamp["version"] if stamp else None
 
 
-def unchanged_manifest(settings: Settings, meaning_key: str = "") -> dict[str, FileRecord] | None:
+def unchanged_manifest(settings: Settings, derived_key: str = "") -> dict[str, FileRecord] | None:
     """The manifest the last finished ingest recorded, provided that nothing can have changed the
     store since: none of its files nor the snapshot was written, its glosses were complete, and its
-    meaning vectors were made as ``meaning_key`` says (model and which chunks).
+    derived vectors were made as ``derived_key`` says (meaning model, which chunks, gloss rules
+    and dictionary).
     None when that is not certain; the caller then reads the store itself."""
     stamp = _read_stamp(settings)
     if not stamp or not stamp["glosses_complete"] or stamp["files"] != _file_states(settings, stamp["version"]):
         return None
-    if stamp.get("meaning", "") != meaning_key:
+    if stamp.get("derived", "") != derived_key:
         return None
     return {source: FileRecord.from_metadata(metadata) for source, metadata in stamp["records"].items()}
 
 
-def write_stamp(settings: Settings, state: StoreState, meaning_key: str = "") -> None:
+def write_stamp(settings: Settings, state: StoreState, derived_key: str = "") -> None:
     """Record the finished ingest; call it after the store's last write and the snapshot's."""
     if settings.uses_chroma_server:
         return
@@ -132,7 +133,7 @@ def write_stamp(settings: Settings, state: StoreState, meaning_key: str = "") ->
         "store": _store_key(settings),
         "collection": settings.collection,
         "glosses_complete": state.glosses_complete,
-        "meaning": meaning_key,
+        "derived": derived_key,
         "records": {source: record.to_metadata() for source, record in sorted(state.records.items())},
         "files": _file_states(settings, version),
     }

@@ -60,11 +60,13 @@ class FileRecord:
 
 @dataclass(frozen=True)
 class Completion:
-    """The completion record: did the last ingest finish, and which index version did the last
-    finished one leave (``version`` is "" before the first)."""
+    """The completion record: did the last ingest finish, which index version did the last
+    finished one leave (``version`` is "" before the first), and what were its derived vectors made
+    with (``derived``: rag.api.Rag._derived_key; "" in stores from before the field)."""
 
     complete: bool
     version: str
+    derived: str = ""
 
 
 COMPLETION_ID = "completion"
@@ -368,23 +370,25 @@ class ChunkStore:
         if not result["ids"]:
             return Completion(complete=True, version="")  # a store from before the record
         metadata = result["metadatas"][0]
-        return Completion(complete=bool(metadata["complete"]), version=str(metadata["version"]))
+        return Completion(
+            complete=bool(metadata["complete"]), version=str(metadata["version"]), derived=str(metadata.get("derived", ""))
+        )
 
     def mark_writing(self) -> Completion:
         """Called by an ingest before its first write; returns the state it found."""
         found = self.completion()
-        self._put_completion(Completion(complete=False, version=found.version))
+        self._put_completion(Completion(complete=False, version=found.version, derived=found.derived))
         return found
 
-    def mark_complete(self, version: str) -> None:
+    def mark_complete(self, version: str, derived: str = "") -> None:
         """Called by an ingest after its last write (chunks, glosses, manifest)."""
-        self._put_completion(Completion(complete=True, version=version))
+        self._put_completion(Completion(complete=True, version=version, derived=derived))
 
     def _put_completion(self, completion: Completion) -> None:
         self.control.upsert(
             ids=[COMPLETION_ID],
             embeddings=[[1.0]],
-            metadatas=[{"complete": completion.complete, "version": completion.version}],
+            metadatas=[{"complete": completion.complete, "version": completion.version, "derived": completion.derived}],
         )
 
     # --- gloss vectors --------------------------------------------------------------------------

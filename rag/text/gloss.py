@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import lru_cache
+from pathlib import Path
 
 from rag.text.language import STOPWORDS, split_compound
 
@@ -148,6 +149,15 @@ _ENGLISH_FUNCTION_WORDS = {
     "before": "vor", "after": "nach", "because": "weil", "who": "wer", "what": "was",
     "why": "warum", "how": "wie", "where": "wo", "when": "wann",
 }
+
+
+def gloss_rules_key(dictionary_path: Path | str) -> str:
+    """What glosses are made with: these rules and the dictionary (rag.text.translate). An ingest
+    of an unchanged folder still runs when this differs from the last one, so gloss vectors follow
+    a new dictionary or new rules (rag.api.Rag._derived_key)."""
+    from rag.text.translate import dictionary_identity
+
+    return f"gloss{GLOSS_VERSION}:{dictionary_identity(dictionary_path)}"
 
 
 def gloss_hash(gloss: str, fingerprint: str = "") -> str:

@@ -715,6 +715,15 @@ def _add_pairs(
 # --- cache -----------------------------------------------------------------------------
 
 
+def dictionary_identity(path: Path | str) -> str:
+    """Names the dictionary file's version and this parser's format (a stat, no parsing); "none"
+    when it is missing. Glosses made with another identity may differ (rag.text.gloss)."""
+    try:
+        return _source_key(Path(path))
+    except DictionaryNotFoundError:
+        return "none"
+
+
 def _source_key(path: Path) -> str:
     try:
         stat = path.stat()
