@@ -6,7 +6,9 @@ the source (rag.ingest.alignment), so citations point at the exact characters th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from rag.config import Settings
 from rag.ingest.alignment import align_pieces
@@ -16,6 +18,10 @@ from rag.ingest.wordpieces import word_piece_counter
 
 #: A last chunk is merged into the one before when both fit in this share of chunk_size.
 MERGED_TAIL_SHARE = 1.1
+#: A run of sentence ends and the punctuation NLTK accepts after one, with no space in it ("!!!!",
+#: "?![?!["). NLTK's sentence tokenizer cuts such a run one character at a time and the splitter
+#: recurses once per cut: 2,000 "!" raised RecursionError, 100,000 took minutes first.
+_PUNCTUATION_RUN = re.compile(r"""[.?!)";}\]*:@'({\[‘’“”«»]{100,}""")
 
 
 @dataclass(frozen=True)
@@ -39,8 +45,10 @@ class Chunker:
 
     def __init__(self, settings: Settings):
         from llama_index.core.node_parser import SentenceSplitter
+        from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer
 
         self.settings = settings
+        self._nltk_sentences = split_by_sentence_tokenizer()
         self._count_pieces = word_piece_counter(settings)
         self._merge_limit = _merged_tail_limit(settings)
         self._splitter = SentenceSplitter(
@@ -48,6 +56,7 @@ class Chunker:
             chunk_overlap=settings.chunk_overlap,
             tokenizer=lambda text: range(self._count_pieces(text)),  # it only takes the len()
             paragraph_separator="\n\n",
+            chunking_tokenizer_fn=self._sentences,
             include_metadata=False,
             include_prev_next_rel=False,
         )
@@ -65,6 +74,15 @@ class Chunker:
             Chunk(document=document, index=i, start=start, end=end, text=document.text[start:end])
             for i, (start, end) in enumerate(spans)
         ]
+
+    def _sentences(self, text: str) -> list[str]:
+        """NLTK's sentences, as the splitter's default; a text with long runs of punctuation is cut
+        around them instead (the splitter then cuts a run too long for a chunk by characters)."""
+        runs = [span for run in _PUNCTUATION_RUN.finditer(text) for span in run.span()]
+        if not runs:
+            return self._nltk_sentences(text)
+        cuts = sorted({0, *runs, len(text)})
+        return [text[start:end] for start, end in pairwise(cuts)]
 
     def _merge_short_tail(self, text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """The splitter leaves whatever remains as a last chunk, sometimes a dozen words that

@@ -208,6 +208,10 @@ def load_folder_metadata(folder: Path, settings: Settings) -> dict[str, dict[str
         data = json.loads(read_source_text(path))
     except json.JSONDecodeError as error:
         raise CorpusError(f"{path} is not valid JSON: {error}.") from error
+    except RecursionError:  # the JSON parser recurses once per level of nesting
+        raise CorpusError(
+            f"{path} is nested too deeply to be read; it must map file names to {{title, language, kind}} objects."
+        ) from None
     documents = data.get("documents", data) if isinstance(data, dict) else None
     if not isinstance(documents, dict):
         raise CorpusError(f"{path} must map file names to {{title, language, kind}} objects.")
@@ -225,6 +229,11 @@ def _checked_description(path: Path, source: str, entry: object) -> dict[str, st
     for key, value in entry.items():
         if not isinstance(value, str):
             raise CorpusError(f"{path}: {key!r} of {source!r} must be a string, not {value!r}.")
+        if not _is_unicode(value):  # JSON can escape half a surrogate pair; the store cannot hold it
+            raise CorpusError(
+                f"{path}: {key!r} of {source!r} holds an unpaired surrogate escape (\\ud800-\\udfff); "
+                "write the character itself."
+            )
     language = entry.get("language", "")
     allowed = (*SUPPORTED, UNDETERMINED)
     if language and language not in allowed:
@@ -233,6 +242,14 @@ def _checked_description(path: Path, source: str, entry: object) -> dict[str, st
             "(or leave it out to have it detected)."
         )
     return dict(entry)
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def extraction_cache(settings: Settings) -> ExtractionCache:

@@ -92,6 +92,10 @@ _APOSTROPHE_RE = re.compile(r"['’]")
 _UMLAUT_FOLDING = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 
 COMPOUND_LINKS = ("", "s", "es", "n", "en")
+# Longer words are not split: the splitter's work grows with the cube of a word's length (one
+# 10,000-letter word in a file held an ingest for minutes), and the longest word of the Ding
+# dictionary has 63 letters ("Rindfleischetikettierungsüberwachungsaufgabenübertragungsgesetz").
+MAX_COMPOUND_LENGTH = 80
 # Counted as this many extra parts: any split into known parts beats an unknown modifier.
 _UNKNOWN_PART_PENALTY = 100
 # Inflection endings a compound's last part may carry beyond its vocabulary form.
@@ -288,9 +292,9 @@ def split_compound(
     (last part). With `allow_unknown_modifier`, the first part may be unknown if it is
     longer than `min_part` letters, is not a function word and the rest splits into known
     parts ("superkräfte" -> ["super", "kräfte"] even without "super"); prefixes such as
-    "ver" or "unter" never count.
+    "ver" or "unter" never count. Words longer than MAX_COMPOUND_LENGTH are returned whole.
     """
-    if len(word) < 2 * min_part:
+    if not 2 * min_part <= len(word) <= MAX_COMPOUND_LENGTH:
         return [word]
     splitter = _CompoundSplitter(word, vocabulary, min_part, tuple(links))
     best = splitter.best_split(allow_unknown_modifier)

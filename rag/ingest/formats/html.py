@@ -131,6 +131,15 @@ class _TextExtractor(HTMLParser):
         self._title_parts: list[str] = []
         self.title: str | None = None
 
+    def parse_marked_section(self, i: int, report: int = 1) -> int:
+        """A ``<![`` the standard library cannot read (no keyword, or one it does not know)
+        is a bogus comment up to the next ``>``, as browsers read it; the library raises
+        AssertionError there, which made the whole page unreadable."""
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            return self.parse_bogus_comment(i, report)
+
     # -- parser callbacks -------------------------------------------------------------------------
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:

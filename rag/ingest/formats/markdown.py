@@ -11,12 +11,15 @@ from pathlib import Path
 from rag.ingest.formats.base import ExtractedText, SectionSpan
 from rag.ingest.formats.text import decode_text
 
-_ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
+_ATX_OPEN = re.compile(r" {0,3}(#{1,6})(?=[ \t]|$)")
 _SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*")
 _FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 _LIST_ITEM = re.compile(r" {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _BLOCK_START = re.compile(r" {0,3}(?:>|<|\||[-*_][ \t]*[-*_][ \t]*[-*_])")
-_FRONT_MATTER_TITLE = re.compile(r"title:[ \t]*(.*?)[ \t]*", re.IGNORECASE)
+_FRONT_MATTER_TITLE = re.compile(r"title:(.*)", re.IGNORECASE)
+#: A heading's text is cleaned up to here: the markup patterns take time growing with the square
+#: of the length (a line of 24,000 characters took seconds).
+MAX_HEADING_CHARS = 1000
 
 
 def read_markdown(path: Path) -> ExtractedText:
@@ -46,9 +49,9 @@ def find_headings(text: str) -> tuple[list[tuple[int, int, str]], str | None]:
         if opening and not (opening[1][0] == "`" and "`" in opening[2]):
             fence, paragraph = (opening[1][0], len(opening[1])), []
             continue
-        atx = _ATX.fullmatch(line)
+        atx = atx_heading(line)
         if atx:
-            headings.append((start, len(atx[1]), clean_heading(atx[2] or "")))
+            headings.append((start, atx[0], clean_heading(atx[1])))
             paragraph = []
             continue
         underline = _SETEXT.fullmatch(line)
@@ -77,10 +80,24 @@ def sections_from_headings(headings: list[tuple[int, int, str]], length: int) ->
     return tuple(sections)
 
 
+def atx_heading(line: str) -> tuple[int, str] | None:
+    """(level, text) of an ATX heading line ("## Title ##"), or None. Its text goes without the
+    closing run of "#" that follows a space; read without a regex whose time grew with the square
+    of the line's runs of spaces."""
+    opening = _ATX_OPEN.match(line)
+    if opening is None:
+        return None
+    text = line[opening.end() :].strip(" \t")
+    before_closing = text.rstrip("#")
+    if before_closing != text and before_closing[-1:] in (" ", "\t"):
+        text = before_closing.rstrip(" \t")
+    return len(opening[1]), text
+
+
 def clean_heading(raw: str) -> str:
     """Heading text without Markdown markup: links and images keep their text, emphasis and code
-    markers go."""
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", raw)
+    markers go. Only the first MAX_HEADING_CHARS characters are read."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", raw[:MAX_HEADING_CHARS])
     text = re.sub(r"(?<!\w)([*_]{1,3})(\S(?:.*?\S)?)\1(?!\w)", r"\2", text)
     return re.sub(r"\s+", " ", text.replace("`", "")).strip()
 
@@ -105,8 +122,9 @@ def _skip_front_matter(lines: list[tuple[int, str]]) -> tuple[int, str | None]:
             title = None
             for _start, line in lines[1:index]:
                 match = _FRONT_MATTER_TITLE.fullmatch(line)
-                if match and match[1]:
-                    title = match[1].strip("\"'") or None
+                value = match[1].strip(" \t") if match else ""
+                if value:
+                    title = value.strip("\"'") or None
                     break
             return index + 1, title
     return 0, None
