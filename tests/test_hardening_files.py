@@ -238,6 +238,17 @@ def test_a_stray_marked_section_in_html_is_read_around_not_fatal(corpus):
     assert_still_answers(corpus.rag, {"stray.html"})
 
 
+def test_a_named_pipe_with_a_text_name_is_skipped_by_name_not_waited_on(corpus):
+    """Reading a pipe nobody writes to waits forever: the ingest hung on "x.txt" made by mkfifo."""
+    corpus.reset()
+    os.mkfifo(corpus.folder / "pipe.txt")
+    report = corpus.rag.ingest(corpus.folder, progress=False)
+    [skipped] = report.files_skipped
+    assert skipped.source == "pipe.txt" and "not a regular file" in skipped.reason
+    assert_reason_for_people(report, "pipe.txt", skipped.reason, corpus.folder)
+    assert_still_answers(corpus.rag, set())
+
+
 def test_a_long_run_of_exclamation_marks_is_cut_into_chunks(corpus):
     """NLTK's sentence tokenizer cut a run of "!" one character at a time and LlamaIndex's
     splitter recursed once per cut: RecursionError, "unexpected" for the whole ingest (100,000

@@ -124,13 +124,19 @@ def list_folder(folder: Path, settings: Settings) -> FolderListing:
                 continue
         if path.is_dir():
             continue
+        if path.suffix.lower() not in settings.file_extensions:
+            continue
         # A broken link is kept so that reading it fails with a clear error instead of vanishing.
-        if path.suffix.lower() in settings.file_extensions:
-            files.append(path)
+        if path.exists() and not path.is_file():
+            skipped.append(SkippedFile(source=name, reason=_NOT_A_REGULAR_FILE))
+            continue
+        files.append(path)
     return FolderListing(sorted(files), skipped)
 
 
 _NOT_UTF8_NAME = "the file name is not UTF-8, so it cannot be stored or cited; rename the file"
+#: A named pipe, socket or device: reading one could wait forever (a pipe nobody writes to).
+_NOT_A_REGULAR_FILE = "not a regular file (a named pipe, socket or device), so it is not read"
 
 
 def _walk(folder: Path) -> Iterator[Path]:

@@ -10,7 +10,7 @@ import hashlib
 
 from rag.config import Settings
 
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"  # 3: runs of 100+ punctuation characters are cut around before NLTK (rag.ingest.chunking)
 
 
 def sha256_text(text: str) -> str:

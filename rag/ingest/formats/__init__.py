@@ -23,7 +23,7 @@ __all__ = [
 
 #: Changes whenever any reader could give other text, pages, sections or titles for the same
 #: file: cached extractions (rag.ingest.extraction_cache) and indexed documents are then renewed.
-READER_VERSION = "1"
+READER_VERSION = "2"  # 2: Markdown headings read up to 1000 characters; HTML "<![" junk read as a comment
 
 FORMATS = {".pdf": "pdf", ".docx": "docx", ".html": "html", ".htm": "html", ".md": "markdown",
            ".markdown": "markdown", ".txt": "text"}
