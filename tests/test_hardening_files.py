@@ -264,6 +264,19 @@ def test_a_long_run_of_exclamation_marks_is_cut_into_chunks(corpus):
     assert_still_answers(corpus.rag, {"laut.txt"})
 
 
+def test_text_the_sentence_tokenizer_cuts_a_character_at_a_time_is_still_chunked(corpus):
+    """"!" between non-breaking spaces escapes the punctuation-run cut: NLTK still cut it a
+    character at a time and the splitter recursed once per cut (RecursionError, found by the
+    content property in a full run). The chunker then cuts by words instead."""
+    corpus.reset()
+    text = "Lana shouts. " + "!\u00a0" * 3_000 + " Then silence.\n"
+    (corpus.folder / "leise.txt").write_text(text, encoding="utf-8")
+    report = corpus.rag.ingest(corpus.folder, progress=False)
+    assert report.files_added == ["leise.txt"]
+    assert_slices_exactly(corpus.rag, corpus.rag.retrieve("Lana shouts", sources=["leise.txt"], top_k=50))
+    assert_still_answers(corpus.rag, {"leise.txt"})
+
+
 def test_one_very_long_german_word_is_ingested_in_seconds(corpus):
     """A 12,000-letter word held an ingest for 87 s: the compound splitter's work grew with the
     cube of the word's length (rag.text.language.MAX_COMPOUND_LENGTH)."""

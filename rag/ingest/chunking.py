@@ -24,6 +24,13 @@ MERGED_TAIL_SHARE = 1.1
 _PUNCTUATION_RUN = re.compile(r"""[.?!)";}\]*:@'({\[‘’“”«»]{100,}""")
 
 
+_WORD_WITH_SPACE = re.compile(r"\s*\S+\s*")
+
+
+def _cut(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A piece of a source document; ``document.text[start:end] == text``."""
@@ -68,7 +75,12 @@ class Chunker:
     def chunk(self, document: SourceDocument) -> list[Chunk]:
         if not document.text.strip():
             return []
-        pieces = self._splitter.split_text(document.text)
+        try:
+            pieces = self._splitter.split_text(document.text)
+        except RecursionError:
+            # LlamaIndex's splitter recurses once per cut when the sentence tokenizer cuts a text
+            # a character at a time (symbol soup found by tests/test_hardening_files.py).
+            pieces = self._pieces_by_words(document.text)
         spans = self._merge_short_tail(document.text, align_pieces(document.text, pieces))
         return [
             Chunk(document=document, index=i, start=start, end=end, text=document.text[start:end])
@@ -83,6 +95,24 @@ class Chunker:
             return self._nltk_sentences(text)
         cuts = sorted({0, *runs, len(text)})
         return [text[start:end] for start, end in pairwise(cuts)]
+
+    def _pieces_by_words(self, text: str) -> list[str]:
+        """The text cut without recursion: runs of whole words (at whitespace) of at most
+        chunk_size word pieces, no overlap; a word longer than that is cut by characters (a
+        character is at most one word piece)."""
+        limit = self.settings.chunk_size
+        pieces: list[str] = []
+        current, count = "", 0
+        for word in _WORD_WITH_SPACE.findall(text):
+            for part in _cut(word, max(1, limit // 2)) if self._count_pieces(word) > limit else [word]:
+                size = self._count_pieces(part)
+                if current and count + size > limit:
+                    pieces.append(current)
+                    current, count = "", 0
+                current, count = current + part, count + size
+        if current.strip():
+            pieces.append(current)
+        return [piece.strip() for piece in pieces if piece.strip()]
 
     def _merge_short_tail(self, text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """The splitter leaves whatever remains as a last chunk, sometimes a dozen words that
