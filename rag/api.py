@@ -492,6 +492,7 @@ class Rag:
                 store.clear()
                 snapshot.delete_snapshots(self.settings)
             found = store.mark_writing()
+            derived = self._derived_key()
             callback, close = tqdm_progress(show_progress)
             try:
                 report = ingest_folder(
@@ -503,7 +504,7 @@ class Rag:
                     self.meaning_model,
                     guard=lease,
                     # New gloss rules, dictionary or meaning model: check every derived vector.
-                    was_complete=found.complete and found.derived == self._derived_key(),
+                    was_complete=found.complete and found.derived == derived,
                 )
             finally:
                 close()
@@ -511,8 +512,8 @@ class Rag:
             state = snapshot.StoreState.of(store)
             index = load_search_index(self.settings, lambda: store, state.version)
             lease.check()
-            store.mark_complete(state.version, self._derived_key())
-        snapshot.write_stamp(self.settings, state, self._derived_key())  # after the lease's release: the last write
+            store.mark_complete(state.version, derived)
+        snapshot.write_stamp(self.settings, state, derived)  # after the lease's release: the last write
         return report, index
 
     def _writable_store(self, rebuild: bool) -> ChunkStore:

@@ -145,8 +145,8 @@ def test_xquad_converter_reads_the_shared_split():
 def test_xquad_is_split_by_article_into_two_halves_of_similar_size():
     split = xquad_split_by_paragraph()
     fixtures, _ = resolve_fixtures("xquad:de-en")
-    title_of = {json.loads(line)["paragraph"]: json.loads(line)["title"]
-                for line in (XQUAD_DIR / "paragraphs.jsonl").read_text(encoding="utf-8").splitlines()}
+    paragraphs = map(json.loads, (XQUAD_DIR / "paragraphs.jsonl").read_text(encoding="utf-8").splitlines())
+    title_of = {item["paragraph"]: item["title"] for item in paragraphs}
     sides_of_title: dict[str, set[str]] = {}
     for paragraph, side in split.items():
         sides_of_title.setdefault(title_of[paragraph], set()).add(side)

@@ -66,8 +66,7 @@ def xquad_fixtures(question_lang: str, corpus_lang: str, folder: Path = XQUAD_DI
         raise CorpusError(f"XQuAD questions not found at {path}.")
     split_of = xquad_split_by_paragraph(folder)
     fixtures = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        item = json.loads(line)
+    for item in _json_lines(path):
         answers = item[f"answers_{corpus_lang}"]
         reference = item[f"answers_{question_lang}"]
         fixtures.append(

@@ -204,9 +204,8 @@ class ChunkStore:
             except Exception as error:  # did not exist
                 if "does not exist" not in str(error) and "NotFound" not in type(error).__name__:
                     raise
-        with creation_lock(self.settings):
-            self.chunks = self._collection(self.settings.collection, create=True)
-            self.files = self._collection(f"{self.settings.collection}_files", create=True)
+        self.chunks = self._get_or_create(self.settings.collection)
+        self.files = self._get_or_create(f"{self.settings.collection}_files")
         self._glosses = None
         self._meaning = None
 

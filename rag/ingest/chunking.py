@@ -104,8 +104,10 @@ class Chunker:
         pieces: list[str] = []
         current, count = "", 0
         for word in _WORD_WITH_SPACE.findall(text):
-            for part in _cut(word, max(1, limit // 2)) if self._count_pieces(word) > limit else [word]:
-                size = self._count_pieces(part)
+            pieces_of_word = self._count_pieces(word)
+            parts = [word] if pieces_of_word <= limit else _cut(word, max(1, limit // 2))
+            for part in parts:
+                size = pieces_of_word if part is word else self._count_pieces(part)
                 if current and count + size > limit:
                     pieces.append(current)
                     current, count = "", 0
