@@ -295,20 +295,7 @@ def read_pypdf(path: Path, pages: int) -> list[str]:
 
 
 def read_pypdfium2(path: Path, pages: int) -> list[str]:
-    import pypdfium2 as pdfium
-
-    document = pdfium.PdfDocument(path)
-    out = []
-    try:
-        for i in range(min(pages, len(document))):
-            page = document[i]
-            textpage = page.get_textpage()
-            out.append(textpage.get_text_range())
-            textpage.close()
-            page.close()
-    finally:
-        document.close()
-    return out
+    return _read_with_pdfium(path, pages, lambda textpage: textpage.get_text_range())
 
 
 def read_pdfminer(path: Path, pages: int) -> list[str]:
@@ -322,9 +309,14 @@ def read_pdfminer(path: Path, pages: int) -> list[str]:
 
 def read_project(path: Path, pages: int) -> list[str]:
     """pypdfium2 as rag.ingest.formats.pdf reads it: spacing accents put on their letters."""
-    import pypdfium2 as pdfium
-
     from rag.ingest.formats.pdf import page_text
+
+    return _read_with_pdfium(path, pages, page_text)
+
+
+def _read_with_pdfium(path: Path, pages: int, text_of) -> list[str]:
+    """Each of the first ``pages`` pages' text, as ``text_of`` takes it from pdfium's text page."""
+    import pypdfium2 as pdfium
 
     document = pdfium.PdfDocument(path)
     out = []
@@ -332,7 +324,7 @@ def read_project(path: Path, pages: int) -> list[str]:
         for i in range(min(pages, len(document))):
             page = document[i]
             textpage = page.get_textpage()
-            out.append(page_text(textpage))
+            out.append(text_of(textpage))
             textpage.close()
             page.close()
     finally:
