@@ -4,7 +4,7 @@ quotes in another language are glossed."""
 from __future__ import annotations
 
 from rag.answer.extractive import GLOSS_PREFIX, quoted, reading_order
-from rag.answer.sentences import Candidate, SentenceSelector
+from rag.answer.sentences import Candidate, SentenceSelector, in_context
 from rag.types import Passage
 
 
@@ -78,3 +78,23 @@ def test_cached_sentence_vectors_equal_the_models_and_survive_eviction(seed_rag)
     for _ in range(2):  # the second round meets evicted and remembered texts
         assert np.allclose(cache.passage(texts), expected, atol=1e-5)
     assert len(cache._vectors) <= 3
+
+
+def test_a_sentence_is_also_read_after_the_sentence_before_it_in_its_passage():
+    first = passage("a.txt", 0, "Chloe hears it all. She promises silence. Lana waits.")
+    second = passage("b.txt", 0, "Jor-El speaks. He gives an ultimatum.")
+    spans = [(0, 0, 19), (0, 20, 41), (0, 42, 53), (1, 0, 14), (1, 15, 37)]
+    assert in_context(spans, [first, second]) == [
+        "Chloe hears it all.",
+        "Chloe hears it all. She promises silence.",
+        "She promises silence. Lana waits.",
+        "Jor-El speaks.",  # the first sentence of its passage is read alone
+        "Jor-El speaks. He gives an ultimatum.",
+    ]
+
+
+def test_a_sentence_that_names_its_subject_only_by_a_pronoun_is_quoted_when_it_answers(seed_rag):
+    """"Sie verspricht, niemandem sein Geheimnis zu verraten." answers what Chloe promises only when
+    read after the sentence that names Chloe; read alone, other Chloe sentences outranked it."""
+    answer = seed_rag.ask("Was verspricht Chloe, nachdem Clark ihr gestanden hat, ein Außerirdischer zu sein?")
+    assert "niemandem sein Geheimnis zu verraten" in answer.text, answer.text

@@ -3,8 +3,9 @@ candidate, scored by how well it answers the question.
 
 A sentence's relevance combines three signals: the share of the question's words it holds (in any
 translation, weighted by rarity: ``rag.retrieval.planning.coverage``), its meaning's similarity to
-the question (a multilingual sentence embedding, when one is configured), and a small prior for
-the rank of its passage. Sentences are then taken greedily, best first, while they stay within
+the question (a multilingual sentence embedding, when one is configured: the better of the sentence
+read alone and read after the sentence before it, so "Dieser teilt ihm mit, …" is read knowing who
+"dieser" is), and a small prior for the rank of its passage. Sentences are then taken greedily, best first, while they stay within
 ``MIN_RELATIVE_SCORE`` of the best one; a sentence that adds no question word and no meaning the
 chosen ones lack (a near-repeat) is skipped, so an answer that needs two facts can quote both.
 """
@@ -81,7 +82,11 @@ class SentenceSelector:
             if len(passage.text[start:end].split()) >= self.weights.min_words
         ]
         texts = [passages[rank].text[start:end] for rank, start, end in spans]
-        semantic = self._semantic(question_vector, texts[: self.weights.max_embedded])
+        embedded = spans[: self.weights.max_embedded]
+        semantic = np.maximum(
+            self._semantic(question_vector, texts[: len(embedded)]),
+            self._semantic(question_vector, in_context(embedded, passages)),
+        )
         semantic = np.concatenate([semantic, np.zeros(len(texts) - len(semantic))])
         found = []
         for (rank, start, end), text, meaning in zip(spans, texts, semantic):
@@ -123,6 +128,17 @@ class SentenceSelector:
             return np.zeros(len(texts))
         cosines = np.asarray(self.encoder.passage(texts), dtype=np.float64) @ question_vector
         return cosines - cosines.mean()
+
+
+def in_context(spans: Sequence[tuple[int, int, int]], passages: Sequence[Passage]) -> list[str]:
+    """Each sentence (``(passage rank, start, end)``) with the candidate sentence before it in the
+    same passage, or alone when it is its passage's first."""
+    texts = []
+    for i, (rank, start, end) in enumerate(spans):
+        if i > 0 and spans[i - 1][0] == rank:
+            start = spans[i - 1][1]
+        texts.append(passages[rank].text[start:end])
+    return texts
 
 
 def _repeats(candidate: Candidate, chosen: list[Candidate]) -> bool:
