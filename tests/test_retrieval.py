@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from rag.text.gloss import gloss_german, gloss_hash
+from rag.text.gloss import DictionaryGlosser, english_names, gloss_german, gloss_hash, names_for_gloss
 from rag.retrieval.fusion import DEFAULT_WEIGHTS, FUSION_WEIGHTS
 from rag.retrieval.passages import MAX_CHUNKS_PER_PASSAGE, merge_overlapping
 from rag.types import support
@@ -69,6 +69,22 @@ def test_gloss_drops_function_words_and_keeps_numbers(dictionary):
     glossed = gloss_german("Er stürzt aus dem 60. Stockwerk", dictionary)
     assert "60" in glossed.split()
     assert "dem" not in glossed.split()
+
+
+def test_names_an_english_text_capitalises_mid_sentence_are_found_wherever_they_stand():
+    text = 'Willow looks at Oz. "Thank you Willow," said Buffy, and I nodded. Faith ran.'
+    assert english_names(text) == {"Oz", "Willow", "Buffy"}  # "Faith" only starts a sentence; "I" is no name
+
+
+def test_a_shown_gloss_keeps_the_names_of_the_question_and_of_the_passage(dictionary):
+    glosser = DictionaryGlosser(lambda: dictionary)
+    german = "Lex sammelt sie auf der Strasse auf."
+    assert not glosser.gloss(german, "de", "en").startswith("Lex")  # Ding: Lex -> law
+    keep = names_for_gloss("Where had Chloe been with Lex?", german, "de")
+    assert glosser.gloss(german, "de", "en", keep).split()[0] == "Lex"
+    passage = "Faith tries to help. Buffy turns to Faith and Willow."
+    keep = names_for_gloss("Wer hilft Buffy?", passage, "en")
+    assert glosser.gloss("Faith tries to help.", "en", "de", keep).split()[0] == "Faith"  # not "Glaube"
 
 
 def test_gloss_hash_changes_with_the_gloss():

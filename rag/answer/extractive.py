@@ -15,6 +15,7 @@ from rag.answer.prompts import language_name
 from rag.answer.sentences import Candidate, SentenceSelector
 from rag.retrieval.passages import RetrievalResult
 from rag.retrieval.relevance import RelevanceGate
+from rag.text.gloss import names_for_gloss
 from rag.text.tokens import count_tokens
 from rag.types import (
     Answer,
@@ -62,16 +63,17 @@ class ExtractiveAnswerer:
         sentences = self.selector.select(retrieval.plan, passages, self.max_sentences, retrieval.meaning_vector)
         if not sentences:
             return Answer.refusal(question, self.mode, passages, usage_prompt)
-        text, citations = self.compose(sentences, passages, retrieval.plan.language)
+        text, citations = self.compose(sentences, passages, retrieval.plan.language, question)
         usage = TokenUsage(prompt=usage_prompt, completion=count_tokens(text))
         return Answer.cited(question, text, citations, self.mode, usage, passages)
 
     def compose(
-        self, sentences: list[Candidate], passages: list[Passage], question_language: str
+        self, sentences: list[Candidate], passages: list[Passage], question_language: str, question: str = ""
     ) -> tuple[str, list[Citation]]:
         """One line per quoted sentence, in reading order within each source (sources in the order
         of their best sentence), each followed by its passage's marker; a quote in another language
-        than the question's is labelled and followed by a machine gloss in the question's language."""
+        than the question's is labelled and followed by a machine gloss in the question's language
+        (names the question or the passage shows are kept as written: rag.text.gloss.names_for_gloss)."""
         ordered = reading_order(sentences, passages)
         numbers: dict[int, int] = {}
         highlights: dict[int, list[tuple[int, int]]] = {}
@@ -87,7 +89,8 @@ class ExtractiveAnswerer:
             label = f"({language_name(passage.language)}) " if foreign else ""
             lines.append(f"{label}{quoted(quote)} [{n}]")
             if foreign and self.glosser is not None:
-                gloss = self.glosser.gloss(quote, passage.language, question_language)
+                keep = names_for_gloss(question, passage.text, passage.language)
+                gloss = self.glosser.gloss(quote, passage.language, question_language, keep)
                 if gloss:
                     lines.append(f"{GLOSS_PREFIX}{gloss}")
         citations = [
@@ -106,7 +109,9 @@ _QUOTE_MARKS = "\"'“”„‚‘’«»"
 class Glosser(Protocol):
     """A rough rendering of a quote in the question's language, or None when there is none."""
 
-    def gloss(self, text: str, source_language: str, target_language: str) -> str | None: ...
+    def gloss(
+        self, text: str, source_language: str, target_language: str, keep: frozenset[str] = frozenset()
+    ) -> str | None: ...
 
 
 def quoted(sentence: str) -> str:

@@ -100,15 +100,45 @@ class DictionaryGlosser:
     def __init__(self, dictionary):
         self._dictionary = dictionary
 
-    def gloss(self, text: str, source_language: str, target_language: str) -> str | None:
+    def gloss(
+        self, text: str, source_language: str, target_language: str, keep: frozenset[str] = frozenset()
+    ) -> str | None:
+        """``keep``: words shown as written, not glossed (names: "Lex" is not "law", "Faith" not
+        "Glaube"); see ``names_for_gloss``."""
         dictionary = self._dictionary()
         if dictionary is None:
             return None
         if (source_language, target_language) == ("de", "en"):
-            return gloss_german(text, dictionary) or None
+            return _kept_or(gloss_german, text, dictionary, keep) or None
         if (source_language, target_language) == ("en", "de"):
-            return gloss_english(text, dictionary) or None
+            return _kept_or(gloss_english, text, dictionary, keep | english_names(text)) or None
         return None
+
+
+def names_for_gloss(question: str, passage_text: str, passage_language: str) -> frozenset[str]:
+    """Words a gloss of a quote from this passage shows as written: the question's own words (a word
+    the reader wrote and the quote shares is a name or needs no gloss) and, in English text, the
+    words the passage capitalises mid-sentence (names, also where they start a sentence)."""
+    words = frozenset(_WORD_RE.findall(question))
+    return words | english_names(passage_text) if passage_language == "en" else words
+
+
+def english_names(text: str) -> frozenset[str]:
+    """Capitalised words of English text that do not start a sentence ("I" aside)."""
+    return frozenset(m.group(1) for m in _MID_SENTENCE_CAPITAL.finditer(text)) - {"I"}
+
+
+_MID_SENTENCE_CAPITAL = re.compile(r"(?<![.!?:;\"“”‘’'\n])\s+([A-Z][^\W\d_]*)")
+
+
+def _kept_or(gloss, text: str, dictionary, keep: frozenset[str]) -> str:
+    """The gloss of ``text`` with the words in ``keep`` shown as written, in place."""
+    if not keep:
+        return gloss(text, dictionary)
+    pieces = []
+    for token in _WORD_RE.findall(text):
+        pieces.append(token if token in keep else gloss(token, dictionary))
+    return " ".join(piece for piece in pieces if piece)
 
 
 def gloss_english(text: str, dictionary) -> str:
