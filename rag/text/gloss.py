@@ -269,7 +269,7 @@ def update_gloss_vectors(store, embedding, dictionary, fingerprint: str = "", ba
     missing = [chunk_id for chunk_id, h in hashes.items() if stored.get(chunk_id) != h]
     if not missing:
         return 0
-    reusable = gloss_vectors.vectors_by_hash(stored, set(hashes[i] for i in missing))
+    reusable = gloss_vectors.vectors_by_hash(stored, {hashes[i] for i in missing})
     embedded = 0
     for start in range(0, len(missing), batch_size):
         batch = missing[start : start + batch_size]
