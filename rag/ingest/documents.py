@@ -37,6 +37,7 @@ from rag.ingest.formats import (
     text_blocks,
     text_head,
 )
+from rag.ingest.formats import text as text_format
 from rag.ingest.formats.base import page_range, section_at
 from rag.text.language import SUPPORTED, UNDETERMINED, detect_language
 from rag.types import SECTION_SEPARATOR, Location, SkippedFile
@@ -399,9 +400,10 @@ def read_document(
 
 def _read_text_document(path: Path, source: str, described: dict[str, str]) -> SourceDocument:
     """A plain-text file read as a stream of blocks: its hash (the same as ``content_hash`` of
-    the whole text), each block's hash, its length and its title from its start. Every block is
+    the whole text: either digest is fed as the blocks come), each block's hash, its length and its title from its start. Every block is
     read, so a fault anywhere in the file is found before anything of it is written."""
     whole = hashlib.sha256()
+    whole_in_blocks = hashlib.sha256(_in_blocks_header().encode("utf-8"))
     block_hashes: list[bytes] = []
     chars = 0
     head = ""
@@ -409,6 +411,7 @@ def _read_text_document(path: Path, source: str, described: dict[str, str]) -> S
     for block in text_blocks(path):
         data = block.encode("utf-8")
         whole.update(data)
+        whole_in_blocks.update(data)
         block_hashes.append(hashlib.sha256(data).digest())
         chars += len(block)
         head += block[: LANGUAGE_SAMPLE_CHARS - len(head)]
@@ -418,7 +421,7 @@ def _read_text_document(path: Path, source: str, described: dict[str, str]) -> S
         title=described.get("title") or title_from_text(path, head),
         declared_language=described.get("language", ""),
         kind=described.get("kind", ""),
-        content_hash=whole.hexdigest(),
+        content_hash=(whole_in_blocks if len(block_hashes) > 1 else whole).hexdigest(),
         chars=chars,
         path=path,
         has_text=has_text,
@@ -428,12 +431,22 @@ def _read_text_document(path: Path, source: str, described: dict[str, str]) -> S
 
 def content_hash(extracted: ExtractedText) -> str:
     """The hash of what the index holds of a file. Plain text: its text alone (as before other
-    formats were read, so existing stores stay valid); other formats also carry pages, sections
-    and a title, so the reader version is part of it: a new reader renews their chunks (whose
-    vectors are reused by text hash)."""
+    formats were read, so existing stores stay valid), but a text longer than one block, which
+    is chunked block by block, also names the block size: a store holding it cut whole (or in
+    other blocks) cuts it again, instead of mixing chunks of two cuts under the ids of one
+    version when it repairs or resumes it (vectors of unchanged chunk texts are reused). Other
+    formats also carry pages, sections and a title, so the reader version is part of it: a new
+    reader renews their chunks."""
     if extracted.format == "text":
+        if len(extracted.text) > text_format.BLOCK_CHARS:
+            return sha256_text(_in_blocks_header() + extracted.text)
         return sha256_text(extracted.text)
     return sha256_text(f"{extracted.format} reader {READER_VERSION}\n{extracted.text}")
+
+
+def _in_blocks_header() -> str:
+    """What the hash of a plain text of several blocks starts with (see ``content_hash``)."""
+    return f"text chunked in blocks of {text_format.BLOCK_CHARS} characters\n"
 
 
 def title_from_text(path: Path, text: str) -> str:

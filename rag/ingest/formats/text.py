@@ -101,13 +101,15 @@ def _block_end(text: str, limit: int) -> int:
 def _decoded_pieces(path: Path) -> Iterator[str]:
     """The file's text piece by piece as read, decoded as ``decode_text`` decodes the whole: the
     incremental decoder carries a character split between reads, and a piece ending in "\\r"
-    keeps it for the next (it may be the first half of "\\r\\n")."""
+    keeps it for the next (it may be the first half of "\\r\\n"). A NUL is reported at the end,
+    as ``decode_text`` reports it only for bytes that decode."""
     with path.open("rb") as handle:
         data = handle.read(max(READ_BYTES, 4))  # a byte-order mark has up to 4 bytes
         encoding = _encoding(data)
         decoder = codecs.getincrementaldecoder(encoding)()
         line_ends = 0  # b"\n" in the bytes decoded before ``data``, for the error message
         carried = ""
+        binary = False
         while True:
             final = not data
             try:
@@ -115,7 +117,8 @@ def _decoded_pieces(path: Path) -> Iterator[str]:
             except UnicodeDecodeError as error:  # error.object: the decoder's held bytes and data
                 line = line_ends + error.object.count(b"\n", 0, error.start) + 1
                 raise _not_text(path.name, encoding, line) from None
-            if encoding == "utf-8" and "\x00" in text:
+            binary = binary or (encoding == "utf-8" and "\x00" in text)
+            if final and binary:
                 raise _binary(path.name)
             line_ends += data.count(b"\n")
             carried = "\r" if text.endswith("\r") and not final else ""
