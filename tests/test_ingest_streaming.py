@@ -290,3 +290,28 @@ def test_a_document_changed_since_it_was_read_raises_before_giving_a_chunk_of_th
     with pytest.raises(DocumentChanged):
         chunks.extend(Chunker(settings).chunks(document))
     assert chunks and max(c.end for c in chunks) <= len(first_block)
+
+
+def test_reingesting_a_document_that_changes_while_it_is_written_is_an_error_and_keeps_it(
+    tmp_path, fresh_rag, monkeypatch
+):
+    from rag.errors import CorpusError
+    from rag.ingest import documents
+
+    folder = tmp_path / "docs"
+    path = write(folder / "story.txt", "Clark walks to the barn at dawn. " * 40)
+    rag = fresh_rag()
+    rag.ingest(folder)
+    before = rag.store().file_records()["story.txt"]
+    read_one = documents.read_one_document
+
+    def read_then_change(*args, **kwargs):
+        document = read_one(*args, **kwargs)
+        write(path, "Lana sails to the island at noon. " * 40)
+        return document
+
+    write(path, "Clark flies over the ocean at night. " * 40)
+    monkeypatch.setattr(documents, "read_one_document", read_then_change)
+    with pytest.raises(CorpusError, match="story.txt was not re-ingested: it changed while it was being ingested"):
+        rag.reingest_document("story.txt", folder)
+    assert rag.store().file_records()["story.txt"] == before
