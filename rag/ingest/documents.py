@@ -2,13 +2,15 @@
 
 A document's text is its extracted text (rag.ingest.formats: PDF, DOCX, HTML, Markdown, plain
 text) and what every offset indexes (``text[start:end]`` is a passage); ``Rag.source_text``
-returns the same text. Reading a folder keeps no texts, only what describes each file (hash,
-length, title, pages and sections): chunking reads a file again (``SourceDocument.text_blocks``),
-a plain-text file as a stream of blocks, so memory does not grow with the folder or the file. For a text file it is exactly what ``open(path, encoding="utf-8").read()``
+returns the same text. For a text file it is exactly what ``open(path, encoding="utf-8").read()``
 returns: a UTF-8 byte-order mark stays as character 0 and line ends are translated as Python's
 text mode does; a file that starts with a UTF-16 or UTF-32 byte-order mark is read in that
 encoding. A file that cannot be read is skipped with its reason, never stopping the rest of the
 folder.
+
+Reading a folder keeps no texts, only what describes each file (hash, length, title, pages and
+sections): chunking reads a file again (``SourceDocument.text_blocks``), a plain-text file as a
+stream of blocks, so memory grows neither with the folder nor with the file.
 """
 
 from __future__ import annotations
