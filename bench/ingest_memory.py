@@ -1,6 +1,6 @@
 """Peak memory of reading and chunking one large plain-text file, as an ingest does it.
 
-    .venv/bin/python -m bench.ingest_memory [--megabytes 50,200] [--checkout DIR] [--work .cache/ingest-memory]
+    python -m bench.ingest_memory [--megabytes 50,200] [--checkout DIR] [--work .cache/ingest-memory]
 
 Each size gets a generated English text file (paragraphs of random words, "\\n\\n" between them),
 written once to --work. Every measurement runs in a new process importing ``rag`` from
@@ -79,7 +79,9 @@ def measure(path: Path, checkout: Path, work: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.ingest_memory", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--megabytes", type=int_list, default=[50, 200], help="File sizes, comma-separated.")
     parser.add_argument("--checkout", type=Path, default=REPO, help="Folder whose rag package is measured.")
     parser.add_argument("--work", type=Path, default=REPO / ".cache" / "ingest-memory")
