@@ -42,8 +42,8 @@ def chunk_corpus(texts: dict[str, str], settings):
     chunker = Chunker(settings)
     owners, chunks = [], []
     for name, text in texts.items():
-        doc = SourceDocument(name, text, name, "und", "", sha256_text(text))
-        for chunk in chunker.chunk(doc):
+        doc = SourceDocument(name, name, "und", "", sha256_text(text), chars=len(text))
+        for chunk in chunker.chunk_text(doc, text):
             owners.append(name)
             chunks.append(chunk.text)
     return owners, chunks

@@ -382,6 +382,9 @@ class Rag:
                 )
                 return DocumentIngestReport.of(unchanged, source, before.n_chunks, before.n_chunks)
             report, index = self._write_corpus(Corpus(folder, [document], [], partial=True), rebuild=False, show=show)
+        skipped = next((file for file in report.files_skipped if file.source == source), None)
+        if skipped is not None:
+            raise CorpusError(f"{source} was not re-ingested: {skipped.reason}.")
         return DocumentIngestReport.of(report, source, before.n_chunks, index.records[source].n_chunks)
 
     def _indexed_record(self, source: str, records: dict[str, FileRecord], folder: Path) -> FileRecord:
@@ -667,10 +670,10 @@ class Rag:
                 allowed = ", ".join(self.settings.file_extensions)
                 raise CorpusError(f"{path.name}: only {allowed} files can be added.")
             try:
-                text = read_document(path, path.parent, {}).text
+                document = read_document(path, path.parent, {})
             except UnreadableDocument as error:
                 raise CorpusError(str(error)) from None
-            if not text.strip():
+            if not document.has_text:
                 raise CorpusError(f"{path.name} is empty.")
             checked.append(path)
         folder.mkdir(parents=True, exist_ok=True)

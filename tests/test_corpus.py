@@ -31,10 +31,11 @@ def test_chunks_cover_every_word_of_every_seed(tmp_path):
     settings = make_settings(tmp_path)
     chunker = Chunker(settings)
     for document in read_folder(SEEDS, settings):
-        covered = bytearray(len(document.text))
+        text = document.read_text()
+        covered = bytearray(len(text))
         for chunk in chunker.chunk(document):
             covered[chunk.start : chunk.end] = b"\x01" * (chunk.end - chunk.start)
-        uncovered = "".join(ch for ch, c in zip(document.text, covered) if not c)
+        uncovered = "".join(ch for ch, c in zip(text, covered) if not c)
         assert uncovered.strip() == "", f"{document.source}: text outside every chunk"
 
 
@@ -125,8 +126,8 @@ def test_chunk_offsets_slice_arbitrary_text_exactly(tmp_path_factory, parts):
     settings = make_settings(Path("unused"), chunk_size=40, chunk_overlap=8)
     from rag.ingest.documents import SourceDocument
 
-    document = SourceDocument("x.txt", text, "x", "en", "", "h")
-    chunks = Chunker(settings).chunk(document)
+    document = SourceDocument("x.txt", "x", "en", "", "h", chars=len(text))
+    chunks = Chunker(settings).chunk_text(document, text)
     for chunk in chunks:
         assert text[chunk.start : chunk.end] == chunk.text
         assert chunk.text.strip()
@@ -145,7 +146,7 @@ def test_chunks_of_a_text_that_repeats_itself_leave_no_gap(parts):
     settings = make_settings(Path("unused"), chunk_size=40, chunk_overlap=8)
     from rag.ingest.documents import SourceDocument
 
-    chunks = Chunker(settings).chunk(SourceDocument("x.txt", text, "x", "en", "", "h"))
+    chunks = Chunker(settings).chunk_text(SourceDocument("x.txt", "x", "en", "", "h", chars=len(text)), text)
     assert all(text[c.start : c.end] == c.text for c in chunks)
     assert all(a.start < b.start and a.end < b.end for a, b in zip(chunks, chunks[1:]))
     assert_chunks_cover_every_word(text, chunks)

@@ -179,8 +179,8 @@ class IncrementalIngest(RuleBasedStateMachine):
         # the version as the index holds it: the reader's text (a lone CR is a line end) and hash
         # (a Markdown file's includes the reader version: rag.ingest.documents.content_hash)
         document = read_document(path, self.folder, {})
-        self.files[name] = document.text
-        self.versions[document.content_hash] = document.text
+        self.files[name] = document.read_text()
+        self.versions[document.content_hash] = self.files[name]
 
     @initialize(
         target=names,

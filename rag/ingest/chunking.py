@@ -1,18 +1,20 @@
 """Cutting a document into sentence-aware chunks with exact character offsets.
 
-A chunk's text is always ``document.text[start:end]``: the splitter's output is aligned back onto
-the source (rag.ingest.alignment), so citations point at the exact characters that support an answer.
+A chunk's text is always ``text[start:end]`` of its document's text: the splitter's output is
+aligned back onto the source (rag.ingest.alignment), so citations point at the exact characters
+that support an answer. A huge plain-text file is cut a block at a time (``Chunker.chunks``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 
 from rag.config import Settings
 from rag.ingest.alignment import align_pieces
-from rag.ingest.documents import SourceDocument
+from rag.ingest.documents import SourceDocument, TextBlock
 from rag.ingest.fingerprints import chunk_fingerprint, sha256_text
 from rag.ingest.wordpieces import word_piece_counter
 
@@ -33,7 +35,8 @@ def _cut(text: str, size: int) -> list[str]:
 
 @dataclass(frozen=True)
 class Chunk:
-    """A piece of a source document; ``document.text[start:end] == text``."""
+    """A piece of a source document: ``text`` is its text's ``[start:end]``. ``document`` holds no
+    text (rag.ingest.documents.SourceDocument), so a chunk drags no file along."""
 
     document: SourceDocument
     index: int
@@ -72,20 +75,37 @@ class Chunker:
     def fingerprint(self) -> str:
         return chunk_fingerprint(self.settings)
 
+    def chunks(self, document: SourceDocument, blocks: Iterable[TextBlock] | None = None) -> Iterator[Chunk]:
+        """The document's chunks in order, made block by block as they are consumed: of its text
+        read again (``SourceDocument.text_blocks``, which raises DocumentChanged when the text is
+        not the one described), or of ``blocks``. Memory holds one block and its chunks, not the
+        file. Each block is cut alone, so a text of one block is cut exactly as a whole; chunks
+        do not overlap across a block boundary (a paragraph break, as a rule)."""
+        index = 0
+        for block in document.text_blocks() if blocks is None else blocks:
+            for start, end in self._spans(block.text):
+                yield Chunk(document, index, block.start + start, block.start + end, block.text[start:end])
+                index += 1
+
     def chunk(self, document: SourceDocument) -> list[Chunk]:
-        if not document.text.strip():
+        """All chunks of the document's text, read again (see ``chunks``)."""
+        return list(self.chunks(document))
+
+    def chunk_text(self, document: SourceDocument, text: str) -> list[Chunk]:
+        """All chunks of ``text``, the document's whole text held by the caller, cut as one block."""
+        return list(self.chunks(document, [TextBlock(0, text)]))
+
+    def _spans(self, text: str) -> list[tuple[int, int]]:
+        """Where the chunks of ``text`` start and end."""
+        if not text.strip():
             return []
         try:
-            pieces = self._splitter.split_text(document.text)
+            pieces = self._splitter.split_text(text)
         except RecursionError:
             # LlamaIndex's splitter recurses once per cut when the sentence tokenizer cuts a text
             # a character at a time (symbol soup found by tests/test_hardening_files.py).
-            pieces = self._pieces_by_words(document.text)
-        spans = self._merge_short_tail(document.text, align_pieces(document.text, pieces))
-        return [
-            Chunk(document=document, index=i, start=start, end=end, text=document.text[start:end])
-            for i, (start, end) in enumerate(spans)
-        ]
+            pieces = self._pieces_by_words(text)
+        return self._merge_short_tail(text, align_pieces(text, pieces))
 
     def _sentences(self, text: str) -> list[str]:
         """NLTK's sentences, as the splitter's default; a text with long runs of punctuation is cut

@@ -1,29 +1,46 @@
 """Reading a folder of documents: files to ingest, their text, and the metadata that describes them.
 
-A document's ``text`` is its extracted text (rag.ingest.formats: PDF, DOCX, HTML, Markdown, plain
+A document's text is its extracted text (rag.ingest.formats: PDF, DOCX, HTML, Markdown, plain
 text) and what every offset indexes (``text[start:end]`` is a passage); ``Rag.source_text``
 returns the same text. For a text file it is exactly what ``open(path, encoding="utf-8").read()``
 returns: a UTF-8 byte-order mark stays as character 0 and line ends are translated as Python's
 text mode does; a file that starts with a UTF-16 or UTF-32 byte-order mark is read in that
 encoding. A file that cannot be read is skipped with its reason, never stopping the rest of the
 folder.
+
+Reading a folder keeps no texts, only what describes each file (hash, length, title, pages and
+sections): chunking reads a file again (``SourceDocument.text_blocks``), a plain-text file as a
+stream of blocks, so memory grows neither with the folder nor with the file.
 """
 
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 from rag.config import Settings
 from rag.errors import CorpusError, DocumentFileMissingError
 from rag.ingest.extraction_cache import ExtractionCache
 from rag.ingest.fingerprints import sha256_text
-from rag.ingest.formats import READER_VERSION, ExtractedText, PageSpan, SectionSpan, UnreadableDocument
+from rag.ingest.formats import (
+    FORMATS,
+    READER_VERSION,
+    ExtractedText,
+    PageSpan,
+    SectionSpan,
+    UnreadableDocument,
+    text_blocks,
+    text_head,
+)
+from rag.ingest.formats import text as text_format
+from rag.ingest.formats.base import page_range, section_at
 from rag.text.language import SUPPORTED, UNDETERMINED, detect_language
 from rag.types import SECTION_SEPARATOR, Location, SkippedFile
 
@@ -41,38 +58,126 @@ _BOMS = (
 )
 
 
+#: Characters a detected language is judged on (the start of the text).
+LANGUAGE_SAMPLE_CHARS = 5000
+
+
+class DocumentChanged(Exception):
+    """A document's text, read again to be chunked, is not the text its reading described: the
+    file changed (or became unreadable) in between. ``reason`` is for people."""
+
+    def __init__(self, source: str, reason: str):
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class TextBlock(NamedTuple):
+    """A stretch of a document's text: ``text`` is ``document text[start:start + len(text)]``."""
+
+    start: int
+    text: str
+
+
 @dataclass(frozen=True)
 class SourceDocument:
-    """One source file, read and described."""
+    """One source file, described: what change detection, the manifest and chunk metadata need.
+
+    The text is not held: a folder's documents would hold every text at once, and a huge file
+    all of its text. ``text_blocks`` reads it again, checked against this description, when the
+    document is chunked."""
 
     source: str  # path relative to the corpus folder, with forward slashes
-    text: str
     title: str
     declared_language: str  # from the folder's metadata file; "" when not declared
     kind: str
     content_hash: str
+    chars: int = 0  # characters of the text: what every offset indexes
     format: str = "text"  # "pdf" | "docx" | "html" | "markdown" | "text"
     pages: tuple[PageSpan, ...] = ()
     sections: tuple[SectionSpan, ...] = ()
+    path: Path | None = None  # None: a text held by the caller (Chunker.chunk_text)
+    has_text: bool = True  # any character that is not whitespace
+    #: Plain text: SHA-256 of each block (rag.ingest.formats.text.text_blocks) as first read.
+    block_hashes: tuple[bytes, ...] = field(default=(), repr=False)
+    extractions: ExtractionCache | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def language(self) -> str:
-        """Declared, else detected; computed on first use, since an ingest of an unchanged file
-        never needs it."""
-        return self.declared_language or detect_language(self.text[:5000])
+        """Declared, else detected from the start of the text (read again); computed on first
+        use, since an ingest of an unchanged file never needs it. DocumentChanged when the file
+        can no longer be read."""
+        if self.declared_language:
+            return self.declared_language
+        try:
+            if self.format == "text":
+                head = text_head(self._path(), LANGUAGE_SAMPLE_CHARS)
+            else:
+                head = self._extracted().text[:LANGUAGE_SAMPLE_CHARS]
+        except UnreadableDocument as error:
+            raise DocumentChanged(self.source, _no_longer_readable(error)) from None
+        return detect_language(head)
 
     def location(self, start: int, end: int) -> Location:
         """The pages ``text[start:end]`` is on and the heading path it starts under."""
         if not self.pages and not self.sections:
             return Location()
-        extracted = ExtractedText(self.text, self.format, self.pages, self.sections)
-        pages = extracted.page_range(start, end)
-        path = extracted.section_at(start)
+        pages = page_range(self.pages, self.chars, start, end)
+        path = section_at(self.sections, self.chars, start)
         return Location(
             page_start=pages[0] if pages else None,
             page_end=pages[1] if pages else None,
             section=SECTION_SEPARATOR.join(path) if path else None,
         )
+
+    def text_blocks(self) -> Iterator[TextBlock]:
+        """The text read again, in consecutive blocks: a plain-text file in blocks of bounded
+        size, each checked against its hash from the first reading before it is given out (so
+        no chunk of another version is ever made from it); another format as one block, its
+        extraction checked against the content hash. DocumentChanged when the text differs."""
+        try:
+            if self.format == "text":
+                yield from self._checked_text_blocks()
+                return
+            extracted = self._extracted()
+        except UnreadableDocument as error:
+            raise DocumentChanged(self.source, _no_longer_readable(error)) from None
+        if content_hash(extracted) != self.content_hash:
+            raise DocumentChanged(self.source, CHANGED_WHILE_INGESTED)
+        yield TextBlock(0, extracted.text)
+
+    def read_text(self) -> str:
+        """The whole text, read again and checked (``text_blocks``): for callers that need it at
+        once, never for ingesting."""
+        return "".join(block.text for block in self.text_blocks())
+
+    def _checked_text_blocks(self) -> Iterator[TextBlock]:
+        start = count = 0
+        for count, block in enumerate(text_blocks(self._path()), 1):
+            expected = self.block_hashes[count - 1] if count <= len(self.block_hashes) else None
+            if hashlib.sha256(block.encode("utf-8")).digest() != expected:
+                raise DocumentChanged(self.source, CHANGED_WHILE_INGESTED)
+            yield TextBlock(start, block)
+            start += len(block)
+        if count != len(self.block_hashes):
+            raise DocumentChanged(self.source, CHANGED_WHILE_INGESTED)
+
+    def _extracted(self) -> ExtractedText:
+        return (self.extractions or ExtractionCache(None)).extract(self._path())
+
+    def _path(self) -> Path:
+        if self.path is None:
+            raise ValueError(f"{self.source} has no file to read its text from; chunk its text with Chunker.chunk_text")
+        return self.path
+
+
+CHANGED_WHILE_INGESTED = (
+    "it changed while it was being ingested, so this ingest left it as the index had it; ingest again to index it"
+)
+
+
+def _no_longer_readable(error: UnreadableDocument) -> str:
+    return f"it could no longer be read while it was being ingested ({error.reason}); ingest again once it can be read"
 
 
 @dataclass
@@ -270,35 +375,85 @@ def read_document(
     cache: ExtractionCache | None = None,
     on_page: Callable[[int, int], None] | None = None,
 ) -> SourceDocument:
-    """The document at ``path``; raises UnreadableDocument with a reason for people."""
-    extracted = (cache or ExtractionCache(None)).extract(path, on_page=on_page)
+    """The document at ``path``, described; raises UnreadableDocument with a reason for people.
+
+    Its text is read through and let go (a plain-text file block by block, so memory is bounded
+    by a block, not by the file); chunking reads it again (``SourceDocument.text_blocks``)."""
     source = path.relative_to(folder).as_posix()
     described = metadata.get(source, {})
+    if FORMATS.get(path.suffix.lower()) == "text":
+        return _read_text_document(path, source, described)
+    extracted = (cache or ExtractionCache(None)).extract(path, on_page=on_page)
     return SourceDocument(
         source=source,
-        text=extracted.text,
         title=described.get("title") or extracted.title or title_from_text(path, extracted.text),
         declared_language=described.get("language", ""),
         kind=described.get("kind", ""),
         content_hash=content_hash(extracted),
+        chars=len(extracted.text),
         format=extracted.format,
         pages=extracted.pages,
         sections=extracted.sections,
+        path=path,
+        has_text=bool(extracted.text) and not extracted.text.isspace(),
+        extractions=cache,
+    )
+
+
+def _read_text_document(path: Path, source: str, described: dict[str, str]) -> SourceDocument:
+    """A plain-text file read as a stream of blocks: its hash (the same as ``content_hash`` of
+    the whole text: either digest is fed as the blocks come), each block's hash, its length and its title from its start. Every block is
+    read, so a fault anywhere in the file is found before anything of it is written."""
+    whole = hashlib.sha256()
+    whole_in_blocks = hashlib.sha256(_in_blocks_header().encode("utf-8"))
+    block_hashes: list[bytes] = []
+    chars = 0
+    head = ""
+    has_text = False
+    for block in text_blocks(path):
+        data = block.encode("utf-8")
+        whole.update(data)
+        whole_in_blocks.update(data)
+        block_hashes.append(hashlib.sha256(data).digest())
+        chars += len(block)
+        head += block[: LANGUAGE_SAMPLE_CHARS - len(head)]
+        has_text = has_text or not block.isspace()
+    return SourceDocument(
+        source=source,
+        title=described.get("title") or title_from_text(path, head),
+        declared_language=described.get("language", ""),
+        kind=described.get("kind", ""),
+        content_hash=(whole_in_blocks if len(block_hashes) > 1 else whole).hexdigest(),
+        chars=chars,
+        path=path,
+        has_text=has_text,
+        block_hashes=tuple(block_hashes),
     )
 
 
 def content_hash(extracted: ExtractedText) -> str:
     """The hash of what the index holds of a file. Plain text: its text alone (as before other
-    formats were read, so existing stores stay valid); other formats also carry pages, sections
-    and a title, so the reader version is part of it: a new reader renews their chunks (whose
-    vectors are reused by text hash)."""
+    formats were read, so existing stores stay valid), but a text longer than one block, which
+    is chunked block by block, also names the block size: a store holding it cut whole (or in
+    other blocks) cuts it again, instead of mixing chunks of two cuts under the ids of one
+    version when it repairs or resumes it (vectors of unchanged chunk texts are reused). Other
+    formats also carry pages, sections and a title, so the reader version is part of it: a new
+    reader renews their chunks."""
     if extracted.format == "text":
+        if len(extracted.text) > text_format.BLOCK_CHARS:
+            return sha256_text(_in_blocks_header() + extracted.text)
         return sha256_text(extracted.text)
     return sha256_text(f"{extracted.format} reader {READER_VERSION}\n{extracted.text}")
 
 
+def _in_blocks_header() -> str:
+    """What the hash of a plain text of several blocks starts with (see ``content_hash``)."""
+    return f"text chunked in blocks of {text_format.BLOCK_CHARS} characters\n"
+
+
 def title_from_text(path: Path, text: str) -> str:
-    """A Markdown heading if the file starts with one, else the file name."""
+    """A Markdown heading if the file starts with one, else the file name. ``text`` may be the
+    start of the text only (a plain-text file's first LANGUAGE_SAMPLE_CHARS characters)."""
     first_line = text.lstrip("\ufeff \t\n").split("\n", 1)[0].strip()
     if first_line.startswith("#"):
         return first_line.lstrip("#").strip()[:120] or path.stem

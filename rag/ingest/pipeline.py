@@ -11,6 +11,10 @@
 - Every file is committed to the manifest only after all its chunks are stored, so an interrupted
   run leaves nothing that readers trust, and the next run resumes without re-embedding what was
   already stored.
+- The folder's reading keeps no texts (rag.ingest.documents.SourceDocument): a file is read again
+  when its chunks are made, checked against its first reading. A file that changed in between is
+  skipped with its reason and its index entry left as it was, never stored with chunks of another
+  version.
 
 The caller (rag.api) holds the store's write lease and marks the store incomplete before, and
 complete after, ``ingest_folder``.
@@ -32,7 +36,7 @@ from rag.config import Settings
 from rag.errors import CorpusError
 from rag.embedding.meaning import MeaningModel
 from rag.index.store import MAX_CHROMA_BATCH, ChunkStore, FileRecord, batched
-from rag.ingest.documents import PageProgress, SourceDocument, read_documents
+from rag.ingest.documents import DocumentChanged, PageProgress, SourceDocument, read_documents
 from rag.ingest.fingerprints import chunk_fingerprint
 from rag.ingest.meaning import update_meaning_vectors
 from rag.types import IngestReport, SkippedFile
@@ -236,9 +240,10 @@ class _ChunkWriter:
 
     A window spans files: small files no longer make tiny model batches, the embedding sorts a
     whole window by length (less padding), and Chroma gets one write per window instead of one
-    per file (each write costs ~30 ms however small). Files are cut into chunks one at a time as
-    the windows reach them, so memory holds one file's chunks and one window's vectors, not the
-    whole corpus's. Identical texts (5% of the chunks of the 10^4 benchmark corpus: licences,
+    per file (each write costs ~30 ms however small). Files are read again and cut into chunks a
+    block at a time as the windows take them (rag.ingest.chunking.Chunker.chunks), so memory
+    holds one block's chunks and one window's vectors, not a whole file's nor the corpus's
+    texts. Identical texts (5% of the chunks of the 10^4 benchmark corpus: licences,
     boilerplate) are embedded once: later copies read the stored vector back. A file is committed
     to the manifest in the first window that completes it, after its chunks are stored, so an
     interrupted run keeps every finished window and readers never see a half-written file.
@@ -255,29 +260,50 @@ class _ChunkWriter:
         self._stored_by_hash: dict[str, str] = {}  # text hash -> id of a chunk stored in this run
 
     def write(self, documents: list[SourceDocument], chunker) -> Iterator[FileRecord]:
-        """Embeds, stores and commits every document; yields each manifest record once committed."""
+        """Embeds, stores and commits every document; yields each manifest record once committed.
+
+        A document's chunks are made as the windows take them, so its chunk count is known, and
+        the document joins ``uncommitted``, only once the last is made: no window can commit it
+        before all its chunks are stored. A document whose text changed since the folder was
+        read (DocumentChanged) is never committed: the chunks it gave, all of the version read
+        (its blocks are checked before they are cut), stay unvouched for and are deleted with
+        the stale chunks; it is reported as skipped."""
         reusable_by_source, present_by_source = self.store.stored_chunks_by_source(self.fingerprint)
-        total_chars = sum(len(d.text) for d in documents)
+        total_chars = sum(d.chars for d in documents)
         done_chars = 0
         uncommitted: deque = deque()  # (chunks up to and including the document's, document, its chunks' count)
         queued = flushed = 0
         window = []
         for document in documents:
-            chunks = chunker.chunk(document)
-            queued += len(chunks)
-            uncommitted.append((queued, document, len(chunks)))
-            for chunk in chunks:
-                window.append(chunk)
-                if len(window) == self.window:
-                    flushed += self._flush(window, reusable_by_source, present_by_source)
-                    yield from self._commit(uncommitted, flushed)
-                    self._report_progress(done_chars + chunk.end, total_chars, document.source)
-                    window = []
-            done_chars += len(document.text)
+            first = queued
+            try:
+                _ = document.language  # detected before any chunk: a file unreadable now is skipped here
+                for chunk in chunker.chunks(document):
+                    window.append(chunk)
+                    queued += 1
+                    if len(window) == self.window:
+                        flushed += self._flush(window, reusable_by_source, present_by_source)
+                        yield from self._commit(uncommitted, flushed)
+                        self._report_progress(done_chars + chunk.end, total_chars, document.source)
+                        window = []
+            except DocumentChanged as changed:
+                self._skip(changed)
+            else:
+                uncommitted.append((queued, document, queued - first))
+            done_chars += document.chars
         if window:
             flushed += self._flush(window, reusable_by_source, present_by_source)
         yield from self._commit(uncommitted, flushed)
         self._report_progress(total_chars, total_chars, documents[-1].source if documents else "")
+
+    def _skip(self, changed: DocumentChanged) -> None:
+        """Report a document left uncommitted because its file changed while it was ingested."""
+        log.warning("skipped %s: %s", changed.source, changed.reason)
+        report = self.report
+        for outcome in (report.files_added, report.files_updated, report.files_repaired):
+            if changed.source in outcome:
+                outcome.remove(changed.source)
+        report.files_skipped = [*report.files_skipped, SkippedFile(source=changed.source, reason=changed.reason)]
 
     def _report_progress(self, done: int, total: int, source: str) -> None:
         if self.progress:
@@ -363,7 +389,7 @@ def _record(document: SourceDocument, n_chunks: int, fingerprint: str) -> FileRe
         language=document.language,
         kind=document.kind,
         n_chunks=n_chunks,
-        chars=len(document.text),
+        chars=document.chars,
     )
 
 

@@ -53,7 +53,7 @@ def problem_with(path: Path, settings: Settings) -> str | None:
             "Split it into smaller files, or ask the app's operator to raise max_upload_bytes."
         )
     try:
-        text = read_document(path, path.parent, {}).text  # PDF, DOCX, HTML, Markdown, text
+        document = read_document(path, path.parent, {})  # PDF, DOCX, HTML, Markdown, text
     except UnreadableDocument as error:
         if path.suffix.lower() in (".txt", ".md", ".markdown") and "not UTF-8" in error.reason:
             return (
@@ -61,7 +61,7 @@ def problem_with(path: Path, settings: Settings) -> str | None:
                 "Open it in a text editor, save it with the encoding UTF-8, and add it again."
             )
         return f"{name}: {error.reason}."
-    if not text.strip():
+    if not document.has_text:
         return f"{name} is empty."
     return None
 

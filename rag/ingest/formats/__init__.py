@@ -12,13 +12,15 @@ nothing imports other ``rag`` modules.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rag.ingest.formats.base import ExtractedText, PageSpan, SectionSpan, UnreadableDocument, unreadable
 
 __all__ = [
     "ExtractedText", "PageSpan", "SectionSpan", "READER_VERSION", "SUPPORTED_SUFFIXES", "UnreadableDocument", "extract",
+    "text_blocks", "text_head",
 ]
 
 #: Changes whenever any reader could give other text, pages, sections or titles for the same
@@ -38,7 +40,7 @@ def extract(path: Path, *, on_page: Callable[[int, int], None] | None = None) ->
     if kind is None:
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise unreadable(path.name, f"files of type {path.suffix or '(no suffix)'} are not supported ({supported})")
-    try:
+    with _unreadable_on_os_error(path):
         if kind == "pdf":
             from rag.ingest.formats.pdf import read_pdf
 
@@ -58,8 +60,30 @@ def extract(path: Path, *, on_page: Callable[[int, int], None] | None = None) ->
         from rag.ingest.formats.text import read_text
 
         return read_text(path)
-    except UnreadableDocument:
-        raise
+
+
+def text_blocks(path: Path) -> Iterator[str]:
+    """A plain-text file's text as ``extract`` reads it, in blocks of at most
+    rag.ingest.formats.text.BLOCK_CHARS characters (see ``text.text_blocks``); errors as ``extract``'s."""
+    from rag.ingest.formats import text
+
+    with _unreadable_on_os_error(path):
+        yield from text.text_blocks(path)
+
+
+def text_head(path: Path, chars: int) -> str:
+    """The first ``chars`` characters of a plain-text file's text; errors as ``extract``'s."""
+    from rag.ingest.formats.text import text_head as head
+
+    with _unreadable_on_os_error(path):
+        return head(path, chars)
+
+
+@contextmanager
+def _unreadable_on_os_error(path: Path) -> Iterator[None]:
+    """A failure to read the file becomes UnreadableDocument with a reason for people."""
+    try:
+        yield
     except FileNotFoundError:
         raise unreadable(path.name, "the file does not exist (or is a broken link)") from None
     except IsADirectoryError:

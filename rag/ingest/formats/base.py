@@ -38,30 +38,42 @@ class ExtractedText:
     title: str | None = None
 
     def page_range(self, start: int, end: int) -> tuple[int, int] | None:
-        """First and last page that ``text[start:end]`` touches; an empty span touches the page
-        holding ``start``. None without pages or outside the text."""
-        if not self.pages or start < 0 or start > len(self.text) or end < start:
-            return None
-        starts = [page.start for page in self.pages]
-        first = self._page_index(starts, start)
-        last = self._page_index(starts, max(start, end - 1))
-        return self.pages[first].number, self.pages[last].number
+        """First and last page that ``text[start:end]`` touches (see ``page_range``)."""
+        return page_range(self.pages, len(self.text), start, end)
 
     def section_at(self, start: int) -> tuple[str, ...] | None:
-        """The heading path of the section holding offset ``start``; None before the first heading."""
-        if not self.sections:
-            return None
-        index = bisect_right([section.start for section in self.sections], start) - 1
-        if index < 0:
-            return None
-        section = self.sections[index]
-        if start < section.end or (start == section.end == len(self.text)):
-            return section.path
-        return None
+        """The heading path of the section holding offset ``start`` (see ``section_at``)."""
+        return section_at(self.sections, len(self.text), start)
 
-    @staticmethod
-    def _page_index(starts: list[int], offset: int) -> int:
-        return max(0, bisect_right(starts, offset) - 1)
+
+def page_range(pages: tuple[PageSpan, ...], length: int, start: int, end: int) -> tuple[int, int] | None:
+    """First and last page that ``text[start:end]`` touches in a text of ``length`` characters; an
+    empty span touches the page holding ``start``. None without pages or outside the text. (Only
+    the length: a document's location is found without holding its text.)"""
+    if not pages or start < 0 or start > length or end < start:
+        return None
+    starts = [page.start for page in pages]
+    first = _page_index(starts, start)
+    last = _page_index(starts, max(start, end - 1))
+    return pages[first].number, pages[last].number
+
+
+def section_at(sections: tuple[SectionSpan, ...], length: int, start: int) -> tuple[str, ...] | None:
+    """The heading path of the section holding offset ``start`` of a text of ``length``
+    characters; None before the first heading."""
+    if not sections:
+        return None
+    index = bisect_right([section.start for section in sections], start) - 1
+    if index < 0:
+        return None
+    section = sections[index]
+    if start < section.end or (start == section.end == length):
+        return section.path
+    return None
+
+
+def _page_index(starts: list[int], offset: int) -> int:
+    return max(0, bisect_right(starts, offset) - 1)
 
 
 class UnreadableDocument(Exception):
