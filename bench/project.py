@@ -35,9 +35,9 @@ def used_settings(settings) -> dict:
 def ingest(corpus: str, store: str) -> dict:
     from collections import Counter
 
-    import rag.ingest.pipeline as pipeline
     from rag import open_rag
     from rag.index.store import ChunkStore
+    from rag.ingest import pipeline
 
     timers = {"embed": 0.0, "store": 0.0, "meaning": 0.0}
     meaning_vectors = []
