@@ -281,7 +281,8 @@ def settings_that_matter(rag: Rag) -> dict[str, Any]:
     s = rag.settings
     chosen = {"answer_mode": s.answer_mode, "embedding_runtime": s.embedding_runtime,
               "embedding_model": s.embedding_model, "openvino_precision": s.openvino_precision,
-              "min_support": s.min_support, "top_k": s.top_k, "query_threads": s.query_threads}
+              "min_support": s.min_support, "top_k": s.top_k, "query_threads": s.query_threads,
+              "meaning_model": s.meaning_model, "meaning_chunks": s.meaning_chunks}
     if s.answer_mode == "llm":
         chosen |= {"llm_model": s.llm_model, "llm_base_url": s.llm_base_url}
     return chosen

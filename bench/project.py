@@ -7,7 +7,10 @@ Run by bench.run and bench.ingest_compare, one process per measurement; prints o
 
 Phases of an ingest are measured by timing the embedding's batch calls and the store's writes
 (by design the two internal components are wrapped: ``Rag.embedding``'s class and ChunkStore);
-parse is the rest (reading, language detection, chunking, manifest).
+parse is the rest (reading, language detection, chunking, manifest, and the meaning vectors:
+``meaning_s`` says how much of it the meaning model's step took, rag.ingest.pipeline's
+update_meaning_vectors, wrapped too). The settings that decide those costs are printed with
+the result (``settings``), so a run under ``RAG_*`` variables shows what the child used.
 """
 
 from __future__ import annotations
@@ -23,11 +26,21 @@ from pathlib import Path
 from bench.lib.worker import Command, peak_rss_mb, run_worker
 
 
+def used_settings(settings) -> dict:
+    """The settings that change what an ingest computes, as the child process read them."""
+    names = ("preset", "embedding_runtime", "meaning_model", "meaning_precision", "meaning_chunks")
+    return {name: getattr(settings, name) for name in names}
+
+
 def ingest(corpus: str, store: str) -> dict:
+    from collections import Counter
+
     from rag import open_rag
     from rag.index.store import ChunkStore
+    from rag.ingest import pipeline
 
-    timers = {"embed": 0.0, "store": 0.0}
+    timers = {"embed": 0.0, "store": 0.0, "meaning": 0.0}
+    meaning_vectors = []
     rag = open_rag(store_dir=store, show_progress=False)
     embedding = rag.embedding
     embed_batch = type(embedding)._get_text_embeddings
@@ -47,11 +60,24 @@ def ingest(corpus: str, store: str) -> dict:
         finally:
             timers["store"] += time.perf_counter() - started
 
+    update_meaning = pipeline.update_meaning_vectors
+
+    def timed_meaning(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            embedded = update_meaning(*args, **kwargs)
+            meaning_vectors.append(embedded)
+            return embedded
+        finally:
+            timers["meaning"] += time.perf_counter() - started
+
     type(embedding)._get_text_embeddings = timed_embed
     ChunkStore.add_chunks = timed_add
+    pipeline.update_meaning_vectors = timed_meaning
     started = time.perf_counter()
     report = rag.ingest(corpus, progress=False)
     total = time.perf_counter() - started
+    languages = Counter(c.metadata.get("language", "?") for c in rag.store().current_chunks())
     chars = sum(p.stat().st_size for p in Path(corpus).rglob("*.txt"))  # ASCII-dominated: ~chars
     return {
         "chunks": report.chunks_total,
@@ -61,9 +87,13 @@ def ingest(corpus: str, store: str) -> dict:
         "parse_s": total - timers["embed"] - timers["store"],
         "embed_s": timers["embed"],
         "store_s": timers["store"],
+        "meaning_s": timers["meaning"],
+        "meaning_vectors_embedded": sum(meaning_vectors),
+        "chunk_languages": dict(languages.most_common()),
         "total_s": total,
         "process_s": time.perf_counter() - T0,
         "runtime": rag.settings.embedding_runtime,
+        "settings": used_settings(rag.settings),
         "peak_rss_mb": peak_rss_mb(),
     }
 
@@ -90,6 +120,7 @@ def query(store: str, questions_file: str, repeat: int = 1) -> dict:
         "chunks": rag.info().chunks,
         "peak_rss_mb": peak_rss_mb(),
         "torch_imported": "torch" in sys.modules,
+        "settings": used_settings(rag.settings),
     }
 
 

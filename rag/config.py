@@ -197,8 +197,10 @@ class Settings(BaseSettings):
     meaning_chunks: Literal["all", "non-english"] = Field(
         "all",
         description="Which chunks get a meaning vector at ingest: 'all', or 'non-english' (English "
-        "chunks are then matched by the English embedding model alone: faster ingest of mostly "
-        "English folders, weaker German-to-English search).",
+        "chunks are then matched without the meaning signal: a mostly English folder ingests "
+        "2-3.6x faster, but questions about English text, German and English ones, find the "
+        "right passage first less often; questions still run the model, so query time and cold "
+        "start do not change: bench/notes.md, session 9).",
     )
 
     # --- retrieval ---------------------------------------------------------------------------
