@@ -1,8 +1,9 @@
 """English word-by-word glosses of German text, so the English-only embedding model can read it.
 
 all-MiniLM-L6-v2 places an English question far from the German passage that answers it, but
-close to a crude English rendering of that passage: "Clark Superkräfte Jor-El entzogen" glossed
-as "Clark super powers Jor El deprived" lands near "Why did Clark lose his powers?". Glossing
+close to a crude English rendering of that passage: "Lana, die den Hubschrauberabsturz überlebt
+hat, kämpft um ihr Leben" glossed as "Lana helicopter fall survived fights life" lands near "What
+kind of accident had Lana just lived through?". Glossing
 German chunks at ingest (one extra vector each) and German questions at query time lets dense
 search compare both directions in English.
 
