@@ -266,12 +266,7 @@ def test_top_k_shows_more_retrieved_passages_under_the_cited_ones(tab: Tab):
     tab.open_accordion("Search settings", showing="#top-k input[type=number]")
 
     def retrieved_with(k: int) -> int:
-        slider = page.locator("#top-k input[type=number]")
-        slider.fill(str(k))
-        slider.press("Enter")
-        slider.press("Tab")  # the number box commits its value on blur too
-        # Ask only once the slider itself shows the value (under load the change can lag the typing).
-        page.wait_for_function(f"() => document.querySelector('#top-k input[type=range]').value === '{k}'")
+        tab.set_slider("top-k", k)  # ask only once the slider itself shows the value
         tab.ask(QUESTION)
         section = page.locator("#sources .answer-sources:not([hidden])")
         cited = section.locator(".citation").count()

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, expect
 
 from support.app_server import serve_app as serve_app_with_timeout
 from support.paths import REPO
@@ -105,6 +105,25 @@ class Tab:
         click finds nothing."""
         self._toggle_accordion(label, expanded=True)
         self.page.wait_for_selector(showing, state="visible")
+
+    def set_slider(self, element_id: str, value: int, attempts: int = 3) -> None:
+        """Type ``value`` into a Gradio slider's number box until the slider itself shows it.
+
+        In one full-suite run the typed value never reached the slider (30 s), while the same test
+        passed every time alone: the number box commits on Enter or blur, and a keystroke that
+        lands before the box is ready is lost. Typing again is what a person would do."""
+        box = self.page.locator(f"#{element_id} input[type=number]")
+        shows_value = f"() => document.querySelector('#{element_id} input[type=range]').value === '{value}'"
+        for attempt in range(1, attempts + 1):
+            box.fill(str(value))
+            box.press("Enter")
+            box.press("Tab")  # the number box commits its value on blur too
+            try:
+                self.page.wait_for_function(shows_value, timeout=10_000)
+                return
+            except PlaywrightTimeoutError:
+                if attempt == attempts:
+                    raise
 
     def close_accordion(self, label: str) -> None:
         self._toggle_accordion(label, expanded=False)
