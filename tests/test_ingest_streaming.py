@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from support.paths import SEEDS
 from support.settings import make_settings
 
+from bench.ingest_memory import generated_text
 from rag.ingest.chunking import Chunker
 from rag.ingest.documents import (
     DocumentChanged,
@@ -185,20 +186,6 @@ def test_a_text_exactly_one_block_long_is_one_block(tmp_path, small_blocks):
 # --- memory -----------------------------------------------------------------------------------------
 
 
-def write_generated_text(path: Path, megabytes: int) -> Path:
-    """English prose-like paragraphs (random words, sentences, paragraph breaks), ``megabytes`` MB."""
-    draw = random.Random(megabytes)
-    words = ["Clark", "walks", "through", "the", "quiet", "fields", "of", "farm", "at", "dawn", "while", "Lana", "waits"]
-    paragraph = [" ".join(draw.choice(words) for _ in range(draw.randint(8, 20))) + "." for _ in range(400)]
-    with path.open("w", encoding="utf-8") as out:
-        written = 0
-        while written < megabytes << 20:
-            text = " ".join(draw.sample(paragraph, draw.randint(3, 12))) + "\n\n"
-            out.write(text)
-            written += len(text)
-    return path
-
-
 def peak_of_reading_and_chunking(path: Path, chunker: Chunker) -> tuple[int, int]:
     """Peak traced bytes of reading ``path`` as an ingest does and making all its chunks (a writer
     holds one window of them; here each is let go), and the number of chunks."""
@@ -217,9 +204,9 @@ def test_memory_of_reading_and_chunking_a_text_file_does_not_grow_with_the_file(
     peak, what one block's splitting takes, is then well under either file."""
     monkeypatch.setattr(text_format, "BLOCK_CHARS", 1 << 18)
     chunker = Chunker(make_settings(tmp_path / "store"))
-    peak_of_reading_and_chunking(write_generated_text(tmp_path / "warm.txt", 1), chunker)  # loads what splitting needs
-    small = write_generated_text(tmp_path / "small.txt", 5)
-    large = write_generated_text(tmp_path / "large.txt", 20)
+    peak_of_reading_and_chunking(generated_text(tmp_path / "warm.txt", 1), chunker)  # loads what splitting needs
+    small = generated_text(tmp_path / "small.txt", 5)
+    large = generated_text(tmp_path / "large.txt", 20)
     small_peak, small_chunks = peak_of_reading_and_chunking(small, chunker)
     large_peak, large_chunks = peak_of_reading_and_chunking(large, chunker)
     assert large_chunks > 3.5 * small_chunks

@@ -15,7 +15,6 @@ stream of blocks, so memory grows neither with the folder nor with the file.
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import json
 import os
@@ -50,12 +49,6 @@ PageProgress = Callable[[str, int, int], None]
 SOURCE_FOLDER_FILE = "source_folder.json"
 
 DESCRIPTION_KEYS = ("title", "language", "kind")
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16: FF FE 00 00 also starts like UTF-16 LE
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 
 
 #: Characters a detected language is judged on (the start of the text).
@@ -290,7 +283,7 @@ def read_source_text(path: Path) -> str:
 
 
 def decode_text(raw: bytes, path: Path) -> str:
-    encoding = next((codec for bom, codec in _BOMS if raw.startswith(bom)), "utf-8")
+    encoding = text_format.text_encoding(raw)
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as error:
@@ -304,7 +297,7 @@ def decode_text(raw: bytes, path: Path) -> str:
             f"{path} is not valid UTF-8 (line {line}, byte {error.start}: {raw[error.start:error.start + 1]!r}). "
             "Save it as UTF-8 (or UTF-16 with a byte-order mark)."
         ) from error
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text_format.universal_newlines(text)
 
 
 def load_folder_metadata(folder: Path, settings: Settings) -> dict[str, dict[str, str]]:

@@ -30,7 +30,7 @@ def decode_text(data: bytes, name: str) -> str:
     """``data`` as Python's UTF-8 text mode reads it (or UTF-16/32 when it starts with their BOM).
 
     Raises UnreadableDocument when the bytes are not text in that encoding."""
-    encoding = _encoding(data)
+    encoding = text_encoding(data)
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
@@ -105,7 +105,7 @@ def _decoded_pieces(path: Path) -> Iterator[str]:
     as ``decode_text`` reports it only for bytes that decode."""
     with path.open("rb") as handle:
         data = handle.read(max(READ_BYTES, 4))  # a byte-order mark has up to 4 bytes
-        encoding = _encoding(data)
+        encoding = text_encoding(data)
         decoder = codecs.getincrementaldecoder(encoding)()
         line_ends = 0  # b"\n" in the bytes decoded before ``data``, for the error message
         carried = ""
@@ -130,7 +130,7 @@ def _decoded_pieces(path: Path) -> Iterator[str]:
             data = handle.read(READ_BYTES)
 
 
-def _encoding(start: bytes) -> str:
+def text_encoding(start: bytes) -> str:
     """UTF-8, or UTF-16/32 when the text starts with their byte-order mark."""
     return next((codec for bom, codec in _BOMS if start.startswith(bom)), "utf-8")
 
