@@ -5,8 +5,8 @@ A sentence's relevance combines three signals: the share of the question's words
 translation, weighted by rarity: ``rag.retrieval.planning.coverage``), its meaning's similarity to
 the question (a multilingual sentence embedding, when one is configured: the better of the sentence
 read alone and read after the sentence before it, so "Dieser teilt ihm mit, …" is read knowing who
-"dieser" is), and a small prior for the rank of its passage. Sentences are then taken greedily, best first, while they stay within
-``MIN_RELATIVE_SCORE`` of the best one; a sentence that adds no question word and no meaning the
+"dieser" is), and a small prior for the rank of its passage. Sentences are then taken greedily,
+best first, while they stay within ``MIN_RELATIVE_SCORE`` of the best one; a sentence that adds no question word and no meaning the
 chosen ones lack (a near-repeat) is skipped, so an answer that needs two facts can quote both.
 """
 

@@ -3,9 +3,8 @@
 all-MiniLM-L6-v2 places an English question far from the German passage that answers it, but
 close to a crude English rendering of that passage: "Lana, die den Hubschrauberabsturz überlebt
 hat, kämpft um ihr Leben" glossed as "Lana helicopter fall survived fights life" lands near "What
-kind of accident had Lana just lived through?". Glossing
-German chunks at ingest (one extra vector each) and German questions at query time lets dense
-search compare both directions in English.
+kind of accident had Lana just lived through?". Glossing German chunks at ingest (one extra vector
+each) and German questions at query time lets dense search compare both directions in English.
 
 The gloss is deliberately simple and deterministic: each German word becomes the English phrase
 the Ding dictionary most often pairs with it (rag.text.translate.Dictionary.gloss_word), keyed by the
