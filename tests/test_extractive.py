@@ -3,8 +3,10 @@ quotes in another language are glossed."""
 
 from __future__ import annotations
 
-from rag.answer.extractive import GLOSS_PREFIX, quoted, reading_order
-from rag.answer.sentences import Candidate, SentenceSelector, in_context
+from dataclasses import replace
+
+from rag.answer.extractive import GLOSS_PREFIX, excerpts, quoted, reading_order
+from rag.answer.sentences import SENTENCE_WEIGHTS, Candidate, SentenceSelector, in_context, with_following
 from rag.types import Passage
 
 
@@ -12,8 +14,8 @@ def passage(source: str, start: int, text: str, language: str = "en") -> Passage
     return Passage(source=source, title=source, language=language, text=text, start=start, end=start + len(text), score=0.5)
 
 
-def candidate(rank: int, start: int, end: int, score: float) -> Candidate:
-    return Candidate(rank, start, end, frozenset(), 0.0, 0.0, score)
+def candidate(rank: int, start: int, end: int, score: float, index: int = 0) -> Candidate:
+    return Candidate(rank, start, end, frozenset(), 0.0, 0.0, score, index)
 
 
 def test_a_sentence_is_quoted_once_even_when_it_carries_its_own_quotation_marks():
@@ -98,3 +100,51 @@ def test_a_sentence_that_names_its_subject_only_by_a_pronoun_is_quoted_when_it_a
     read after the sentence that names Chloe; read alone, other Chloe sentences outranked it."""
     answer = seed_rag.ask("Was verspricht Chloe, nachdem Clark ihr gestanden hat, ein Außerirdischer zu sein?")
     assert "niemandem sein Geheimnis zu verraten" in answer.text, answer.text
+
+
+def test_the_best_sentences_are_quoted_with_the_sentence_that_follows_them():
+    first = [candidate(0, 0, 10, 0.9, 0), candidate(0, 11, 20, 0.1, 1), candidate(0, 21, 30, 0.2, 2)]
+    second = [candidate(1, 0, 10, 0.8, 0), candidate(1, 11, 20, 0.1, 1)]
+    third = [candidate(2, 0, 10, 0.7, 0), candidate(2, 11, 20, 0.1, 1)]
+    every = [*first, *second, *third]
+    chosen = [first[0], second[0], third[0]]
+    assert with_following(chosen, every, 2) == [first[0], first[1], second[0], second[1], third[0]]
+    assert with_following(chosen, every, 0) == chosen
+    # a following sentence already chosen is not quoted twice; the last of a passage has none
+    assert with_following([first[1], first[2], first[0]], every, 3) == [first[1], first[2], first[0]]
+
+
+def test_what_follows_the_sentence_that_matches_the_question_is_quoted(seed_rag):
+    """The question's words match the sentence that sets the scene ("…verlässt er den Club…") and
+    the sentence after it tells how the pain ends; both are needed."""
+    answer = seed_rag.ask("What makes Clark hide in a phone booth after leaving a club, and how does he end the pain?")
+    assert "Brust" in answer.text and "Er zieht sich den Ring aus" in answer.text, answer.text
+
+
+def test_without_continuation_the_following_sentence_is_not_quoted(seed_rag):
+    retriever = seed_rag.retriever()
+    question = "What makes Clark hide in a phone booth after leaving a club, and how does he end the pain?"
+    result = retriever.search(question, 5)
+    alone = SentenceSelector(retriever.index.lexical, None, replace(SENTENCE_WEIGHTS, continued=0))
+    continued = SentenceSelector(retriever.index.lexical, None, SENTENCE_WEIGHTS)
+    quoted_alone = alone.select(result.plan, result.passages, 3)
+    quoted_continued = continued.select(result.plan, result.passages, 3)
+    assert len(quoted_continued) > len(quoted_alone)
+    assert set(quoted_alone) <= set(quoted_continued)
+
+
+def test_sentences_that_follow_each_other_in_a_paragraph_make_one_quote():
+    text = "Clark lands. He walks home. Lana waits.\n\nMartha calls. Nobody answers."
+    passages = [passage("a.txt", 100, text)]
+    sentences = [
+        candidate(0, 0, 12, 0.9, 0),
+        candidate(0, 13, 27, 0.5, 1),
+        candidate(0, 41, 54, 0.4, 3),  # after the paragraph break
+        candidate(0, 28, 39, 0.3, 2),
+    ]
+    spans = excerpts(reading_order(sentences, passages), passages)
+    assert [text[start:end] for _, start, end in spans] == [
+        "Clark lands. He walks home. Lana waits.",
+        "Martha calls.",
+    ]
+    assert excerpts(reading_order([sentences[0], sentences[2]], passages), passages) == [(0, 0, 12), (0, 41, 54)]

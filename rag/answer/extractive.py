@@ -70,21 +70,19 @@ class ExtractiveAnswerer:
     def compose(
         self, sentences: list[Candidate], passages: list[Passage], question_language: str, question: str = ""
     ) -> tuple[str, list[Citation]]:
-        """One line per quoted sentence, in reading order within each source (sources in the order
-        of their best sentence), each followed by its passage's marker; a quote in another language
-        than the question's is labelled and followed by a machine gloss in the question's language
-        (names the question or the passage shows are kept as written: rag.text.gloss.names_for_gloss)."""
-        ordered = reading_order(sentences, passages)
+        """One line per quote (sentences that follow each other in a paragraph make one quote), in
+        reading order within each source (sources in the order of their best sentence), each
+        followed by its passage's marker; a quote in another language than the question's is
+        labelled and followed by a machine gloss in the question's language (names the question or
+        the passage shows are kept as written: rag.text.gloss.names_for_gloss)."""
         numbers: dict[int, int] = {}
         highlights: dict[int, list[tuple[int, int]]] = {}
         lines = []
-        for sentence in ordered:
-            passage = passages[sentence.passage_rank]
-            n = numbers.setdefault(sentence.passage_rank, len(numbers) + 1)
-            highlights.setdefault(sentence.passage_rank, []).append(
-                (passage.start + sentence.start, passage.start + sentence.end)
-            )
-            quote = passage.text[sentence.start : sentence.end]
+        for rank, start, end in excerpts(reading_order(sentences, passages), passages):
+            passage = passages[rank]
+            n = numbers.setdefault(rank, len(numbers) + 1)
+            highlights.setdefault(rank, []).append((passage.start + start, passage.start + end))
+            quote = passage.text[start:end]
             foreign = passage.language not in (question_language, "und")
             label = f"({language_name(passage.language)}) " if foreign else ""
             lines.append(f"{label}{quoted(quote)} [{n}]")
@@ -119,6 +117,28 @@ def quoted(sentence: str) -> str:
     if sentence[:1] in _QUOTE_MARKS or sentence[-1:] in _QUOTE_MARKS:
         return sentence
     return f"“{sentence}”"
+
+
+def excerpts(ordered: list[Candidate], passages: list[Passage]) -> list[tuple[int, int, int]]:
+    """``(passage rank, start, end)`` of each quote: sentences in reading order, where a sentence
+    that directly follows the one before it in the same paragraph of its passage joins its quote."""
+    spans: list[tuple[int, int, int]] = []
+    for i, sentence in enumerate(ordered):
+        previous = ordered[i - 1] if i > 0 else None
+        if previous is not None and _continues(previous, sentence, passages[sentence.passage_rank].text):
+            rank, start, _ = spans[-1]
+            spans[-1] = (rank, start, sentence.end)
+        else:
+            spans.append((sentence.passage_rank, sentence.start, sentence.end))
+    return spans
+
+
+def _continues(previous: Candidate, sentence: Candidate, text: str) -> bool:
+    return (
+        previous.passage_rank == sentence.passage_rank
+        and previous.index + 1 == sentence.index
+        and "\n" not in text[previous.end : sentence.start]
+    )
 
 
 def reading_order(sentences: list[Candidate], passages: list[Passage]) -> list[Candidate]:

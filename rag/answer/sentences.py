@@ -6,8 +6,12 @@ translation, weighted by rarity: ``rag.retrieval.planning.coverage``), its meani
 the question (a multilingual sentence embedding, when one is configured: the better of the sentence
 read alone and read after the sentence before it, so "Dieser teilt ihm mit, …" is read knowing who
 "dieser" is), and a small prior for the rank of its passage. Sentences are then taken greedily,
-best first, while they stay within ``MIN_RELATIVE_SCORE`` of the best one; a sentence that adds no question word and no meaning the
-chosen ones lack (a near-repeat) is skipped, so an answer that needs two facts can quote both.
+best first, while they stay within ``min_relative_score`` of the best one; a sentence that adds no
+question word and no meaning the chosen ones lack (a near-repeat) is skipped, so an answer that
+needs two facts can quote both. The best ``continued`` of them are then quoted with the sentence
+that follows them in their passage: in a story the sentence that matches the question's words
+often sets the scene, and the next one tells what happened (bench/notes.md, "Quoting what
+follows", session 10).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class SentenceWeights:
     passage_rank: float = 0.15  # relevance is divided by (1 + passage_rank * rank)
     min_relative_score: float = 0.5
     min_words: int = 4
+    continued: int = 2  # the best sentences quoted together with the sentence after them
     max_embedded: int = 48  # sentences whose meaning is compared (answer latency): the best passages first
 
 
@@ -57,6 +62,7 @@ class Candidate:
     lexical: float
     semantic: float
     score: float
+    index: int = 0  # position among its passage's candidate sentences (sentences of min_words or more)
 
 
 class SentenceSelector:
@@ -89,7 +95,8 @@ class SentenceSelector:
         )
         semantic = np.concatenate([semantic, np.zeros(len(texts) - len(semantic))])
         found = []
-        for (rank, start, end), text, meaning in zip(spans, texts, semantic):
+        positions = _positions_in_passage(spans)
+        for (rank, start, end), text, meaning, position in zip(spans, texts, semantic, positions):
             language = passages[rank].language
             groups = plan.groups.get(language, [])
             analyzed = {namespaced(language, t) for t in self.lexical.analyzer(language).analyze(text)}
@@ -98,16 +105,25 @@ class SentenceSelector:
             relevance = self.weights.lexical * lexical + self.weights.semantic * meaning
             score = relevance / (1.0 + self.weights.passage_rank * rank)
             found.append(
-                Candidate(rank, start, end, frozenset(analyzed & question_terms), lexical, meaning, score)
+                Candidate(
+                    rank, start, end, frozenset(analyzed & question_terms), lexical, meaning, score,
+                    index=position,
+                )
             )
         return found
 
     def select(
         self, plan: QueryPlan, passages: Sequence[Passage], limit: int, question_vector: np.ndarray | None = None
     ) -> list[Candidate]:
-        """The sentences to quote, best first. ``question_vector``: the question's meaning vector
+        """The sentences to quote, best first, each of the best ``weights.continued`` followed by
+        the sentence after it. ``question_vector``: the question's meaning vector
         (RetrievalResult.meaning_vector); without it, sentences are scored by their words alone."""
-        ranked = sorted(self.candidates(plan, passages, question_vector), key=lambda c: -c.score)
+        candidates = self.candidates(plan, passages, question_vector)
+        chosen = self._best(candidates, limit)
+        return with_following(chosen, candidates, self.weights.continued)
+
+    def _best(self, candidates: list[Candidate], limit: int) -> list[Candidate]:
+        ranked = sorted(candidates, key=lambda c: -c.score)
         ranked = [c for c in ranked if c.lexical > 0 or c.semantic > 0]
         if not ranked or ranked[0].score <= 0:
             return []
@@ -128,6 +144,29 @@ class SentenceSelector:
             return np.zeros(len(texts))
         cosines = np.asarray(self.encoder.passage(texts), dtype=np.float64) @ question_vector
         return cosines - cosines.mean()
+
+
+def with_following(chosen: list[Candidate], candidates: Sequence[Candidate], count: int) -> list[Candidate]:
+    """``chosen`` with, after each of its first ``count``, the next candidate sentence of the same
+    passage (unless it is already chosen)."""
+    following = {(c.passage_rank, c.index - 1): c for c in candidates}
+    taken = {(c.passage_rank, c.index) for c in chosen}
+    result = []
+    for i, sentence in enumerate(chosen):
+        result.append(sentence)
+        after = following.get((sentence.passage_rank, sentence.index))
+        if i < count and after is not None and (after.passage_rank, after.index) not in taken:
+            result.append(after)
+            taken.add((after.passage_rank, after.index))
+    return result
+
+
+def _positions_in_passage(spans: Sequence[tuple[int, int, int]]) -> list[int]:
+    """Each span's position among the spans of its passage (spans come grouped by passage)."""
+    positions = []
+    for i, (rank, _, _) in enumerate(spans):
+        positions.append(positions[-1] + 1 if i > 0 and spans[i - 1][0] == rank else 0)
+    return positions
 
 
 def in_context(spans: Sequence[tuple[int, int, int]], passages: Sequence[Passage]) -> list[str]:
