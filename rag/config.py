@@ -217,8 +217,9 @@ class Settings(BaseSettings):
         le=3.0,
         description="A passage supports an answer when its support reaches this; with none, the "
         "question is refused. Support = the share of the question's words it holds (weighted by "
-        "rarity, in any translation; 0-1) + its embedding cosine with the question + 4 x (its "
-        "meaning-model cosine - 0.8) (rag.types.support). Fitted on the tuning questions "
+        "rarity, in any translation; 0-1) + its embedding cosine with the question + 8 x (its "
+        "meaning-model cosine - the lower of 0.81 and 0.05 above the question's mean cosine with "
+        "passages of the same language) (rag.types.support). Fitted on the tuning questions "
         "(bench/results/answers/); other models have other cosine ranges.",
     )
 

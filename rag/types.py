@@ -49,21 +49,36 @@ class Location(BaseModel):
 
 
 #: How much the multilingual meaning cosine counts in a passage's support, and the cosine at which
-#: it adds nothing (that model's cosines crowd between ~0.75 and ~0.9). Fitted with the threshold
-#: ``min_support`` on the tuning questions (bench/results/answers/).
-MEANING_SUPPORT_WEIGHT = 4.0
-MEANING_SUPPORT_FLOOR = 0.8
+#: it adds nothing: MEANING_SUPPORT_MARGIN above what a typical passage of the same language gets
+#: (the question's mean cosine with them), but never above MEANING_SUPPORT_FLOOR. That model's cosines
+#: crowd into a narrow band whose level depends on the corpus and on the language pair (English
+#: question, German text: ~0.71 on average against ~0.75 within German, bench/notes.md, "The
+#: relevance gate", session 10). Fitted with the threshold ``min_support`` on the tuning questions
+#: (bench/results/answers/).
+MEANING_SUPPORT_WEIGHT = 8.0
+MEANING_SUPPORT_FLOOR = 0.81
+MEANING_SUPPORT_MARGIN = 0.05
 
 
-def support(coverage: float, cosine: float | None, meaning: float | None = None) -> float:
+def support(
+    coverage: float, cosine: float | None, meaning: float | None = None, meaning_baseline: float | None = None
+) -> float:
     """How well a passage supports an answer: the share of the question's words it holds plus its
     embedding cosine with the question (a missing cosine counts as 0), plus, with the meaning
-    model, its meaning cosine's distance above MEANING_SUPPORT_FLOOR (or below: then it lowers the
+    model, its meaning cosine's distance above ``meaning_floor`` (or below: then it lowers the
     support). See rag.retrieval.relevance."""
     total = coverage + (cosine or 0.0)
     if meaning is not None:
-        total += MEANING_SUPPORT_WEIGHT * (meaning - MEANING_SUPPORT_FLOOR)
+        total += MEANING_SUPPORT_WEIGHT * (meaning - meaning_floor(meaning_baseline))
     return total
+
+
+def meaning_floor(baseline: float | None) -> float:
+    """The meaning cosine that adds nothing to a passage's support, given the question's mean
+    cosine with the passages of its language (None: unknown)."""
+    if baseline is None:
+        return MEANING_SUPPORT_FLOOR
+    return min(MEANING_SUPPORT_FLOOR, baseline + MEANING_SUPPORT_MARGIN)
 
 
 class Passage(BaseModel):
@@ -108,10 +123,17 @@ class Passage(BaseModel):
         "(compares meaning across English and German); None without that model.",
     )
 
+    meaning_baseline: float | None = Field(
+        None,
+        description="Mean meaning cosine of the question with the chunks in this passage's language "
+        "(those the question may retrieve): what a typical passage of that language gets; None "
+        "without the meaning model.",
+    )
+
     @property
     def support(self) -> float:
         """What the relevance gate compares with the setting ``min_support``."""
-        return support(self.coverage, self.cosine, self.meaning)
+        return support(self.coverage, self.cosine, self.meaning, self.meaning_baseline)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag import REFUSAL, Passage
-from rag.types import MEANING_SUPPORT_FLOOR, MEANING_SUPPORT_WEIGHT
+from rag.types import MEANING_SUPPORT_WEIGHT, meaning_floor
 from rag.errors import InvalidQuestionError
 from support.paths import SEEDS
 
@@ -138,6 +138,37 @@ def test_a_passage_supports_an_answer_when_word_coverage_plus_cosine_reaches_the
     assert gate.supports([gate_passage(0.0, 0.0), gate_passage(coverage, cosine)]) is relevant
 
 
+def test_the_meaning_cosine_counts_from_what_a_typical_passage_of_its_language_gets():
+    """The meaning model rates text in another language, and text of a varied corpus, lower across
+    the board: the same cosine says more where the question's typical cosine is low."""
+    from rag.types import MEANING_SUPPORT_FLOOR, MEANING_SUPPORT_MARGIN
+
+    def with_meaning(meaning, baseline):
+        return Passage(source="a.txt", title="A", language="de", text="x", start=0, end=1, score=0.5,
+                       coverage=0.3, cosine=0.3, meaning=meaning, meaning_baseline=baseline)
+
+    assert with_meaning(0.80, 0.72).support > with_meaning(0.80, 0.78).support
+    assert with_meaning(0.80, 0.72).support == pytest.approx(0.6 + MEANING_SUPPORT_WEIGHT * (0.80 - 0.72 - MEANING_SUPPORT_MARGIN))
+    # never a higher floor than the fixed one, whatever the baseline; unknown baseline: the fixed one
+    assert meaning_floor(0.95) == meaning_floor(None) == MEANING_SUPPORT_FLOOR
+    assert meaning_floor(0.70) == pytest.approx(0.70 + MEANING_SUPPORT_MARGIN)
+
+
+def test_a_passages_meaning_baseline_is_the_mean_over_the_chunks_the_question_may_retrieve(seed_rag):
+    import numpy as np
+
+    retriever = seed_rag.retriever()
+    question = "Why did Clark lose his powers?"
+    index = retriever.index
+    cosines = index.meaning_scores(retriever.meaning.query([question])[0])
+    for sources in (None, ["002_835fa61d1c21454d.txt"]):
+        for p in retriever.search(question, 5, sources).passages:
+            rows = index.indices_by_language[p.language]
+            if sources:
+                rows = [i for i in rows if index.chunks.value(i, "source") in sources]
+            assert p.meaning_baseline == pytest.approx(float(np.nanmean(cosines[rows])), abs=1e-4)
+
+
 @pytest.mark.parametrize(
     "question",
     [
@@ -151,7 +182,7 @@ def test_a_passage_supports_an_answer_when_word_coverage_plus_cosine_reaches_the
 def test_a_question_is_refused_exactly_when_no_passage_reaches_the_support_setting(seed_rag, question):
     passages = seed_rag.retrieve(question)
     for p in passages:
-        expected = p.coverage + (p.cosine or 0.0) + MEANING_SUPPORT_WEIGHT * (p.meaning - MEANING_SUPPORT_FLOOR)
+        expected = p.coverage + (p.cosine or 0.0) + MEANING_SUPPORT_WEIGHT * (p.meaning - meaning_floor(p.meaning_baseline))
         assert p.support == pytest.approx(expected)
     answer = seed_rag.ask(question)
     assert answer.not_found == (max(p.support for p in passages) < seed_rag.settings.min_support)

@@ -96,8 +96,9 @@ class HybridRetriever(BaseRetriever):
         pool = max(MERGE_POOL, top_k * CANDIDATES_PER_PASSAGE)
         ranked = [int(i) for i in top_indices(fused, pool) if np.isfinite(fused[i])]
         groups = merge_overlapping(ranked, self._span)[:top_k]
+        baselines = mean_by_language(meaning, allowed, index.indices_by_language) if meaning is not None else {}
         passages = [
-            self._passage(rows, float(fused[rows[0]]), plan, self._cosine(rows[0], dense, gloss), meaning)
+            self._passage(rows, float(fused[rows[0]]), plan, self._cosine(rows[0], dense, gloss), meaning, baselines)
             for rows in groups
         ]
         return RetrievalResult(plan, passages, meaning_vector)
@@ -122,7 +123,13 @@ class HybridRetriever(BaseRetriever):
         return self.index.chunks.rows_with("source", set(sources))
 
     def _passage(
-        self, rows: list[int], score: float, plan: QueryPlan, cosine: float, meaning: np.ndarray | None
+        self,
+        rows: list[int],
+        score: float,
+        plan: QueryPlan,
+        cosine: float,
+        meaning: np.ndarray | None,
+        baselines: dict[str, float],
     ) -> Passage:
         """One passage: the best chunk ``rows[0]``, widened to the chunks merged into it (its
         scores stay the best chunk's; matched terms are those of any of them)."""
@@ -148,7 +155,21 @@ class HybridRetriever(BaseRetriever):
             cosine=cosine,
             **joined_location(members).model_dump(),
             meaning=_best_meaning(meaning, rows),
+            meaning_baseline=baselines.get(language),
         )
+
+
+def mean_by_language(
+    meaning: np.ndarray, allowed: np.ndarray, rows_by_language: dict[str, np.ndarray]
+) -> dict[str, float]:
+    """The question's mean meaning cosine with the allowed chunks of each language that have one."""
+    means = {}
+    for language, rows in rows_by_language.items():
+        values = meaning[rows][allowed[rows]]
+        values = values[~np.isnan(values)]
+        if len(values):
+            means[language] = float(values.mean())
+    return means
 
 
 def _best_meaning(meaning: np.ndarray | None, rows: list[int]) -> float | None:
