@@ -234,7 +234,11 @@ class Settings(BaseSettings):
         "extractive", description="'extractive' (quotes passages, no LLM) or 'llm' (generates)."
     )
     extractive_sentences: int = Field(
-        3, ge=1, le=10, description="Sentences quoted by an extractive answer at most."
+        3,
+        ge=1,
+        le=10,
+        description="Best sentences an extractive answer quotes at most; the first two of them also "
+        "bring the sentence that follows them in their passage (rag.answer.sentences).",
     )
     max_question_chars: int = Field(
         2000, ge=10, description="Longer questions are rejected with a clear error."
