@@ -7,8 +7,8 @@
 #               3 of 12 since glosses take the common sense of a word, bench/results/answers/RESULTS.md)
 PY := .venv/bin/python
 SETUP_STAMP := .venv/.setup-done
-EVAL_MIN := --min hit@3=0.78 --min hit@5=0.84 --min citation_recall=0.64 --min keyword_correct=0.40 --min refused_unanswerable=0.25 --min latency_p95_ms=1500
-READER_MIN := --min hit@3=0.80 --min hit@5=0.87 --min citation_recall=0.66 --min keyword_correct=0.28 --min refused_unanswerable=0.16 --min latency_p95_ms=1500
+EVAL_MIN := --min hit@3=0.78 --min hit@5=0.84 --min citation_recall=0.64 --min keyword_correct=0.55 --min refused_unanswerable=0.375 --min latency_p95_ms=1500
+READER_MIN := --min hit@3=0.80 --min hit@5=0.87 --min citation_recall=0.66 --min keyword_correct=0.40 --min refused_unanswerable=0.25 --min latency_p95_ms=1500
 
 .PHONY: app test setup eval bench
 
