@@ -51,10 +51,10 @@ class Location(BaseModel):
 #: How much the multilingual meaning cosine counts in a passage's support, and the cosine at which
 #: it adds nothing: MEANING_SUPPORT_MARGIN above what a typical passage of the same language gets
 #: (the question's mean cosine with them), but never above MEANING_SUPPORT_FLOOR. That model's cosines
-#: crowd into a narrow band whose level depends on the corpus and on the language pair (English
-#: question, German text: ~0.71 on average against ~0.75 within German, bench/notes.md, "The
-#: relevance gate", session 10). Fitted with the threshold ``min_support`` on the tuning questions
-#: (bench/results/answers/).
+#: crowd into a narrow band whose level depends on the corpus and on the language pair: lower
+#: across languages and in a varied corpus (bench/notes.md, "The relevance gate: the meaning cosine
+#: counted from its language's typical level"). Fitted with the threshold ``min_support`` on the
+#: tuning questions (bench/results/answers/).
 MEANING_SUPPORT_WEIGHT = 8.0
 MEANING_SUPPORT_FLOOR = 0.81
 MEANING_SUPPORT_MARGIN = 0.05
