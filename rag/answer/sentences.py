@@ -173,8 +173,8 @@ def in_context(spans: Sequence[tuple[int, int, int]], passages: Sequence[Passage
     """Each sentence (``(passage rank, start, end)``) with the candidate sentence before it in the
     same passage, or alone when it is its passage's first."""
     texts = []
-    for i, (rank, start, end) in enumerate(spans):
-        if i > 0 and spans[i - 1][0] == rank:
+    for i, ((rank, start, end), position) in enumerate(zip(spans, _positions_in_passage(spans))):
+        if position > 0:
             start = spans[i - 1][1]
         texts.append(passages[rank].text[start:end])
     return texts

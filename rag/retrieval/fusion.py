@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,30 +75,40 @@ def fuse(
 def meaning_by_language(
     meaning: np.ndarray, allowed: np.ndarray, rows_by_language: dict[str, np.ndarray]
 ) -> np.ndarray:
-    """``relative_meaning`` within each chunk language: the meaning model rates text in the
-    question's own language higher, so each language's chunks are compared among themselves
-    (as lexical scores are)."""
+    """Meaning cosines rescaled within each chunk language over its allowed chunks that have one: 0
+    at their mean (and below), 1 at the best; 0 where a chunk has no meaning vector. The meaning
+    model rates text in the question's own language higher, so each language's chunks are compared
+    among themselves (as lexical scores are)."""
     out = np.zeros(len(meaning), dtype=np.float64)
-    for rows in rows_by_language.values():
-        mask = np.zeros(len(meaning), dtype=bool)
-        mask[rows] = True
-        out[rows] = relative_meaning(meaning, allowed & mask)[rows]
+    for _, rows in _rows_with_meaning(meaning, allowed, rows_by_language):
+        values = meaning[rows]
+        mean, best = float(values.mean()), float(values.max())
+        if best > mean:
+            out[rows] = np.clip((values - mean) / (best - mean), 0.0, 1.0)
     return out
 
 
-def relative_meaning(meaning: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """Meaning cosines rescaled over the allowed chunks that have one: 0 at their mean (and below),
-    1 at the best; 0 where a chunk has no meaning vector."""
-    present = allowed & ~np.isnan(meaning)
-    out = np.zeros(len(meaning), dtype=np.float64)
-    if not present.any():
-        return out
-    values = meaning[present]
-    mean, best = float(values.mean()), float(values.max())
-    if best <= mean:
-        return out
-    out[present] = np.clip((values - mean) / (best - mean), 0.0, 1.0)
-    return out
+def mean_meaning_by_language(
+    meaning: np.ndarray, allowed: np.ndarray, rows_by_language: dict[str, np.ndarray]
+) -> dict[str, float]:
+    """The question's mean meaning cosine with the allowed chunks of each language that have one
+    (the level ``meaning_by_language`` rescales from; the relevance gate's ``meaning_baseline``)."""
+    return {
+        language: float(meaning[rows].mean())
+        for language, rows in _rows_with_meaning(meaning, allowed, rows_by_language)
+    }
+
+
+def _rows_with_meaning(
+    meaning: np.ndarray, allowed: np.ndarray, rows_by_language: dict[str, np.ndarray]
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Per chunk language, its allowed rows that have a meaning cosine (languages with none left out)."""
+    for language, rows in rows_by_language.items():
+        rows = np.asarray(rows)
+        rows = rows[allowed[rows]]
+        rows = rows[~np.isnan(meaning[rows])]
+        if len(rows):
+            yield language, rows
 
 
 def _total(weights: FusionWeights, with_meaning: bool) -> float:

@@ -30,7 +30,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from rag.index.search_index import SearchIndex
-from rag.retrieval.fusion import fuse, top_indices, weights_for_question
+from rag.retrieval.fusion import fuse, mean_meaning_by_language, top_indices, weights_for_question
 from rag.retrieval.passages import (
     CANDIDATES_PER_PASSAGE,
     MERGE_POOL,
@@ -96,7 +96,7 @@ class HybridRetriever(BaseRetriever):
         pool = max(MERGE_POOL, top_k * CANDIDATES_PER_PASSAGE)
         ranked = [int(i) for i in top_indices(fused, pool) if np.isfinite(fused[i])]
         groups = merge_overlapping(ranked, self._span)[:top_k]
-        baselines = mean_by_language(meaning, allowed, index.indices_by_language) if meaning is not None else {}
+        baselines = mean_meaning_by_language(meaning, allowed, index.indices_by_language) if meaning is not None else {}
         passages = [
             self._passage(rows, float(fused[rows[0]]), plan, self._cosine(rows[0], dense, gloss), meaning, baselines)
             for rows in groups
@@ -157,19 +157,6 @@ class HybridRetriever(BaseRetriever):
             meaning=_best_meaning(meaning, rows),
             meaning_baseline=baselines.get(language),
         )
-
-
-def mean_by_language(
-    meaning: np.ndarray, allowed: np.ndarray, rows_by_language: dict[str, np.ndarray]
-) -> dict[str, float]:
-    """The question's mean meaning cosine with the allowed chunks of each language that have one."""
-    means = {}
-    for language, rows in rows_by_language.items():
-        values = meaning[rows][allowed[rows]]
-        values = values[~np.isnan(values)]
-        if len(values):
-            means[language] = float(values.mean())
-    return means
 
 
 def _best_meaning(meaning: np.ndarray | None, rows: list[int]) -> float | None:
