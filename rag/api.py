@@ -60,22 +60,23 @@ def open_rag(settings: Settings | None = None, embedding: Any = None, **override
     return Rag(settings, embedding=embedding)
 
 
-def _warm_up_in_background(embedding: Any) -> None:
-    """Let a local model build its inference session in a thread while the first question is
-    planned (the dictionary loads, terms are translated and scored): ONNX Runtime builds it
-    without holding the GIL, so a cold start no longer waits for it (0.1-0.3 s) at the embedding.
-    Models without ``warm_up`` (remote ones) are left alone."""
-    warm_up = getattr(embedding, "warm_up", None)
-    if warm_up is None:
-        return
+def _warm_up_in_background(*models: Any) -> None:
+    """Let each local model build its inference sessions in a thread of its own while the index
+    loads and the first question is planned: OpenVINO compiles and ONNX Runtime builds sessions
+    without holding the GIL, so a cold start no longer waits for them at the first question
+    (bench/notes.md, "A cold start's warm-up"). Models without ``warm_up`` (remote ones, or none)
+    are left alone; a failure stays quiet, as the first question meets it and reports it."""
+    for model in models:
+        warm_up = getattr(model, "warm_up", None)
+        if warm_up is not None:
+            threading.Thread(target=_warm_up_quietly, args=(warm_up,), name="rag-embedding-warm-up").start()
 
-    def run() -> None:
-        try:
-            warm_up()
-        except Exception:  # the first question meets the same error and reports it
-            log.debug("warming up the embedding model failed", exc_info=True)
 
-    threading.Thread(target=run, name="rag-embedding-warm-up").start()
+def _warm_up_quietly(warm_up: Any) -> None:
+    try:
+        warm_up()
+    except Exception:  # the first question meets the same error and reports it
+        log.debug("warming up a model failed", exc_info=True)
 
 
 class Rag:
@@ -151,6 +152,7 @@ class Rag:
 
         with self._lock:
             if self._retriever is None:
+                _warm_up_in_background(self.embedding, self.meaning_model)
                 index = load_search_index(self._store_settings(), lambda: self.store(create=False))
                 self._install(index)
                 self._note_stamp()
@@ -165,9 +167,8 @@ class Rag:
             self._reload(current)
         return self._retriever
 
-    def _install(self, index, warm_up: bool = True) -> None:
-        """Make ``index`` the one questions use (an atomic swap: a running question keeps its own).
-        ``warm_up``: start the embedding's warm-up (not after an ingest, which used the model)."""
+    def _install(self, index) -> None:
+        """Make ``index`` the one questions use (an atomic swap: a running question keeps its own)."""
         from rag.retrieval.hybrid import HybridRetriever
 
         if not index.chunks:
@@ -176,8 +177,6 @@ class Rag:
                 f"{self._ingest_command()}"
             )
         self._check_vectors_match(index.records)
-        if warm_up:
-            _warm_up_in_background(self.embedding)
         retriever = HybridRetriever(
             index,
             self.embedding,
@@ -476,7 +475,7 @@ class Rag:
         the report and that index."""
         report, index = self._ingest_into_store(corpus, rebuild, show)
         if index.chunks:
-            self._install(index, warm_up=False)
+            self._install(index)
         else:  # files without text: questions then say the index holds no documents
             with self._lock:
                 self._retriever = None

@@ -182,6 +182,31 @@ def test_vector_products_of_a_question_run_on_query_threads_blas_threads(seed_ra
     assert blas_threads_now() == before
 
 
+def test_a_questions_meaning_vector_computed_beside_the_english_one_is_the_one_computed_alone(seed_rag):
+    """search starts the meaning model's inference, embeds the question in English meanwhile and
+    then collects the meaning vector: the same vector as asking the model on its own."""
+    meaning = seed_rag.retriever().meaning
+    long_question = "Why did Clark lose his powers? " * 80  # more than one window of word pieces
+    for question in ("Why did Clark lose his powers?", "Wer rettet Chloe?", long_question):
+        vector_when_done = meaning.start_query(question)
+        seed_rag.retriever().embedding.get_query_embedding(question)
+        together = vector_when_done()
+        alone = meaning.query([question])[0]
+        assert together.shape == alone.shape == (384,)
+        assert float(together @ alone) > 0.99999 and abs(float(np.linalg.norm(together)) - 1) < 1e-5
+
+
+def test_question_sessions_are_not_pinned_to_one_core(seed_rag):
+    """Pinned, the two models' question streams shared the first core and took turns on it."""
+    retriever = seed_rag.retriever()
+    retriever.search("Why did Clark lose his powers?", top_k=3)
+    english = retriever.embedding._session(ingest=False)
+    meaning = retriever.meaning.encoder().session(throughput=False)
+    assert english.get_property("ENABLE_CPU_PINNING") is False
+    assert meaning.get_property("ENABLE_CPU_PINNING") is False
+    assert english.get_property("INFERENCE_NUM_THREADS") == meaning.get_property("INFERENCE_NUM_THREADS") == 1
+
+
 def test_passages_carry_the_signals_the_gate_and_answerers_rely_on(seed_rag):
     retriever = seed_rag.retriever()
     (passage,) = retriever.search("Jor-El Sonnenuntergang", top_k=1).passages

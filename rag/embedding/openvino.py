@@ -11,6 +11,7 @@ from llama_index.core.bridge.pydantic import PrivateAttr
 
 from rag.embedding.fingerprint import exported_model_fingerprint
 from rag.embedding.onnx import OnnxEmbedding
+from rag.runtime.openvino import query_session_config
 
 #: OpenVINO runs one inference at a time in this process. Two threads inferring at once (the
 #: warm-up thread and the first question; two questions in the app) deadlocked in the Python
@@ -72,7 +73,7 @@ class OpenVinoEmbedding(OnnxEmbedding):
                 "INFERENCE_NUM_THREADS": self.ingest_threads,
             }
         else:
-            config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": self.query_threads}
+            config = query_session_config(self.query_threads)
         config["INFERENCE_PRECISION_HINT"] = self.inference_precision
         return self._core.compile_model(str(self._model_file), "CPU", config)
 

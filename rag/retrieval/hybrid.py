@@ -23,6 +23,7 @@ taking a place of its own (merge_overlapping), so the top k are k distinct stret
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
@@ -84,8 +85,9 @@ class HybridRetriever(BaseRetriever):
             return RetrievalResult(plan, [])
         allowed = self._allowed_mask(sources)
         lexical = index.lexical.scores(plan.weighted_terms())
+        meaning_vector_when_done = self._start_meaning_vector(question)
         vector = np.asarray(self.embedding.get_query_embedding(plan.embedded_text), dtype=np.float32)
-        meaning_vector = self._meaning_vector(question)
+        meaning_vector = meaning_vector_when_done()
         with limited_blas_threads(self.blas_threads):
             dense = index.vectors @ vector
             gloss = index.gloss_scores(vector)
@@ -103,11 +105,12 @@ class HybridRetriever(BaseRetriever):
         ]
         return RetrievalResult(plan, passages, meaning_vector)
 
-    def _meaning_vector(self, question: str) -> np.ndarray | None:
-        """The question's multilingual vector (the question as asked: the model reads both languages)."""
+    def _start_meaning_vector(self, question: str) -> Callable[[], np.ndarray | None]:
+        """The question's multilingual vector (the question as asked: the model reads both
+        languages), started before the English vector so that the two are computed at once."""
         if self.meaning is None:
-            return None
-        return np.asarray(self.meaning.query([question])[0], dtype=np.float32)
+            return lambda: None
+        return self.meaning.start_query(question)
 
     def _span(self, i: int) -> tuple[str, int, int]:
         chunks = self.index.chunks

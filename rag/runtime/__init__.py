@@ -1,1 +1,2 @@
-"""Process-wide runtime concerns: the offline environment, BLAS thread limits, GC pauses."""
+"""Process-wide runtime concerns: the offline environment, BLAS thread limits, GC pauses,
+OpenVINO's question sessions."""
