@@ -194,7 +194,7 @@ def render(results: dict, seeds: dict, latency: dict, n_questions: int, xquad: P
         "",
         "A hit is a passage containing one of the question's gold quotes. A passage is a chunk (200 word "
         "pieces, about 600 characters), widened by an overlapping neighbour when one ranks too "
-        f"(`rag.retrieval.hybrid.merge_overlapping`): the top-3 passages average {seeds['mean_chars']:.0f} characters "
+        f"(`rag.retrieval.passages.merge_neighbours`): the top-3 passages average {seeds['mean_chars']:.0f} characters "
         f"(longest {seeds['max_chars']}).",
         "",
         f"- top-1: {seeds['top1']}/{seeds['n']}; top-3: {seeds['top3']}/{seeds['n']} (goal: all)",

@@ -13,6 +13,7 @@ from rag.ingest.alignment import align_pieces
 from rag.ingest.chunking import Chunker, MERGED_TAIL_SHARE
 from rag.ingest.documents import read_folder
 from rag.ingest.wordpieces import word_piece_counter
+from support.chunks import assert_gaps_are_the_whitespace_between_neighbours
 from support.paths import SEEDS
 from support.settings import make_settings
 
@@ -132,6 +133,7 @@ def test_chunk_offsets_slice_arbitrary_text_exactly(tmp_path_factory, parts):
         assert text[chunk.start : chunk.end] == chunk.text
         assert chunk.text.strip()
     assert_chunks_cover_every_word(text, chunks)
+    assert_gaps_are_the_whitespace_between_neighbours(text, chunks)
 
 
 repeated_sentences = st.sampled_from(["Clark runs. ", "Lana waits at the farm. ", "Rain.\n\n", "Clark runs. Lana waits. "])
@@ -150,6 +152,7 @@ def test_chunks_of_a_text_that_repeats_itself_leave_no_gap(parts):
     assert all(text[c.start : c.end] == c.text for c in chunks)
     assert all(a.start < b.start and a.end < b.end for a, b in zip(chunks, chunks[1:]))
     assert_chunks_cover_every_word(text, chunks)
+    assert_gaps_are_the_whitespace_between_neighbours(text, chunks)
 
 
 def assert_chunks_cover_every_word(text, chunks):

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
+from support.chunks import assert_gaps_are_the_whitespace_between_neighbours
 from support.paths import SEEDS
 from support.settings import make_settings
 
@@ -158,6 +159,7 @@ def test_chunks_of_a_file_of_many_blocks_slice_its_whole_text_exactly(tmp_path, 
     assert [c.index for c in chunks] == list(range(len(chunks)))
     assert all(whole[c.start : c.end] == c.text and c.text.strip() for c in chunks)
     assert all(a.start < b.start for a, b in pairwise(chunks))
+    assert_gaps_are_the_whitespace_between_neighbours(whole, chunks)  # across block ends too
     covered = bytearray(len(whole))
     for chunk in chunks:
         covered[chunk.start : chunk.end] = b"\x01" * (chunk.end - chunk.start)
@@ -171,8 +173,8 @@ def test_a_file_of_one_block_is_chunked_exactly_as_its_whole_text(tmp_path):
     assert len(documents) == 3
     for document in documents:
         whole = extract(SEEDS / document.source).text
-        streamed = [(c.index, c.start, c.end, c.text) for c in chunker.chunk(document)]
-        assert streamed == [(c.index, c.start, c.end, c.text) for c in chunker.chunk_text(document, whole)]
+        streamed = [(c.index, c.start, c.end, c.text, c.gap_before) for c in chunker.chunk(document)]
+        assert streamed == [(c.index, c.start, c.end, c.text, c.gap_before) for c in chunker.chunk_text(document, whole)]
         assert len(streamed) > 1
 
 

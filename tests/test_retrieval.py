@@ -10,7 +10,7 @@ from hypothesis import given, strategies as st
 
 from rag.text.gloss import DictionaryGlosser, english_names, gloss_german, gloss_hash, names_for_gloss
 from rag.retrieval.fusion import DEFAULT_WEIGHTS, FUSION_WEIGHTS
-from rag.retrieval.passages import MAX_CHUNKS_PER_PASSAGE, merge_overlapping
+from rag.retrieval.passages import MAX_CHUNKS_PER_PASSAGE, joined_text, merge_neighbours
 from rag.types import support
 from rag.retrieval.planning import TermStatistics, translate_against_corpus
 from rag.text.translate import DEFAULT_DICTIONARY_PATH, Dictionary
@@ -22,7 +22,8 @@ FIXTURES = REPO / "fixtures" / "seeds.jsonl"
 #: Fixtures whose gold passage is not in the top 3 (strict: a fix shows up as a failure to update).
 #: seed-powers and de-ff-003 dropped to ranks 5-6 when the meaning model joined the fusion (weight
 #: 0.5, chosen on the tuning questions: hit@1 and hit@5 up, hit@3 down by one question there).
-KNOWN_MISSES = {"de-ff-001", "de-ff-002", "de-ff-003", "de-ff-004", "de-ff-013", "seed-powers", "span-006", "span-007"}
+#: span-006 came into the top 3 when neighbouring chunks began to form one passage.
+KNOWN_MISSES = {"de-ff-001", "de-ff-002", "de-ff-003", "de-ff-004", "de-ff-013", "seed-powers", "span-007"}
 
 
 @pytest.fixture(scope="module")
@@ -320,36 +321,62 @@ def test_a_callers_translation_of_the_question_replaces_the_dictionarys(seed_rag
     assert any(gold in normalised(p.text) for p in translated)
 
 
-# --- overlapping chunks make one passage ------------------------------------------------------------
+# --- neighbouring chunks make one passage ----------------------------------------------------------
 
-spans = st.lists(
-    st.tuples(st.sampled_from(["a.txt", "b.txt"]), st.integers(0, 50), st.integers(1, 20)).map(
-        lambda t: (t[0], t[1], t[1] + t[2])
-    ),
+#: Chunks of two sources: (source, start, end) and the whitespace recorded before the chunk (None:
+#: it overlaps or lies far from the chunk before), as the chunker records it.
+chunk_lists = st.lists(
+    st.tuples(
+        st.sampled_from(["a.txt", "b.txt"]), st.integers(0, 50), st.integers(1, 20), st.sampled_from([None, "", " ", "\n\n"])
+    ).map(lambda t: ((t[0], t[1], t[1] + t[2]), t[3])),
     max_size=30,
 )
 
 
-@given(spans)
-def test_merged_passages_never_overlap_and_keep_the_ranking(chunk_spans):
-    passages = merge_overlapping(list(range(len(chunk_spans))), chunk_spans.__getitem__)
+def bridged(before: tuple[str, int, int], after: tuple[str, int, int], gap: str | None) -> bool:
+    return before[0] == after[0] and gap is not None and before[2] + len(gap) == after[1]
+
+
+@given(chunk_lists)
+def test_merged_passages_never_overlap_keep_the_ranking_and_join_only_neighbours(chunks):
+    spans = [span for span, _ in chunks]
+    gaps = [gap for _, gap in chunks]
+    passages = merge_neighbours(list(range(len(chunks))), spans.__getitem__, gaps.__getitem__)
     assert all(1 <= len(rows) <= MAX_CHUNKS_PER_PASSAGE for rows in passages)
     firsts = [rows[0] for rows in passages]
     assert firsts == sorted(firsts)  # passages in the order of their best chunk
     unions = []
     for rows in passages:
         assert rows == sorted(rows)  # the best chunk first
-        source = {chunk_spans[r][0] for r in rows}
+        source = {spans[r][0] for r in rows}
         assert len(source) == 1
-        unions.append((source.pop(), min(chunk_spans[r][1] for r in rows), max(chunk_spans[r][2] for r in rows)))
+        if len(rows) == 2:  # two chunks that share characters, or one continuing the other
+            (a, b) = sorted(rows, key=lambda r: spans[r][1])
+            overlap = spans[a][1] < spans[b][2] and spans[b][1] < spans[a][2]
+            assert overlap or bridged(spans[a], spans[b], gaps[b])
+        unions.append((source.pop(), min(spans[r][1] for r in rows), max(spans[r][2] for r in rows)))
     for i, (s1, a1, b1) in enumerate(unions):
         for s2, a2, b2 in unions[i + 1 :]:
             assert s1 != s2 or b1 <= a2 or b2 <= a1
     # a chunk is left out only when it overlaps a chosen passage
     chosen = {r for rows in passages for r in rows}
-    for r, (s, a, b) in enumerate(chunk_spans):
+    for r, (s, a, b) in enumerate(spans):
         if r not in chosen:
             assert any(s == u[0] and a < u[2] and b > u[1] for u in unions)
+
+
+def test_a_chunk_continuing_a_chosen_one_after_a_paragraph_break_joins_its_passage_exactly():
+    from rag.index.store import StoredChunk
+
+    source = "Clark lands at the pole.\n\nJor-El speaks to him."
+    first = StoredChunk("1", "Clark lands at the pole.", {"source": "s.txt", "start": 0, "end": 24})
+    second = StoredChunk("2", "Jor-El speaks to him.", {"source": "s.txt", "start": 26, "end": 47, "gap_before": "\n\n"})
+    spans = [("s.txt", 0, 24), ("s.txt", 26, 47)]
+    assert merge_neighbours([1, 0], spans.__getitem__, [None, "\n\n"].__getitem__) == [[1, 0]]
+    text, start, end = joined_text([second, first])
+    assert (text, start, end) == (source, 0, len(source)) and source[start:end] == text
+    # without the recorded whitespace (a store of an older chunker) they stay apart
+    assert merge_neighbours([1, 0], spans.__getitem__) == [[1], [0]]
 
 
 @pytest.mark.parametrize("question", ["Why did Clark lose his powers?", "Wer ist Nam Ek?", "Where did Clark land?"])

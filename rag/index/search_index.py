@@ -15,6 +15,7 @@ from rag.index.store import ChunkStore, FileRecord, StoredChunk
 
 SNAPSHOT_METADATA_KEYS = (
     "source", "title", "language", "kind", "start", "end", "page_start", "page_end", "section", "chunk_index",
+    "gap_before",
 )
 
 

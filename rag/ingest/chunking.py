@@ -27,6 +27,8 @@ _PUNCTUATION_RUN = re.compile(r"""[.?!)";}\]*:@'({\[‘’“”«»]{100,}""")
 
 
 _WORD_WITH_SPACE = re.compile(r"\s*\S+\s*")
+#: The longest whitespace between two chunks that a passage may bridge (a paragraph break, as a rule).
+MAX_GAP = 16
 
 
 def _cut(text: str, size: int) -> list[str]:
@@ -44,6 +46,10 @@ class Chunk:
     end: int
     text: str
     metadata: dict = field(default_factory=dict, compare=False)
+    #: The whitespace between the chunk before and this one (``text[previous end:start]``), when
+    #: they do not overlap and it is at most MAX_GAP characters: it lets retrieval show two
+    #: neighbouring chunks as one exact stretch of the source (rag.retrieval.passages).
+    gap_before: str | None = None
 
     @property
     def text_hash(self) -> str:
@@ -82,10 +88,21 @@ class Chunker:
         file. Each block is cut alone, so a text of one block is cut exactly as a whole; chunks
         do not overlap across a block boundary (a paragraph break, as a rule)."""
         index = 0
+        since_previous: str | None = None  # the text after the previous chunk, up to the block read
         for block in document.text_blocks() if blocks is None else blocks:
+            at = 0  # where since_previous stops in this block
             for start, end in self._spans(block.text):
-                yield Chunk(document, index, block.start + start, block.start + end, block.text[start:end])
+                gap = None if since_previous is None or start < at else since_previous + block.text[at:start]
+                yield Chunk(
+                    document, index, block.start + start, block.start + end, block.text[start:end],
+                    gap_before=gap if gap is not None and len(gap) <= MAX_GAP and not gap.strip() else None,
+                )
                 index += 1
+                since_previous, at = "", end
+            if since_previous is not None:
+                since_previous += block.text[at:]
+                if len(since_previous) > MAX_GAP:  # no neighbour bridges it: keep memory bounded
+                    since_previous = since_previous[: MAX_GAP + 1]
 
     def chunk(self, document: SourceDocument) -> list[Chunk]:
         """All chunks of the document's text, read again (see ``chunks``)."""

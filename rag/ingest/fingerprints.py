@@ -10,7 +10,8 @@ import hashlib
 
 from rag.config import Settings
 
-CHUNKER_VERSION = "3"  # 3: runs of 100+ punctuation characters are cut around before NLTK (rag.ingest.chunking)
+CHUNKER_VERSION = "4"  # 3: runs of 100+ punctuation characters are cut around before NLTK (rag.ingest.chunking);
+# 4: chunks record the whitespace before them (gap_before), so neighbouring chunks can form one passage
 
 
 def sha256_text(text: str) -> str:

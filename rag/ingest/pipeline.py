@@ -377,6 +377,7 @@ class _ChunkWriter:
             "doc_hash": document.content_hash,
             "text_hash": chunk.text_hash,
             "fingerprint": self.fingerprint,
+            **({"gap_before": chunk.gap_before} if chunk.gap_before is not None else {}),
         }
 
 

@@ -17,7 +17,8 @@ it only meets through translation); cosines are used as they are. Weights were f
 BM25 plus the glosses (MiniLM on raw German text only adds noise), English-German on the glosses.
 
 A chunk overlapping a better-ranked chunk of the same source widens that passage instead of
-taking a place of its own (merge_overlapping), so the top k are k distinct stretches of text.
+taking a place of its own, and a chunk continuing it after a paragraph break joins it
+(merge_neighbours), so the top k are k distinct stretches of text.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from rag.retrieval.passages import (
     RetrievalResult,
     joined_location,
     joined_text,
-    merge_overlapping,
+    merge_neighbours,
 )
 from rag.retrieval.planning import DictionarySource, QueryPlan, QueryPlanner, coverage
 from rag.embedding.meaning import MeaningModel
@@ -97,7 +98,7 @@ class HybridRetriever(BaseRetriever):
         fused = np.where(allowed, fused, -np.inf)
         pool = max(MERGE_POOL, top_k * CANDIDATES_PER_PASSAGE)
         ranked = [int(i) for i in top_indices(fused, pool) if np.isfinite(fused[i])]
-        groups = merge_overlapping(ranked, self._span)[:top_k]
+        groups = merge_neighbours(ranked, self._span, self._gap_before)[:top_k]
         baselines = mean_meaning_by_language(meaning, allowed, index.indices_by_language) if meaning is not None else {}
         passages = [
             self._passage(rows, float(fused[rows[0]]), plan, self._cosine(rows[0], dense, gloss), meaning, baselines)
@@ -115,6 +116,9 @@ class HybridRetriever(BaseRetriever):
     def _span(self, i: int) -> tuple[str, int, int]:
         chunks = self.index.chunks
         return chunks.value(i, "source"), int(chunks.value(i, "start")), int(chunks.value(i, "end"))
+
+    def _gap_before(self, i: int) -> str | None:
+        return self.index.chunks.value(i, "gap_before")
 
     def _cosine(self, i: int, dense: np.ndarray, gloss: np.ndarray) -> float:
         """The question's cosine with the chunk's English form: its gloss if German, else its text."""

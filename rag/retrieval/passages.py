@@ -1,4 +1,4 @@
-"""From ranked chunks to passages: overlapping chunks of one source merge into one passage, and the
+"""From ranked chunks to passages: neighbouring chunks of one source merge into one passage, and the
 result of a search is a typed list of passages with the plan that found them.
 """
 
@@ -36,39 +36,77 @@ class RetrievalResult:
         return [node_from_passage(p) for p in self.passages]
 
 
-def merge_overlapping(ranked: list[int], span: Callable[[int], tuple[str, int, int]]) -> list[list[int]]:
+def merge_neighbours(
+    ranked: list[int],
+    span: Callable[[int], tuple[str, int, int]],
+    gap_before: Callable[[int], str | None] = lambda row: None,
+) -> list[list[int]]:
     """Group ranked chunks into passages, best first, each passage a chunk widened by at most one
-    overlapping chunk.
+    neighbour: a chunk that overlaps it, or the chunk right before or after it.
 
     A chunk that overlaps a passage already chosen (same source, shared characters) never takes a
     place of its own: showing the same sentences twice wastes a place that text not yet shown
     could take. It widens that passage if the passage is still one chunk (the passage then shows
     its best chunk with the neighbour that ranks highest), and is left out otherwise, so a passage
-    is at most two chunks long. Returns each passage's chunk rows, its best chunk first.
+    is at most two chunks long. A chunk that continues a passage's text after a paragraph break
+    (``gap_before``: the whitespace between the chunk and the one before it, None when they
+    overlap or are far apart) widens it the same way, or takes its own place when the passage is
+    full: both halves of a paragraph the question matches show as one stretch of text (bench/notes.md,
+    "Neighbouring chunks as one passage"). Returns each passage's chunk rows, its best chunk first.
     """
     passages: list[list[int]] = []
     spans: list[tuple[str, int, int]] = []
     for row in ranked:
         source, start, end = span(row)
         overlapping = [n for n, (s, a, b) in enumerate(spans) if s == source and start < b and end > a]
-        if not overlapping:
+        if overlapping:
+            if len(overlapping) == 1 and len(passages[overlapping[0]]) < MAX_CHUNKS_PER_PASSAGE:
+                _widen(passages, spans, overlapping[0], row, start, end)
+            continue
+        touching = [
+            n for n, (s, a, b) in enumerate(spans)
+            if s == source and len(passages[n]) < MAX_CHUNKS_PER_PASSAGE
+            and (_bridges(b, start, gap_before(row)) or _bridges(end, a, gap_before(_first(passages[n], span))))
+        ]
+        if touching:
+            _widen(passages, spans, touching[0], row, start, end)
+        else:
             passages.append([row])
             spans.append((source, start, end))
-        elif len(overlapping) == 1 and len(passages[overlapping[0]]) < MAX_CHUNKS_PER_PASSAGE:
-            n = overlapping[0]
-            passages[n].append(row)
-            spans[n] = (source, min(start, spans[n][1]), max(end, spans[n][2]))
     return passages
 
 
+def _widen(passages: list[list[int]], spans: list[tuple[str, int, int]], n: int, row: int, start: int, end: int) -> None:
+    passages[n].append(row)
+    source, a, b = spans[n]
+    spans[n] = (source, min(start, a), max(end, b))
+
+
+def _first(rows: list[int], span: Callable[[int], tuple[str, int, int]]) -> int:
+    """The row of a passage's chunk that starts first."""
+    return min(rows, key=lambda row: span(row)[1])
+
+
+def _bridges(end: int, start: int, gap: str | None) -> bool:
+    """Whether ``gap`` is exactly the text between a chunk ending at ``end`` and one starting at ``start``."""
+    return gap is not None and end + len(gap) == start
+
+
 def joined_text(chunks: list[StoredChunk]) -> tuple[str, int, int]:
-    """The text of overlapping chunks of one source (or of a single chunk) as one span:
-    (text, start, end)."""
+    """The text of neighbouring chunks of one source (or of a single chunk) as one span:
+    (text, start, end). Chunks that do not overlap are joined by the whitespace recorded between
+    them (``gap_before``), so the text is still exactly the source's ``[start:end]``."""
     ordered = sorted(chunks, key=lambda c: int(c.metadata["start"]))
     text, start, end = ordered[0].text, int(ordered[0].metadata["start"]), int(ordered[0].metadata["end"])
     for chunk in ordered[1:]:
         chunk_start, chunk_end = int(chunk.metadata["start"]), int(chunk.metadata["end"])
-        if chunk_end > end:
+        if chunk_start >= end:
+            gap = chunk.metadata.get("gap_before")
+            if not _bridges(end, chunk_start, gap):
+                raise ValueError(f"chunks {end} and {chunk_start} of {chunk.metadata.get('source')} are not neighbours")
+            text += gap + chunk.text
+            end = chunk_end
+        elif chunk_end > end:
             text += chunk.text[end - chunk_start :]
             end = chunk_end
     return text, start, end
