@@ -136,6 +136,29 @@ def test_chunk_offsets_slice_arbitrary_text_exactly(tmp_path_factory, parts):
     assert_gaps_are_the_whitespace_between_neighbours(text, chunks)
 
 
+@pytest.mark.parametrize("boundary", ["page", "section"])
+def test_no_chunk_records_a_gap_across_a_page_break_or_a_heading(boundary):
+    """Passages join neighbouring chunks only over the whitespace a chunk records before it; across
+    a page break or a heading there is none, so a citation keeps naming one page and one section."""
+    from rag.ingest.documents import SourceDocument
+    from rag.ingest.formats.base import PageSpan, SectionSpan
+
+    paragraph = "Clark walks to the farm. Lana waits for him until dawn. Then they talk."
+    first = "\n\n".join([paragraph] * 3)
+    text = first + "\n\n" + "\n\n".join([paragraph] * 3)
+    split = len(first) + 2
+    if boundary == "page":
+        places = {"pages": (PageSpan(1, 0, split), PageSpan(2, split, len(text)))}
+    else:
+        places = {"sections": (SectionSpan(("One",), 0, split), SectionSpan(("Two",), split, len(text)))}
+    document = SourceDocument("x.pdf", "x", "en", "", "h", chars=len(text), **places)
+    chunks = Chunker(make_settings(Path("unused"), chunk_size=32, chunk_overlap=0)).chunk_text(document, text)
+    after_the_boundary = next(c for c in chunks if c.start >= split)
+    assert after_the_boundary.gap_before is None
+    assert any(c.gap_before == "\n\n" for c in chunks if c.start < split)  # within a page: recorded
+    assert any(c.gap_before == "\n\n" for c in chunks if c.start > split)
+
+
 repeated_sentences = st.sampled_from(["Clark runs. ", "Lana waits at the farm. ", "Rain.\n\n", "Clark runs. Lana waits. "])
 
 

@@ -47,8 +47,9 @@ class Chunk:
     text: str
     metadata: dict = field(default_factory=dict, compare=False)
     #: The whitespace between the chunk before and this one (``text[previous end:start]``), when
-    #: they do not overlap and it is at most MAX_GAP characters: it lets retrieval show two
-    #: neighbouring chunks as one exact stretch of the source (rag.retrieval.passages).
+    #: they do not overlap, it is at most MAX_GAP characters and no page break or heading lies
+    #: between them: it lets retrieval show two neighbouring chunks as one exact stretch of the
+    #: source (rag.retrieval.passages).
     gap_before: str | None = None
 
     @property
@@ -89,16 +90,18 @@ class Chunker:
         do not overlap across a block boundary (a paragraph break, as a rule)."""
         index = 0
         since_previous: str | None = None  # the text after the previous chunk, up to the block read
+        previous_end = 0
         for block in document.text_blocks() if blocks is None else blocks:
             at = 0  # where since_previous stops in this block
             for start, end in self._spans(block.text):
                 gap = None if since_previous is None or start < at else since_previous + block.text[at:start]
+                bridgeable = gap is not None and len(gap) <= MAX_GAP and not gap.strip()
                 yield Chunk(
                     document, index, block.start + start, block.start + end, block.text[start:end],
-                    gap_before=gap if gap is not None and len(gap) <= MAX_GAP and not gap.strip() else None,
+                    gap_before=gap if bridgeable and _one_place(document, previous_end, block.start + start) else None,
                 )
                 index += 1
-                since_previous, at = "", end
+                since_previous, at, previous_end = "", end, block.start + end
             if since_previous is not None:
                 since_previous += block.text[at:]
                 if len(since_previous) > MAX_GAP:  # no neighbour bridges it: keep memory bounded
@@ -164,6 +167,15 @@ class Chunker:
         if self._count_pieces(text[start:end]) > self._merge_limit:
             return spans
         return spans[:-2] + [(start, end)]
+
+
+def _one_place(document: SourceDocument, end_before: int, start: int) -> bool:
+    """Whether the chunk ending at ``end_before`` and the one starting at ``start`` lie on one page
+    under one heading: a passage never joins two chunks across a page break or a heading, so its
+    citation names the page and section it comes from."""
+    before = document.location(end_before - 1, end_before)
+    after = document.location(start, start + 1)
+    return before.page_end == after.page_start and before.section == after.section
 
 
 def _merged_tail_limit(settings: Settings) -> int:

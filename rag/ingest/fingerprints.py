@@ -10,8 +10,9 @@ import hashlib
 
 from rag.config import Settings
 
-CHUNKER_VERSION = "4"  # 3: runs of 100+ punctuation characters are cut around before NLTK (rag.ingest.chunking);
-# 4: chunks record the whitespace before them (gap_before), so neighbouring chunks can form one passage
+CHUNKER_VERSION = "5"  # 3: runs of 100+ punctuation characters are cut around before NLTK (rag.ingest.chunking);
+# 4: chunks record the whitespace before them (gap_before), so neighbouring chunks can form one passage;
+# 5: not across a page break or a heading
 
 
 def sha256_text(text: str) -> str:
