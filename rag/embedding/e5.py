@@ -95,10 +95,7 @@ class E5Encoder:
 
         def finish() -> np.ndarray:
             request.wait()
-            hidden = request.get_output_tensor(0).data
-            mask = feed["attention_mask"].astype(np.float32)
-            mean = np.einsum("bld,bl->d", hidden, mask) / mask.sum()
-            return (mean / max(float(np.linalg.norm(mean)), 1e-6)).astype(np.float32)
+            return _normalised(_masked_means(request.get_output_tensor(0).data, feed["attention_mask"]))[0]
 
         return finish
 
@@ -114,8 +111,7 @@ class E5Encoder:
         weights = np.array([max(len(w) - 2, 1) for w in windows], dtype=np.float32)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         np.add.at(out, np.array(owner, dtype=np.int64), means * weights[:, None])
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-6)
+        return _normalised(out)
 
     def session(self, throughput: bool) -> Any:
         """The compiled model for queries (latency) or ingest (throughput), compiled once."""
@@ -151,8 +147,7 @@ class E5Encoder:
         session = self.session(throughput)
 
         def keep(index: int, hidden: np.ndarray, mask: np.ndarray) -> None:
-            sums = np.einsum("bld,bl->bd", hidden, mask.astype(np.float32))
-            out[batches[index]] = sums / mask.sum(axis=1, keepdims=True).astype(np.float32)
+            out[batches[index]] = _masked_means(hidden, mask)
 
         if not throughput or len(batches) == 1:
             request = session.create_infer_request()
@@ -187,3 +182,14 @@ class E5Encoder:
             ids[row, : len(window)] = window
             mask[row, : len(window)] = 1
         return {"inputs_embeds": self._embed_words(ids), "attention_mask": mask}
+
+
+def _masked_means(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of ``hidden`` ``[batch, length, dim]`` over each row's tokens where ``mask`` is 1."""
+    sums = np.einsum("bld,bl->bd", hidden, mask.astype(np.float32))
+    return sums / mask.sum(axis=1, keepdims=True).astype(np.float32)
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (a zero row stays zero)."""
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-6)
