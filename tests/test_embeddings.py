@@ -279,3 +279,44 @@ def test_concurrent_questions_do_not_deadlock(settings, runtime):
         thread.join(timeout=120)
     assert not any(t.is_alive() for t in threads), "a thread is stuck in an inference"
     assert all(np.allclose(results[w], results[0], atol=1e-5) for w in results)
+
+
+def test_batches_in_flight_come_back_in_feed_order_as_one_at_a_time_would():
+    """More batches than requests, of different widths: every result reaches ``collect`` in feed
+    order and equals the synchronous inference of the same feed."""
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    from rag.runtime.openvino import infer_in_flight
+
+    rng = np.random.default_rng(3)
+    x = ops.parameter([-1, -1, 16], np.float32, name="x")
+    model = ov.Model([ops.matmul(x, ops.constant(rng.random((16, 8), dtype=np.float32)), False, False)], [x])
+    session = ov.Core().compile_model(model, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": 2})
+    feeds = [{"x": rng.random((1 + i % 3, 2 + i, 16), dtype=np.float32)} for i in range(9)]
+    collected: list[tuple[int, np.ndarray]] = []
+    infer_in_flight(session, iter(feeds), lambda index, output: collected.append((index, output.copy())))
+    assert [index for index, _ in collected] == list(range(len(feeds)))
+    one_at_a_time = session.create_infer_request()
+    for (index, output), feed in zip(collected, feeds):
+        assert np.allclose(output, one_at_a_time.infer(feed)[0], atol=1e-6)
+
+
+def test_no_python_runs_on_openvinos_threads(settings, monkeypatch):
+    """A Python callback on OpenVINO's threads took the GIL while the interpreter was shutting
+    down, and `rag ask` aborted at exit now and then ("terminate called without an active
+    exception"). Embedding many texts, by either model, registers no callback."""
+    import openvino as ov
+
+    from rag.embedding.meaning import build_meaning_model
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a Python callback would run on an OpenVINO thread")
+
+    monkeypatch.setattr(ov.AsyncInferQueue, "set_callback", refuse)
+    monkeypatch.setattr(ov.InferRequest, "set_callback", refuse)
+    texts = seed_sentences(40)
+    english = build_embedding(settings.with_overrides(embedding_runtime="openvino-int8")).model_copy(update={"run_batch_size": 4})
+    assert len(english.get_text_embedding_batch(texts)) == len(texts)
+    meaning = build_meaning_model(settings)
+    assert meaning.passage(texts * 3).shape == (len(texts) * 3, 384)

@@ -10,7 +10,7 @@ English and German (the model is built once by rag.embedding.e5_export).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.embedding.e5_tokenizer import E5Tokenizer
 from rag.embedding.e5_weights import _dequantize
-from rag.runtime.openvino import query_session_config
+from rag.runtime.openvino import infer_in_flight, query_session_config
 
 
 class WordEmbedder:
@@ -38,9 +38,9 @@ class E5Encoder:
     """multilingual-e5-small on OpenVINO from a ``build_e5_openvino`` cache folder.
 
     ``query`` compiles for latency (one request, ``query_threads`` threads); ``passage`` compiles
-    for throughput (``min(2, ingest_threads)`` streams, length-sorted batches in flight on an
-    ``AsyncInferQueue``). Vectors are float32, L2-normalised, 384-d. Not thread-safe: one call at
-    a time per instance.
+    for throughput (``min(2, ingest_threads)`` streams, length-sorted batches in flight:
+    ``rag.runtime.openvino.infer_in_flight``). Vectors are float32, L2-normalised, 384-d. Not
+    thread-safe: one call at a time per instance.
     """
 
     def __init__(
@@ -154,19 +154,14 @@ class E5Encoder:
             for index, feed in enumerate(feeds):
                 keep(index, request.infer(feed)[0], feed["attention_mask"])
             return out
-        import openvino as ov
-
-        queue = ov.AsyncInferQueue(session, session.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
         masks: dict[int, np.ndarray] = {}
 
-        def done(request: Any, index: int) -> None:
-            keep(index, request.get_output_tensor(0).data, masks.pop(index))
+        def remembering_masks() -> Iterator[dict[str, np.ndarray]]:
+            for index, feed in enumerate(feeds):
+                masks[index] = feed["attention_mask"]
+                yield feed
 
-        queue.set_callback(done)
-        for index, feed in enumerate(feeds):
-            masks[index] = feed["attention_mask"]
-            queue.start_async(feed, index)
-        queue.wait_all()
+        infer_in_flight(session, remembering_masks(), lambda index, hidden: keep(index, hidden, masks.pop(index)))
         return out
 
     def _feed(self, windows: list[list[int]]) -> dict[str, np.ndarray]:

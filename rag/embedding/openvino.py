@@ -11,7 +11,7 @@ from llama_index.core.bridge.pydantic import PrivateAttr
 
 from rag.embedding.fingerprint import exported_model_fingerprint
 from rag.embedding.onnx import OnnxEmbedding
-from rag.runtime.openvino import query_session_config
+from rag.runtime.openvino import infer_in_flight, query_session_config
 
 #: OpenVINO runs one inference at a time in this process. Two threads inferring at once (the
 #: warm-up thread and the first question; two questions in the app) deadlocked in the Python
@@ -24,7 +24,7 @@ class OpenVinoEmbedding(OnnxEmbedding):
     """The model quantised to int8 by NNCF and run by OpenVINO (``rag.embedding.openvino_export``).
 
     Ingest compiles for throughput: ``min(2, ingest_threads)`` streams share ``ingest_threads``
-    threads and an ``AsyncInferQueue`` keeps one length-sorted batch in flight per stream
+    threads and ``infer_in_flight`` keeps one length-sorted batch in flight per stream
     (faster than ONNX Runtime int8: bench/results/RESULTS.md). Queries compile for latency on ``query_threads``.
     Compiled models are cached under the model's cache folder (compiling drops from ~360 to
     ~95 ms), and widths are padded to a multiple of 8 (mask 0: the same vectors) so that a new
@@ -94,11 +94,5 @@ class OpenVinoEmbedding(OnnxEmbedding):
                 ids, mask = batches[0]
                 keep(0, session.create_infer_request().infer(self._feeds(ids, mask))[0])
                 return
-            import openvino as ov
-
-            queue = ov.AsyncInferQueue(session, session.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
-            # The callback runs on OpenVINO's thread; the output tensor is reused once it returns.
-            queue.set_callback(lambda request, index: keep(index, request.get_output_tensor(0).data))
-            for index, (ids, mask) in enumerate(batches):
-                queue.start_async(self._feeds(ids, mask), index)
-            queue.wait_all()
+            feeds = (self._feeds(ids, mask) for ids, mask in batches)
+            infer_in_flight(session, feeds, keep)
