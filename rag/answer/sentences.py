@@ -88,14 +88,14 @@ class SentenceSelector:
             if len(passage.text[start:end].split()) >= self.weights.min_words
         ]
         texts = [passages[rank].text[start:end] for rank, start, end in spans]
+        positions = _positions_in_passage(spans)
         embedded = spans[: self.weights.max_embedded]
         semantic = np.maximum(
             self._semantic(question_vector, texts[: len(embedded)]),
-            self._semantic(question_vector, in_context(embedded, passages)),
+            self._semantic(question_vector, in_context(embedded, passages, positions)),
         )
         semantic = np.concatenate([semantic, np.zeros(len(texts) - len(semantic))])
         found = []
-        positions = _positions_in_passage(spans)
         for (rank, start, end), text, meaning, position in zip(spans, texts, semantic, positions):
             language = passages[rank].language
             groups = plan.groups.get(language, [])
@@ -169,11 +169,15 @@ def _positions_in_passage(spans: Sequence[tuple[int, int, int]]) -> list[int]:
     return positions
 
 
-def in_context(spans: Sequence[tuple[int, int, int]], passages: Sequence[Passage]) -> list[str]:
+def in_context(
+    spans: Sequence[tuple[int, int, int]], passages: Sequence[Passage], positions: Sequence[int] | None = None
+) -> list[str]:
     """Each sentence (``(passage rank, start, end)``) with the candidate sentence before it in the
-    same passage, or alone when it is its passage's first."""
+    same passage, or alone when it is its passage's first. ``positions``: the spans' positions in
+    their passages (``_positions_in_passage``), when the caller has them already."""
     texts = []
-    for i, ((rank, start, end), position) in enumerate(zip(spans, _positions_in_passage(spans))):
+    positions = _positions_in_passage(spans) if positions is None else positions
+    for i, ((rank, start, end), position) in enumerate(zip(spans, positions)):
         if position > 0:
             start = spans[i - 1][1]
         texts.append(passages[rank].text[start:end])

@@ -55,36 +55,38 @@ def merge_neighbours(
     "Neighbouring chunks as one passage"). Returns each passage's chunk rows, its best chunk first.
     """
     passages: list[list[int]] = []
-    spans: list[tuple[str, int, int]] = []
+    spans: list[tuple[str, int, int]] = []  # each passage's source and the characters it covers
+    firsts: list[int] = []  # each passage's chunk that starts first
     for row in ranked:
         source, start, end = span(row)
         overlapping = [n for n, (s, a, b) in enumerate(spans) if s == source and start < b and end > a]
         if overlapping:
             if len(overlapping) == 1 and len(passages[overlapping[0]]) < MAX_CHUNKS_PER_PASSAGE:
-                _widen(passages, spans, overlapping[0], row, start, end)
+                _widen(passages, spans, firsts, overlapping[0], row, start, end)
             continue
+        gap = gap_before(row)
         touching = [
             n for n, (s, a, b) in enumerate(spans)
             if s == source and len(passages[n]) < MAX_CHUNKS_PER_PASSAGE
-            and (_bridges(b, start, gap_before(row)) or _bridges(end, a, gap_before(_first(passages[n], span))))
+            and (_bridges(b, start, gap) or (end <= a and _bridges(end, a, gap_before(firsts[n]))))
         ]
         if touching:
-            _widen(passages, spans, touching[0], row, start, end)
+            _widen(passages, spans, firsts, touching[0], row, start, end)
         else:
             passages.append([row])
             spans.append((source, start, end))
+            firsts.append(row)
     return passages
 
 
-def _widen(passages: list[list[int]], spans: list[tuple[str, int, int]], n: int, row: int, start: int, end: int) -> None:
+def _widen(
+    passages: list[list[int]], spans: list[tuple[str, int, int]], firsts: list[int], n: int, row: int, start: int, end: int
+) -> None:
     passages[n].append(row)
     source, a, b = spans[n]
+    if start < a:
+        firsts[n] = row
     spans[n] = (source, min(start, a), max(end, b))
-
-
-def _first(rows: list[int], span: Callable[[int], tuple[str, int, int]]) -> int:
-    """The row of a passage's chunk that starts first."""
-    return min(rows, key=lambda row: span(row)[1])
 
 
 def _bridges(end: int, start: int, gap: str | None) -> bool:
