@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,14 +69,18 @@ def _warm_up_in_background(*models: Any) -> None:
     for model in models:
         warm_up = getattr(model, "warm_up", None)
         if warm_up is not None:
-            threading.Thread(target=_warm_up_quietly, args=(warm_up,), name="rag-embedding-warm-up").start()
+            _in_background(warm_up, "rag-embedding-warm-up")
 
 
-def _warm_up_quietly(warm_up: Any) -> None:
+def _in_background(warm_up: Callable[[], object], name: str) -> None:
+    threading.Thread(target=_warm_up_quietly, args=(warm_up,), name=name).start()
+
+
+def _warm_up_quietly(warm_up: Callable[[], object]) -> None:
     try:
         warm_up()
     except Exception:  # the first question meets the same error and reports it
-        log.debug("warming up a model failed", exc_info=True)
+        log.debug("warming up failed", exc_info=True)
 
 
 class Rag:
@@ -98,6 +102,7 @@ class Rag:
         self._retriever = None
         self._answerers: dict[str, Answerer] = {}
         self._query_translator = None
+        self._warming: set[str] = set()  # the models whose warm-up has started
 
     # --- components, built lazily --------------------------------------------------------------
 
@@ -152,7 +157,7 @@ class Rag:
 
         with self._lock:
             if self._retriever is None:
-                _warm_up_in_background(self.embedding, self.meaning_model)
+                self._warm_up_once("meaning_model", "embedding")
                 index = load_search_index(self._store_settings(), lambda: self.store(create=False))
                 self._install(index)
                 self._note_stamp()
@@ -166,6 +171,25 @@ class Rag:
         if newer:
             self._reload(current)
         return self._retriever
+
+    def _warm_up_once(self, *parts: str) -> None:
+        """Start warming up each part unless it has started already: the models
+        (``"meaning_model"``, ``"embedding"``; built here, warmed in a thread of their own) or
+        ``"glosses"`` (the dictionary loaded and its gloss tables built in a thread)."""
+        for part in parts:
+            with self._lock:
+                if part in self._warming:
+                    continue
+                self._warming.add(part)
+            if part == "glosses":
+                _in_background(self._prepare_glosses, "rag-glosses-warm-up")
+            else:
+                _warm_up_in_background(getattr(self, part))
+
+    def _prepare_glosses(self) -> None:
+        dictionary = self.dictionary
+        if dictionary is not None:
+            dictionary.prepare_glosses()
 
     def _install(self, index) -> None:
         """Make ``index`` the one questions use (an atomic swap: a running question keeps its own)."""
@@ -292,11 +316,17 @@ class Rag:
         raise ModeUnavailableError(f"Unknown answer mode {mode!r}: use 'extractive' or 'llm'.")
 
     def _engine(self, mode: str | None, top_k: int | None, sources: list[str] | None):
+        # The meaning model builds and compiles while LlamaIndex is imported (~0.7 s of a cold
+        # start); its warm-up imports no LlamaIndex module: two threads importing LlamaIndex at once
+        # deadlocked (bench/notes.md, "A cold start's warm-up").
+        self._warm_up_once("meaning_model")
         from rag.answer.deadline import LLMTimeouts
         from rag.answer.engine import CitedQueryEngine
 
         mode = mode or self.settings.answer_mode
         retriever = self.retriever()
+        if mode == "extractive":  # its quotes in the other language carry a gloss
+            self._warm_up_once("glosses")
         return CitedQueryEngine(
             retriever=retriever,
             answerer=self._answerer(mode, retriever),

@@ -212,6 +212,75 @@ def test_each_model_warms_up_in_a_background_thread_of_its_own_and_a_failure_sta
     assert calls == ["rag-embedding-warm-up"] * 3 and surfaced == []
 
 
+ASK_AND_RECORD_THE_WARM_UPS = """
+import sys, threading
+from rag.api import open_rag
+
+warming_when_llamaindex_came, started = [], []
+real_start = threading.Thread.start
+
+
+def start_and_note(thread):
+    started.append(thread.name)
+    real_start(thread)
+
+
+threading.Thread.start = start_and_note
+
+
+class NoteTheThreadsAtLlamaIndex:
+    def find_spec(self, name, path=None, target=None):
+        if name == "llama_index.core" and not warming_when_llamaindex_came:
+            warming_when_llamaindex_came.append(sorted(t.name for t in threading.enumerate()))
+        return None
+
+
+sys.meta_path.insert(0, NoteTheThreadsAtLlamaIndex())
+answer = open_rag(store_dir=sys.argv[1]).ask("Why did Clark lose his powers?")
+print(warming_when_llamaindex_came[0])
+print(started)
+"""
+
+
+def test_asking_warms_the_meaning_model_up_while_llamaindex_is_imported_and_the_glosses_beside(seed_rag):
+    """A cold start imports LlamaIndex (~0.7 s) while the meaning model builds and compiles in a
+    thread of its own; the gloss tables are built in another while the first question waits for
+    the models (bench/notes.md, "Cold start: the LlamaIndex import beside the meaning model")."""
+    import subprocess
+    import sys
+
+    from support.environment import child_environment
+
+    result = subprocess.run(
+        [sys.executable, "-c", ASK_AND_RECORD_THE_WARM_UPS, str(seed_rag.settings.store_dir)],
+        capture_output=True, text=True, env=child_environment(), timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    threads_at_llamaindex, threads_started = result.stdout.splitlines()[-2:]
+    assert "rag-embedding-warm-up" in threads_at_llamaindex
+    assert "rag-glosses-warm-up" in threads_started
+
+
+def test_the_meaning_model_warms_up_without_importing_llamaindex(seed_rag):
+    """Two threads importing LlamaIndex at once deadlocked (_DeadlockError, session 11): the meaning
+    model's warm-up runs beside the LlamaIndex import only because it imports none of it."""
+    import subprocess
+    import sys
+
+    from support.environment import child_environment
+
+    code = (
+        "import sys\n"
+        "from rag.config import load_settings\n"
+        "from rag.embedding.meaning import build_meaning_model\n"
+        "build_meaning_model(load_settings(preset='tests')).warm_up()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('llama_index.core')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_environment(), timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_the_meaning_models_warm_up_compiles_the_sessions_of_questions_and_of_answers(seed_rag):
     from rag.embedding.meaning import build_meaning_model
 

@@ -90,10 +90,7 @@ class SentenceSelector:
         texts = [passages[rank].text[start:end] for rank, start, end in spans]
         positions = _positions_in_passage(spans)
         embedded = spans[: self.weights.max_embedded]
-        semantic = np.maximum(
-            self._semantic(question_vector, texts[: len(embedded)]),
-            self._semantic(question_vector, in_context(embedded, passages, positions)),
-        )
+        semantic = self._semantic(question_vector, texts[: len(embedded)], in_context(embedded, passages, positions))
         semantic = np.concatenate([semantic, np.zeros(len(texts) - len(semantic))])
         found = []
         for (rank, start, end), text, meaning, position in zip(spans, texts, semantic, positions):
@@ -137,13 +134,16 @@ class SentenceSelector:
             chosen.append(candidate)
         return chosen
 
-    def _semantic(self, question_vector: np.ndarray | None, texts: list[str]) -> np.ndarray:
-        """Each sentence's meaning cosine with the question, relative to the sentences' mean (the
-        meaning model's cosines crowd into a narrow band; short sentences sit higher in it)."""
-        if self.encoder is None or question_vector is None or not texts:
-            return np.zeros(len(texts))
-        cosines = np.asarray(self.encoder.passage(texts), dtype=np.float64) @ question_vector
-        return cosines - cosines.mean()
+    def _semantic(self, question_vector: np.ndarray | None, alone: list[str], in_context: list[str]) -> np.ndarray:
+        """Each sentence's meaning cosine with the question, the better of the sentence read alone
+        and read in context, each relative to its kind's mean (the meaning model's cosines crowd
+        into a narrow band; short sentences sit higher in it). Both kinds are embedded in one call,
+        so their batches share the model's streams."""
+        if self.encoder is None or question_vector is None or not alone:
+            return np.zeros(len(alone))
+        cosines = np.asarray(self.encoder.passage([*alone, *in_context]), dtype=np.float64) @ question_vector
+        alone_cosines, context_cosines = cosines[: len(alone)], cosines[len(alone) :]
+        return np.maximum(alone_cosines - alone_cosines.mean(), context_cosines - context_cosines.mean())
 
 
 def with_following(chosen: list[Candidate], candidates: Sequence[Candidate], count: int) -> list[Candidate]:

