@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ from rag.errors import (  # noqa: E402
     ModeUnavailableError,
     StoreError,
 )
+from rag.runtime.background import start_quietly  # noqa: E402
 from rag.types import Answer, DocumentIngestReport, IndexInfo, IngestReport, Passage, StreamEvent  # noqa: E402
 
 if TYPE_CHECKING:
@@ -69,18 +70,7 @@ def _warm_up_in_background(*models: Any) -> None:
     for model in models:
         warm_up = getattr(model, "warm_up", None)
         if warm_up is not None:
-            _in_background(warm_up, "rag-embedding-warm-up")
-
-
-def _in_background(warm_up: Callable[[], object], name: str) -> None:
-    threading.Thread(target=_warm_up_quietly, args=(warm_up,), name=name).start()
-
-
-def _warm_up_quietly(warm_up: Callable[[], object]) -> None:
-    try:
-        warm_up()
-    except Exception:  # the first question meets the same error and reports it
-        log.debug("warming up failed", exc_info=True)
+            start_quietly(warm_up, "rag-embedding-warm-up")
 
 
 class Rag:
@@ -174,22 +164,23 @@ class Rag:
 
     def _warm_up_once(self, *parts: str) -> None:
         """Start warming up each part unless it has started already: the models
-        (``"meaning_model"``, ``"embedding"``; built here, warmed in a thread of their own) or
-        ``"glosses"`` (the dictionary loaded and its gloss tables built in a thread)."""
+        (``"meaning_model"``, ``"embedding"``; built here, warmed in a thread of their own),
+        or ``"query_session"`` (the configured embedding's question session compiled in a thread,
+        before the embedding, a LlamaIndex class, can be built)."""
         for part in parts:
             with self._lock:
-                if part in self._warming:
+                if part in self._warming or (part == "query_session" and self._embedding is not None):
                     continue
                 self._warming.add(part)
-            if part == "glosses":
-                _in_background(self._prepare_glosses, "rag-glosses-warm-up")
+            if part == "query_session":
+                start_quietly(self._compile_query_session, "rag-embedding-warm-up")
             else:
                 _warm_up_in_background(getattr(self, part))
 
-    def _prepare_glosses(self) -> None:
-        dictionary = self.dictionary
-        if dictionary is not None:
-            dictionary.prepare_glosses()
+    def _compile_query_session(self) -> None:
+        from rag.embedding.openvino_export import compile_query_session_ahead
+
+        compile_query_session_ahead(self.settings)
 
     def _install(self, index) -> None:
         """Make ``index`` the one questions use (an atomic swap: a running question keeps its own)."""
@@ -316,17 +307,15 @@ class Rag:
         raise ModeUnavailableError(f"Unknown answer mode {mode!r}: use 'extractive' or 'llm'.")
 
     def _engine(self, mode: str | None, top_k: int | None, sources: list[str] | None):
-        # The meaning model builds and compiles while LlamaIndex is imported (~0.7 s of a cold
-        # start); its warm-up imports no LlamaIndex module: two threads importing LlamaIndex at once
-        # deadlocked (bench/notes.md, "A cold start's warm-up").
-        self._warm_up_once("meaning_model")
+        # The models build and compile while LlamaIndex is imported (~0.7 s of a cold start); their
+        # warm-ups import no LlamaIndex module: two threads importing LlamaIndex at once deadlocked
+        # (bench/notes.md, "A cold start's warm-up").
+        self._warm_up_once("meaning_model", "query_session")
         from rag.answer.deadline import LLMTimeouts
         from rag.answer.engine import CitedQueryEngine
 
         mode = mode or self.settings.answer_mode
         retriever = self.retriever()
-        if mode == "extractive":  # its quotes in the other language carry a gloss
-            self._warm_up_once("glosses")
         return CitedQueryEngine(
             retriever=retriever,
             answerer=self._answerer(mode, retriever),

@@ -320,3 +320,54 @@ def test_no_python_runs_on_openvinos_threads(settings, monkeypatch):
     assert len(english.get_text_embedding_batch(texts)) == len(texts)
     meaning = build_meaning_model(settings)
     assert meaning.passage(texts * 3).shape == (len(texts) * 3, 384)
+
+
+def _tiny_model_file(folder: Path) -> Path:
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    x = ops.parameter([-1, 4], np.float32, name="x")
+    model_file = folder / "tiny.xml"
+    ov.save_model(ov.Model([ops.relu(x)], [x]), str(model_file))
+    return model_file
+
+
+def test_a_model_compiled_ahead_is_taken_by_the_next_compile_of_the_same_file_and_config(tmp_path):
+    """A cold start compiles the English model's question session in a thread while LlamaIndex is
+    imported; the embedding's own compile then takes that model instead of compiling again."""
+    import openvino as ov
+
+    from rag.runtime.openvino import compile_ahead, compile_model
+
+    model_file = _tiny_model_file(tmp_path)
+    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": 1}
+
+    class CountingCore:
+        compiled = 0
+
+        def compile_model(self, *args):
+            self.compiled += 1
+            return ov.Core().compile_model(*args)
+
+    core = CountingCore()
+    compile_ahead(model_file, tmp_path / "blobs", config)
+    ahead = compile_model(core, model_file, config)
+    assert core.compiled == 0
+    again = compile_model(core, model_file, config)  # taken once: later compiles are the caller's
+    other = compile_model(core, model_file, {**config, "INFERENCE_NUM_THREADS": 2})
+    assert core.compiled == 2 and again is not ahead and other is not ahead
+    assert np.array_equal(ahead.create_infer_request().infer({"x": np.array([[-1.0, 2, -3, 4]], np.float32)})[0], [[0, 2, 0, 4]])
+
+
+def test_a_failed_compile_ahead_leaves_the_compile_and_its_error_to_the_caller(tmp_path):
+    from rag.runtime.openvino import compile_ahead, compile_model
+
+    missing = tmp_path / "not-there.xml"
+    compile_ahead(missing, tmp_path / "blobs", {})  # quiet: nobody asked yet
+
+    class Core:
+        def compile_model(self, *args):
+            raise RuntimeError("the caller's own error")
+
+    with pytest.raises(RuntimeError, match="the caller's own error"):
+        compile_model(Core(), missing, {})

@@ -261,9 +261,10 @@ def test_asking_warms_the_meaning_model_up_while_llamaindex_is_imported_and_the_
     assert "rag-glosses-warm-up" in threads_started
 
 
-def test_the_meaning_model_warms_up_without_importing_llamaindex(seed_rag):
+def test_the_warm_ups_beside_the_llamaindex_import_import_none_of_it(seed_rag):
     """Two threads importing LlamaIndex at once deadlocked (_DeadlockError, session 11): the meaning
-    model's warm-up runs beside the LlamaIndex import only because it imports none of it."""
+    model's warm-up and the English model's compile ahead run beside the LlamaIndex import only
+    because they import none of it."""
     import subprocess
     import sys
 
@@ -273,7 +274,10 @@ def test_the_meaning_model_warms_up_without_importing_llamaindex(seed_rag):
         "import sys\n"
         "from rag.config import load_settings\n"
         "from rag.embedding.meaning import build_meaning_model\n"
-        "build_meaning_model(load_settings(preset='tests')).warm_up()\n"
+        "from rag.embedding.openvino_export import compile_query_session_ahead\n"
+        "settings = load_settings(preset='tests')\n"
+        "build_meaning_model(settings).warm_up()\n"
+        "compile_query_session_ahead(settings)\n"
         "print(sorted(m for m in sys.modules if m.startswith('llama_index.core')))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_environment(), timeout=300)

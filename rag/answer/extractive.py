@@ -60,6 +60,8 @@ class ExtractiveAnswerer:
         usage_prompt = count_tokens(question) + sum(count_tokens(p.text) for p in passages)
         if not self.gate.supports(passages):
             return Answer.refusal(question, self.mode, passages, usage_prompt)
+        if self.glosser is not None and any(p.language != retrieval.plan.language for p in passages):
+            self.glosser.prepare_in_background()
         sentences = self.selector.select(retrieval.plan, passages, self.max_sentences, retrieval.meaning_vector)
         if not sentences:
             return Answer.refusal(question, self.mode, passages, usage_prompt)
@@ -110,6 +112,9 @@ class Glosser(Protocol):
     def gloss(
         self, text: str, source_language: str, target_language: str, keep: frozenset[str] = frozenset()
     ) -> str | None: ...
+
+    def prepare_in_background(self) -> None:
+        """Get ready to gloss without making the caller wait (called before the sentences are chosen)."""
 
 
 def quoted(sentence: str) -> str:

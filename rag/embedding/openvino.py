@@ -10,7 +10,8 @@ from llama_index.core.bridge.pydantic import PrivateAttr
 
 from rag.embedding.fingerprint import exported_model_fingerprint
 from rag.embedding.onnx import OnnxEmbedding
-from rag.runtime.openvino import OPENVINO_INFERENCE, infer_in_flight, query_session_config
+from rag.embedding.openvino_export import blob_folder, query_config
+from rag.runtime.openvino import OPENVINO_INFERENCE, compile_model, infer_in_flight
 
 
 
@@ -56,20 +57,17 @@ class OpenVinoEmbedding(OnnxEmbedding):
 
         if self._core is None:
             self._core = ov.Core()
-            # One folder per precision: OpenVINO 2026.4's cache key ignores the precision hint, and a
-            # model compiled for f32 loaded with a bf16 hint (or the reverse) crashed the process.
-            compiled = self._model_file.parent / "compiled" / self.inference_precision
-            self._core.set_property({"CACHE_DIR": str(compiled)})
+            self._core.set_property({"CACHE_DIR": str(blob_folder(self._model_file, self.inference_precision))})
         if ingest:
             config = {
                 "PERFORMANCE_HINT": "THROUGHPUT",
                 "NUM_STREAMS": self._streams(),
                 "INFERENCE_NUM_THREADS": self.ingest_threads,
+                "INFERENCE_PRECISION_HINT": self.inference_precision,
             }
         else:
-            config = query_session_config(self.query_threads)
-        config["INFERENCE_PRECISION_HINT"] = self.inference_precision
-        return self._core.compile_model(str(self._model_file), "CPU", config)
+            config = query_config(self.query_threads, self.inference_precision)
+        return compile_model(self._core, self._model_file, config)
 
     def _streams(self) -> int:
         return min(2, self.ingest_threads)

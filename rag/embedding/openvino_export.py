@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from rag.config import Settings
 from rag.embedding.onnx_export import (
     OnnxExportError,
     atomic_folder,
@@ -27,6 +28,7 @@ from rag.embedding.onnx_export import (
     read_model_spec,
     write_meta,
 )
+from rag.runtime.openvino import compile_ahead, query_session_config
 
 #: Bump when the quantisation recipe changes: cached models of older recipes are ignored.
 RECIPE_VERSION = "1"
@@ -58,6 +60,31 @@ def calibration_files() -> list[Path]:
 def cached_model_path(model_dir: str | Path, cache_dir: str | Path) -> Path:
     files = tuple(f"{p.name}:{p.stat().st_size}" for p in calibration_files())
     return Path(cache_dir) / cache_key(model_dir, PRECISION, RECIPE_VERSION, files) / "model.xml"
+
+
+def blob_folder(model_file: Path, inference_precision: str) -> Path:
+    """Where OpenVINO caches the model compiled for ``inference_precision``. One folder per
+    precision: OpenVINO 2026.4's cache key ignores the precision hint, and a model compiled for f32
+    loaded with a bf16 hint (or the reverse) crashed the process."""
+    return Path(model_file).parent / "compiled" / inference_precision
+
+
+def query_config(threads: int, inference_precision: str) -> dict:
+    """How the model is compiled for questions (``rag.runtime.openvino.query_session_config``)."""
+    return {**query_session_config(threads), "INFERENCE_PRECISION_HINT": inference_precision}
+
+
+def compile_query_session_ahead(settings: Settings) -> None:
+    """Compile the configured model's question session now, in the calling thread, without
+    importing LlamaIndex (``rag.runtime.openvino.compile_ahead``): the embedding takes it at its
+    first question. Nothing when another runtime is configured or the model is not exported yet
+    (the first question exports it)."""
+    if settings.embedding_backend != "local" or settings.embedding_runtime != "openvino-int8":
+        return
+    model_file = cached_model_path(settings.embedding_model, settings.model_cache_dir)
+    if model_file.is_file():
+        precision = settings.openvino_precision
+        compile_ahead(model_file, blob_folder(model_file, precision), query_config(settings.query_threads, precision))
 
 
 def ensure_openvino_model(model_dir: str | Path, cache_dir: str | Path) -> Path:

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 
+from rag.runtime.background import start_quietly
 from rag.text.language import STOPWORDS, split_compound
 
 GLOSS_VERSION = "2"  # 2: glosses prefer common words (rag.text.translate._rendering_score)
@@ -99,6 +101,20 @@ class DictionaryGlosser:
 
     def __init__(self, dictionary):
         self._dictionary = dictionary
+        self._preparing: threading.Thread | None = None
+
+    def prepare_in_background(self) -> None:
+        """Load the dictionary and build its gloss tables in a thread (once), while the caller
+        does something else: an answer starts this before it embeds its sentences, so the first
+        answer with a quote in the other language does not wait ~0.3 s for them (bench/notes.md,
+        "Cold start: the LlamaIndex import beside the meaning model")."""
+        if self._preparing is None:
+            self._preparing = start_quietly(self._prepare, "rag-glosses-warm-up")
+
+    def _prepare(self) -> None:
+        dictionary = self._dictionary()
+        if dictionary is not None:
+            dictionary.prepare_glosses()
 
     def gloss(
         self, text: str, source_language: str, target_language: str, keep: frozenset[str] = frozenset()

@@ -214,9 +214,8 @@ class Dictionary:
         return [(dst_terms[i], w) for i, w in self._links[(src, dst)].row(term_id)]
 
     def prepare_glosses(self) -> None:
-        """Build the gloss tables now (~0.25 s of plain Python, bench/notes.md, "Cold start: the
-        LlamaIndex import beside the meaning model"): a cold start does it in a background thread
-        while its first question waits for the models, not in the answer."""
+        """Build the gloss tables now (~0.25 s of plain Python), e.g. in a background thread
+        (``rag.text.gloss.DictionaryGlosser.prepare_in_background``)."""
         self._glosses, self._english_glosses, self.gloss_vocabulary  # noqa: B018 (built on first access)
 
     def gloss_word(self, word: str) -> str | None:
