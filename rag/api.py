@@ -92,7 +92,7 @@ class Rag:
         self._retriever = None
         self._answerers: dict[str, Answerer] = {}
         self._query_translator = None
-        self._warming: set[str] = set()  # the models whose warm-up has started
+        self._warming: set[str] = set()  # the parts whose warm-up has started (_warm_up_once)
 
     # --- components, built lazily --------------------------------------------------------------
 
@@ -309,7 +309,7 @@ class Rag:
     def _engine(self, mode: str | None, top_k: int | None, sources: list[str] | None):
         # The models build and compile while LlamaIndex is imported (~0.7 s of a cold start); their
         # warm-ups import no LlamaIndex module: two threads importing LlamaIndex at once deadlocked
-        # (bench/notes.md, "A cold start's warm-up").
+        # (bench/notes.md, "Cold start: the LlamaIndex import beside the meaning model").
         self._warm_up_once("meaning_model", "query_session")
         from rag.answer.deadline import LLMTimeouts
         from rag.answer.engine import CitedQueryEngine

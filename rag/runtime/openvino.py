@@ -1,5 +1,6 @@
-"""How OpenVINO compiles a model for questions and runs batches in flight (the English model and
-the meaning model alike)."""
+"""OpenVINO in this process, for the English model and the meaning model alike: one inference at a
+time, how a model is compiled for questions (and compiled ahead at a cold start), and batches run
+in flight."""
 
 from __future__ import annotations
 
@@ -63,8 +64,8 @@ _AHEAD_LOCK = threading.Lock()
 def compile_ahead(model_file: Path, blob_dir: Path, config: dict[str, Any]) -> None:
     """Compile ``model_file`` for the CPU with ``config`` now, in the calling thread, for the next
     ``compile_model`` of the same file and config to take (a cold start compiles the English
-    model's query session while LlamaIndex is imported: bench/notes.md, "Cold start: the English
-    model compiled ahead"). A failure is kept for nobody: ``compile_model`` then compiles itself
+    model's query session while LlamaIndex is imported: bench/notes.md, "Cold start: the LlamaIndex
+    import beside the meaning model"). A failure is kept for nobody: ``compile_model`` then compiles itself
     and reports its own error."""
     import openvino as ov
 
