@@ -197,6 +197,30 @@ def test_a_questions_meaning_vector_computed_beside_the_english_one_is_the_one_c
         assert float(together @ alone) > 0.99999 and abs(float(np.linalg.norm(together)) - 1) < 1e-5
 
 
+def test_the_meaning_vector_started_first_is_collected_also_when_planning_fails(seed_rag, monkeypatch):
+    """search starts the meaning model's inference before it plans the question: an inference left
+    running would outlive its request. A failing plan still collects it, and the next search works."""
+    retriever = seed_rag.retriever()
+    started, collected = [], []
+    real_start = retriever.meaning.start_query
+
+    def start_query(question):
+        started.append(question)
+        finish = real_start(question)
+        return lambda: collected.append(question) or finish()
+
+    def failing_plan(*_args, **_kwargs):
+        raise RuntimeError("no plan")
+
+    monkeypatch.setattr(retriever.meaning, "start_query", start_query)
+    monkeypatch.setattr(retriever.planner, "plan", failing_plan)
+    with pytest.raises(RuntimeError, match="no plan"):
+        retriever.search("Why did Clark lose his powers?", top_k=3)
+    assert started == collected == ["Why did Clark lose his powers?"]
+    monkeypatch.undo()
+    assert retriever.search("Why did Clark lose his powers?", top_k=3).passages
+
+
 def test_question_sessions_are_not_pinned_to_one_core(seed_rag):
     """Pinned, the two models' question streams shared the first core and took turns on it."""
     retriever = seed_rag.retriever()

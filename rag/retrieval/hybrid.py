@@ -81,17 +81,23 @@ class HybridRetriever(BaseRetriever):
         translations: dict[str, str] | None = None,
     ) -> RetrievalResult:
         index = self.index
-        plan = self.planner.plan(question, translations)
         if not index.chunks:
-            return RetrievalResult(plan, [])
-        allowed = self._allowed_mask(sources)
-        lexical = index.lexical.scores(plan.weighted_terms())
+            return RetrievalResult(self.planner.plan(question, translations), [])
+        # The meaning vector needs only the question as asked: it is computed while the question
+        # is planned, the English vector computed and compared with the chunks (bench/notes.md,
+        # "A question's work beside its meaning vector").
         meaning_vector_when_done = self._start_meaning_vector(question)
-        vector = np.asarray(self.embedding.get_query_embedding(plan.embedded_text), dtype=np.float32)
-        meaning_vector = meaning_vector_when_done()
+        try:
+            plan = self.planner.plan(question, translations)
+            allowed = self._allowed_mask(sources)
+            lexical = index.lexical.scores(plan.weighted_terms())
+            vector = np.asarray(self.embedding.get_query_embedding(plan.embedded_text), dtype=np.float32)
+            with limited_blas_threads(self.blas_threads):
+                dense = index.vectors @ vector
+                gloss = index.gloss_scores(vector)
+        finally:  # a started inference is always collected, also when planning fails
+            meaning_vector = meaning_vector_when_done()
         with limited_blas_threads(self.blas_threads):
-            dense = index.vectors @ vector
-            gloss = index.gloss_scores(vector)
             meaning = index.meaning_scores(meaning_vector) if meaning_vector is not None else None
         weights = weights_for_question(plan.language, index.languages)
         fused = fuse(weights, index.indices_by_language, lexical, dense, gloss, allowed, meaning)
