@@ -371,3 +371,29 @@ def test_a_failed_compile_ahead_leaves_the_compile_and_its_error_to_the_caller(t
 
     with pytest.raises(RuntimeError, match="the caller's own error"):
         compile_model(Core(), missing, {})
+
+
+def test_the_meaning_models_tokenizer_loads_from_its_kept_state_as_from_its_json(settings, tmp_path):
+    """A cold start reads the tokenizer's parsed state (marshal) instead of its 250,000-piece JSON;
+    the state is written on the first load, a damaged one is written again, and either way the
+    word pieces are those of the JSON."""
+    import shutil
+    import sys
+
+    from rag.embedding.e5_tokenizer import E5Tokenizer
+    from rag.embedding.meaning import build_meaning_model
+
+    folder = build_meaning_model(settings).encoder().folder
+    json_file = tmp_path / "tokenizer.json"
+    shutil.copy(folder / "tokenizer.json", json_file)
+    state_file = tmp_path / f"tokenizer.{sys.implementation.cache_tag}.marshal"
+    texts = seed_sentences(40) + ["Überraschung!  Kal-El’s naïve café, 60. Stock… 🙂", ""]
+
+    parsed = E5Tokenizer.load(json_file)  # no state yet: parsed from JSON, state written
+    assert state_file.is_file() and not list(tmp_path.glob("*.tmp"))
+    from_state = E5Tokenizer.load(json_file)
+    state_file.write_bytes(state_file.read_bytes()[:1000])  # damaged: read from the JSON again
+    repaired = E5Tokenizer.load(json_file)
+    assert state_file.stat().st_size > 1000
+    for text in texts:
+        assert from_state.content_ids(text) == parsed.content_ids(text) == repaired.content_ids(text)
