@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.embedding.e5_tokenizer import E5Tokenizer
 from rag.embedding.e5_weights import _dequantize
-from rag.runtime.openvino import infer_in_flight, query_session_config
+from rag.runtime.openvino import infer_in_flight, query_session_config, throughput_session_config
 
 
 class WordEmbedder:
@@ -118,14 +118,9 @@ class E5Encoder:
         compiled = self._sessions.get(throughput)
         if compiled is None:
             if throughput:
-                config: dict[str, Any] = {
-                    "PERFORMANCE_HINT": "THROUGHPUT",
-                    "NUM_STREAMS": min(2, self.ingest_threads),
-                    "INFERENCE_NUM_THREADS": self.ingest_threads,
-                }
+                config = throughput_session_config(self.ingest_threads, self.inference_precision)
             else:
-                config = query_session_config(self.query_threads)
-            config["INFERENCE_PRECISION_HINT"] = self.inference_precision
+                config = query_session_config(self.query_threads, self.inference_precision)
             compiled = self._core.compile_model(self._model, "CPU", config)
             self._sessions[throughput] = compiled
         return compiled

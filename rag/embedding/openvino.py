@@ -10,8 +10,15 @@ from llama_index.core.bridge.pydantic import PrivateAttr
 
 from rag.embedding.fingerprint import exported_model_fingerprint
 from rag.embedding.onnx import OnnxEmbedding
-from rag.embedding.openvino_export import blob_folder, query_config
-from rag.runtime.openvino import OPENVINO_INFERENCE, compile_model, infer_in_flight
+from rag.embedding.openvino_export import blob_folder
+from rag.runtime.openvino import (
+    OPENVINO_INFERENCE,
+    compile_model,
+    infer_in_flight,
+    query_session_config,
+    throughput_session_config,
+    throughput_streams,
+)
 
 
 
@@ -59,18 +66,13 @@ class OpenVinoEmbedding(OnnxEmbedding):
             self._core = ov.Core()
             self._core.set_property({"CACHE_DIR": str(blob_folder(self._model_file, self.inference_precision))})
         if ingest:
-            config = {
-                "PERFORMANCE_HINT": "THROUGHPUT",
-                "NUM_STREAMS": self._streams(),
-                "INFERENCE_NUM_THREADS": self.ingest_threads,
-                "INFERENCE_PRECISION_HINT": self.inference_precision,
-            }
+            config = throughput_session_config(self.ingest_threads, self.inference_precision)
         else:
-            config = query_config(self.query_threads, self.inference_precision)
+            config = query_session_config(self.query_threads, self.inference_precision)
         return compile_model(self._core, self._model_file, config)
 
     def _streams(self) -> int:
-        return min(2, self.ingest_threads)
+        return throughput_streams(self.ingest_threads)
 
     def _batch_size(self, count: int, ingest: bool) -> int:
         """At most ``run_batch_size``, and small enough that every ingest stream gets a batch."""

@@ -69,11 +69,6 @@ def blob_folder(model_file: Path, inference_precision: str) -> Path:
     return Path(model_file).parent / "compiled" / inference_precision
 
 
-def query_config(threads: int, inference_precision: str) -> dict:
-    """How the model is compiled for questions (``rag.runtime.openvino.query_session_config``)."""
-    return {**query_session_config(threads), "INFERENCE_PRECISION_HINT": inference_precision}
-
-
 def compile_query_session_ahead(settings: Settings) -> None:
     """Compile the configured model's question session now, in the calling thread, without
     importing LlamaIndex (``rag.runtime.openvino.compile_ahead``): the embedding takes it at its
@@ -84,7 +79,7 @@ def compile_query_session_ahead(settings: Settings) -> None:
     model_file = cached_model_path(settings.embedding_model, settings.model_cache_dir)
     if model_file.is_file():
         precision = settings.openvino_precision
-        compile_ahead(model_file, blob_folder(model_file, precision), query_config(settings.query_threads, precision))
+        compile_ahead(model_file, blob_folder(model_file, precision), query_session_config(settings.query_threads, precision))
 
 
 def ensure_openvino_model(model_dir: str | Path, cache_dir: str | Path) -> Path:

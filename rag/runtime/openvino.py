@@ -21,12 +21,33 @@ import numpy as np
 OPENVINO_INFERENCE = threading.Lock()
 
 
-def query_session_config(threads: int) -> dict[str, Any]:
+def query_session_config(threads: int, inference_precision: str) -> dict[str, Any]:
     """How a model is compiled for questions: for latency, on ``threads`` threads, not pinned to
     cores. Pinned, the English model's and the meaning model's one-thread streams both sat on the
     first core, so a question's two vectors, computed at once, took turns on it (bench/notes.md,
-    "The two question vectors at once")."""
-    return {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads, "ENABLE_CPU_PINNING": False}
+    "The two question vectors at once"). What is not int8 runs in ``inference_precision``."""
+    return {
+        "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_NUM_THREADS": threads,
+        "ENABLE_CPU_PINNING": False,
+        "INFERENCE_PRECISION_HINT": inference_precision,
+    }
+
+
+def throughput_streams(threads: int) -> int:
+    """Streams of a model compiled for ingest on ``threads`` threads: one batch in flight per stream."""
+    return min(2, threads)
+
+
+def throughput_session_config(threads: int, inference_precision: str) -> dict[str, Any]:
+    """How a model is compiled for batches (ingest, an answer's sentences): ``throughput_streams``
+    streams sharing ``threads`` threads."""
+    return {
+        "PERFORMANCE_HINT": "THROUGHPUT",
+        "NUM_STREAMS": throughput_streams(threads),
+        "INFERENCE_NUM_THREADS": threads,
+        "INFERENCE_PRECISION_HINT": inference_precision,
+    }
 
 
 def infer_in_flight(session: Any, feeds: Iterable[dict[str, np.ndarray]], collect: Callable[[int, np.ndarray], None]) -> None:
