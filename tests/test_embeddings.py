@@ -295,8 +295,10 @@ def test_batches_in_flight_come_back_in_feed_order_as_one_at_a_time_would():
     session = ov.Core().compile_model(model, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": 2})
     feeds = [{"x": rng.random((1 + i % 3, 2 + i, 16), dtype=np.float32)} for i in range(9)]
     collected: list[tuple[int, np.ndarray]] = []
-    infer_in_flight(session, iter(feeds), lambda index, output: collected.append((index, output.copy())))
+    fed: list[dict] = []
+    infer_in_flight(session, iter(feeds), lambda index, output, feed: collected.append((index, output.copy())) or fed.append(feed))
     assert [index for index, _ in collected] == list(range(len(feeds)))
+    assert all(given is feed for given, feed in zip(fed, feeds, strict=True))
     one_at_a_time = session.create_infer_request()
     for (index, output), feed in zip(collected, feeds):
         assert np.allclose(output, one_at_a_time.infer(feed)[0], atol=1e-6)

@@ -10,7 +10,7 @@ English and German (the model is built once by rag.embedding.e5_export).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -149,14 +149,7 @@ class E5Encoder:
             for index, feed in enumerate(feeds):
                 keep(index, request.infer(feed)[0], feed["attention_mask"])
             return out
-        masks: dict[int, np.ndarray] = {}
-
-        def remembering_masks() -> Iterator[dict[str, np.ndarray]]:
-            for index, feed in enumerate(feeds):
-                masks[index] = feed["attention_mask"]
-                yield feed
-
-        infer_in_flight(session, remembering_masks(), lambda index, hidden: keep(index, hidden, masks.pop(index)))
+        infer_in_flight(session, feeds, lambda index, hidden, feed: keep(index, hidden, feed["attention_mask"]))
         return out
 
     def _feed(self, windows: list[list[int]]) -> dict[str, np.ndarray]:

@@ -89,4 +89,4 @@ class OpenVinoEmbedding(OnnxEmbedding):
                 keep(0, session.create_infer_request().infer(self._feeds(ids, mask))[0])
                 return
             feeds = (self._feeds(ids, mask) for ids, mask in batches)
-            infer_in_flight(session, feeds, keep)
+            infer_in_flight(session, feeds, lambda index, hidden, _feed: keep(index, hidden))

@@ -50,10 +50,14 @@ def throughput_session_config(threads: int, inference_precision: str) -> dict[st
     }
 
 
-def infer_in_flight(session: Any, feeds: Iterable[dict[str, np.ndarray]], collect: Callable[[int, np.ndarray], None]) -> None:
+def infer_in_flight(
+    session: Any,
+    feeds: Iterable[dict[str, np.ndarray]],
+    collect: Callable[[int, np.ndarray, dict[str, np.ndarray]], None],
+) -> None:
     """Run each feed through ``session`` with one request in flight per optimal request of the
-    compiled model, and hand ``collect(index, first_output)`` each result in the caller's thread,
-    in feed order. The output is a view of the request's tensor, valid only during the call.
+    compiled model, and hand ``collect(index, first_output, feed)`` each result in the caller's
+    thread, in feed order. The output is a view of the request's tensor, valid only during the call.
 
     No Python runs on OpenVINO's threads: ``AsyncInferQueue.set_callback`` did, and a process
     that exited right after an inference then aborted now and then ("terminate called without an
@@ -61,21 +65,24 @@ def infer_in_flight(session: Any, feeds: Iterable[dict[str, np.ndarray]], collec
     while the interpreter was shutting down."""
     count = max(1, int(session.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
     requests = [session.create_infer_request() for _ in range(count)]
-    in_flight: deque[tuple[int, Any]] = deque()
+    in_flight: deque[tuple[int, Any, dict[str, np.ndarray]]] = deque()
     for index, feed in enumerate(feeds):
         if len(in_flight) == count:
             _collect_oldest(in_flight, collect)
         request = requests[index % count]
         request.start_async(feed)
-        in_flight.append((index, request))
+        in_flight.append((index, request, feed))
     while in_flight:
         _collect_oldest(in_flight, collect)
 
 
-def _collect_oldest(in_flight: deque[tuple[int, Any]], collect: Callable[[int, np.ndarray], None]) -> None:
-    index, request = in_flight.popleft()
+def _collect_oldest(
+    in_flight: deque[tuple[int, Any, dict[str, np.ndarray]]],
+    collect: Callable[[int, np.ndarray, dict[str, np.ndarray]], None],
+) -> None:
+    index, request, feed = in_flight.popleft()
     request.wait()
-    collect(index, request.get_output_tensor(0).data)
+    collect(index, request.get_output_tensor(0).data, feed)
 
 
 _AHEAD: dict[tuple[str, str], Future] = {}  # compiled models nobody has taken yet
