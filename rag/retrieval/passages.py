@@ -54,39 +54,47 @@ def merge_neighbours(
     full: both halves of a paragraph the question matches show as one stretch of text (bench/notes.md,
     "Neighbouring chunks as one passage"). Returns each passage's chunk rows, its best chunk first.
     """
-    passages: list[list[int]] = []
-    spans: list[tuple[str, int, int]] = []  # each passage's source and the characters it covers
-    firsts: list[int] = []  # each passage's chunk that starts first
+    passages: list[_Growing] = []
     for row in ranked:
         source, start, end = span(row)
-        overlapping = [n for n, (s, a, b) in enumerate(spans) if s == source and start < b and end > a]
+        overlapping = [p for p in passages if p.source == source and start < p.end and end > p.start]
         if overlapping:
-            if len(overlapping) == 1 and len(passages[overlapping[0]]) < MAX_CHUNKS_PER_PASSAGE:
-                _widen(passages, spans, firsts, overlapping[0], row, start, end)
+            if len(overlapping) == 1 and overlapping[0].has_room:
+                overlapping[0].widen(row, start, end)
             continue
         gap = gap_before(row)
         touching = [
-            n for n, (s, a, b) in enumerate(spans)
-            if s == source and len(passages[n]) < MAX_CHUNKS_PER_PASSAGE
-            and (_bridges(b, start, gap) or (end <= a and _bridges(end, a, gap_before(firsts[n]))))
+            p for p in passages
+            if p.source == source and p.has_room
+            and (_bridges(p.end, start, gap) or (end <= p.start and _bridges(end, p.start, gap_before(p.first))))
         ]
         if touching:
-            _widen(passages, spans, firsts, touching[0], row, start, end)
+            touching[0].widen(row, start, end)
         else:
-            passages.append([row])
-            spans.append((source, start, end))
-            firsts.append(row)
-    return passages
+            passages.append(_Growing([row], source, start, end, first=row))
+    return [p.rows for p in passages]
 
 
-def _widen(
-    passages: list[list[int]], spans: list[tuple[str, int, int]], firsts: list[int], n: int, row: int, start: int, end: int
-) -> None:
-    passages[n].append(row)
-    source, a, b = spans[n]
-    if start < a:
-        firsts[n] = row
-    spans[n] = (source, min(start, a), max(end, b))
+@dataclass
+class _Growing:
+    """A passage while ``merge_neighbours`` builds it: its chunk rows (best first), the characters
+    of ``source`` they cover, and the row of its chunk that starts first."""
+
+    rows: list[int]
+    source: str
+    start: int
+    end: int
+    first: int
+
+    @property
+    def has_room(self) -> bool:
+        return len(self.rows) < MAX_CHUNKS_PER_PASSAGE
+
+    def widen(self, row: int, start: int, end: int) -> None:
+        self.rows.append(row)
+        if start < self.start:
+            self.first = row
+        self.start, self.end = min(start, self.start), max(end, self.end)
 
 
 def _bridges(end: int, start: int, gap: str | None) -> bool:
