@@ -399,3 +399,33 @@ def test_the_meaning_models_tokenizer_loads_from_its_kept_state_as_from_its_json
     assert state_file.stat().st_size > 1000
     for text in texts:
         assert from_state.content_ids(text) == parsed.content_ids(text) == repaired.content_ids(text)
+
+
+def test_compiles_in_several_threads_leave_the_process_decoding_text_as_it_did(settings):
+    """OpenVINO switches the C locale to "C" while it compiles; two compiles at once (the warm-up
+    threads) left Python decoding files as ASCII for the rest of the process (seen in a clean-clone
+    test run: read_text() of the seeds failed; 3 threads compiling the English model left it so in
+    3 runs of 3). Compiles now run one at a time."""
+    import locale
+    import threading
+
+    import openvino as ov
+
+    from rag.embedding.openvino_export import blob_folder
+    from rag.runtime.openvino import compiled_on_cpu, query_session_config
+
+    model_file = build_embedding(settings.with_overrides(embedding_runtime="openvino-int8")).model_file
+    before = locale.getpreferredencoding(False)
+
+    def compile_several() -> None:
+        for _ in range(6):
+            core = ov.Core()
+            core.set_property({"CACHE_DIR": str(blob_folder(model_file, "f32"))})
+            compiled_on_cpu(core, str(model_file), query_session_config(1, "f32"))
+
+    threads = [threading.Thread(target=compile_several) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert locale.getpreferredencoding(False) == before

@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.embedding.e5_tokenizer import E5Tokenizer
 from rag.embedding.e5_weights import _dequantize
-from rag.runtime.openvino import infer_in_flight, query_session_config, throughput_session_config
+from rag.runtime.openvino import compiled_on_cpu, infer_in_flight, query_session_config, throughput_session_config
 
 
 class WordEmbedder:
@@ -121,7 +121,7 @@ class E5Encoder:
                 config = throughput_session_config(self.ingest_threads, self.inference_precision)
             else:
                 config = query_session_config(self.query_threads, self.inference_precision)
-            compiled = self._core.compile_model(self._model, "CPU", config)
+            compiled = compiled_on_cpu(self._core, self._model, config)
             self._sessions[throughput] = compiled
         return compiled
 

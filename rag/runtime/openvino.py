@@ -20,6 +20,12 @@ import numpy as np
 #: A query takes a few milliseconds, so waiting costs little; an ingest holds it per window.
 OPENVINO_INFERENCE = threading.Lock()
 
+#: One compile at a time in this process. OpenVINO 2026.4 switches the process's C locale to "C"
+#: while it compiles and restores the one it found: two compiles at once (the warm-up threads)
+#: could restore each other's "C" and leave Python decoding text as ASCII for the rest of the
+#: process (bench/notes.md, "Compiles one at a time").
+_COMPILING = threading.Lock()
+
 
 def query_session_config(threads: int, inference_precision: str) -> dict[str, Any]:
     """How a model is compiled for questions: for latency, on ``threads`` threads, not pinned to
@@ -105,7 +111,7 @@ def compile_ahead(model_file: Path, blob_dir: Path, config: dict[str, Any]) -> N
     try:
         core = ov.Core()
         core.set_property({"CACHE_DIR": str(blob_dir)})
-        future.set_result(core.compile_model(str(model_file), "CPU", config))
+        future.set_result(compiled_on_cpu(core, str(model_file), config))
     except Exception as error:
         future.set_exception(error)
 
@@ -117,7 +123,13 @@ def compile_model(core: Any, model_file: Path, config: dict[str, Any]) -> Any:
         ahead = _AHEAD.pop(_key(model_file, config), None)
     if ahead is not None and ahead.exception() is None:
         return ahead.result()
-    return core.compile_model(str(model_file), "CPU", config)
+    return compiled_on_cpu(core, str(model_file), config)
+
+
+def compiled_on_cpu(core: Any, model: Any, config: dict[str, Any]) -> Any:
+    """``core.compile_model(model, "CPU", config)``, never beside another compile (``_COMPILING``)."""
+    with _COMPILING:
+        return core.compile_model(model, "CPU", config)
 
 
 def _key(model_file: Path, config: dict[str, Any]) -> tuple[str, str]:
