@@ -32,7 +32,7 @@ from rag.index.search_index import SearchIndex
 from rag.index.store import StoredChunk
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.relevance import RelevanceGate
-from rag.text.gloss import DictionaryGlosser
+from rag.text.reading_gloss import DictionaryGlosser
 
 
 def replicated(corpus: SearchIndex, copies: int) -> SearchIndex:

@@ -292,7 +292,7 @@ class Rag:
         if mode == "extractive":
             from rag.answer.extractive import ExtractiveAnswerer
             from rag.answer.sentences import SENTENCE_WEIGHTS, SentenceSelector
-            from rag.text.gloss import DictionaryGlosser
+            from rag.text.reading_gloss import DictionaryGlosser
 
             return ExtractiveAnswerer(
                 SentenceSelector(retriever.index.lexical, self._sentence_vectors(retriever.meaning), SENTENCE_WEIGHTS),

@@ -55,6 +55,14 @@ def seed_rag(tmp_path_factory, embedding):
     return rag
 
 
+@pytest.fixture(scope="session")
+def dictionary():
+    """The installed Ding dictionary (Debian's trans-de-en, which the setup installs)."""
+    from rag.text.translate import DEFAULT_DICTIONARY_PATH, Dictionary
+
+    return Dictionary.load(DEFAULT_DICTIONARY_PATH)
+
+
 @pytest.fixture
 def fresh_rag(tmp_path, embedding):
     """A Rag over an empty store in a temporary folder; returns a factory taking overrides."""

@@ -66,3 +66,11 @@ def test_a_gold_quote_is_found_in_a_passage_whatever_its_whitespace(words, gaps)
     fixture = {"gold_quotes": ["nothing like it", quote]}
     assert holds_gold_quote(fixture, passage)
     assert not holds_gold_quote({"gold_quotes": [quote + " zzz"]}, passage)
+
+
+@given(st.text(alphabet="abcdefgh ", min_size=1, max_size=40).filter(str.strip))
+def test_chrf_scores_a_text_against_itself_100_and_against_text_it_shares_no_letter_with_0(text):
+    from bench.gloss_quality import chrf
+
+    assert chrf(text, text) == pytest.approx(100)
+    assert chrf(text, "xyz") == 0

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 from functools import lru_cache
 from pathlib import Path
 
-from rag.runtime.background import start_quietly
 from rag.text.language import STOPWORDS, split_compound
 
 GLOSS_VERSION = "2"  # 2: glosses prefer common words (rag.text.translate._rendering_score)
@@ -30,7 +28,7 @@ GLOSS_VERSION = "2"  # 2: glosses prefer common words (rag.text.translate._rende
 _WORD_RE = re.compile(r"[^\W_]+")
 # Function words whose dictionary sense is usually wrong in running text ("laut" -> "loud",
 # not "according to") or that carry the question's intent (wh-words, negation).
-_FUNCTION_WORDS = {
+GERMAN_FUNCTION_SENSES = {
     "laut": "according to",
     "beide": "both",
     "beiden": "both",
@@ -88,47 +86,10 @@ def gloss_german(text: str, dictionary) -> str:
         return text
     words = []
     for token in _WORD_RE.findall(text):
-        rendering = _gloss_token(token, dictionary)
+        rendering = german_token_gloss(token, dictionary)
         if rendering:
             words.append(rendering)
     return " ".join(words)
-
-
-class DictionaryGlosser:
-    """Word-by-word glosses between German and English from the Ding dictionary, for showing a
-    quote to a reader of the other language (``rag.answer.extractive``). ``dictionary`` is a
-    function returning the dictionary (or None), called on first need."""
-
-    def __init__(self, dictionary):
-        self._dictionary = dictionary
-        self._preparing: threading.Thread | None = None
-
-    def prepare_in_background(self) -> None:
-        """Load the dictionary and build its gloss tables in a thread (once), while the caller
-        does something else: an answer starts this before it embeds its sentences, so the first
-        answer with a quote in the other language does not wait ~0.3 s for them (bench/notes.md,
-        "Cold start: the LlamaIndex import beside the meaning model")."""
-        if self._preparing is None:
-            self._preparing = start_quietly(self._prepare, "rag-glosses-warm-up")
-
-    def _prepare(self) -> None:
-        dictionary = self._dictionary()
-        if dictionary is not None:
-            dictionary.prepare_glosses()
-
-    def gloss(
-        self, text: str, source_language: str, target_language: str, keep: frozenset[str] = frozenset()
-    ) -> str | None:
-        """``keep``: words shown as written, not glossed (names: "Lex" is not "law", "Faith" not
-        "Glaube"); see ``names_for_gloss``."""
-        dictionary = self._dictionary()
-        if dictionary is None:
-            return None
-        if (source_language, target_language) == ("de", "en"):
-            return _kept_or(gloss_german, text, dictionary, keep) or None
-        if (source_language, target_language) == ("en", "de"):
-            return _kept_or(gloss_english, text, dictionary, keep | english_names(text)) or None
-        return None
 
 
 def names_for_gloss(question: str, passage_text: str, passage_language: str) -> frozenset[str]:
@@ -147,16 +108,6 @@ def english_names(text: str) -> frozenset[str]:
 _MID_SENTENCE_CAPITAL = re.compile(r"(?<![.!?:;\"“”‘’'\n])\s+([A-Z][^\W\d_]*)")
 
 
-def _kept_or(gloss, text: str, dictionary, keep: frozenset[str]) -> str:
-    """The gloss of ``text`` with the words in ``keep`` shown as written, in place."""
-    if not keep:
-        return gloss(text, dictionary)
-    pieces = []
-    for token in _WORD_RE.findall(text):
-        pieces.append(token if token in keep else gloss(token, dictionary))
-    return " ".join(piece for piece in pieces if piece)
-
-
 def gloss_english(text: str, dictionary) -> str:
     """A German word-by-word gloss of English text: each word becomes the German phrase the Ding
     dictionary most often pairs with it (a plural or verb ending is dropped when the word as
@@ -164,18 +115,18 @@ def gloss_english(text: str, dictionary) -> str:
     words = []
     for token in _WORD_RE.findall(text):
         lower = token.lower()
-        if lower in _ENGLISH_FUNCTION_WORDS:
-            words.append(_ENGLISH_FUNCTION_WORDS[lower])
+        if lower in _ENGLISHGERMAN_FUNCTION_SENSES:
+            words.append(_ENGLISHGERMAN_FUNCTION_SENSES[lower])
         elif lower in STOPWORDS["en"]:
             continue
         elif not token.isalpha():
             words.append(token)
         else:
-            words.append(_english_word_gloss(lower, dictionary) or token)
+            words.append(english_word_gloss(lower, dictionary) or token)
     return " ".join(words)
 
 
-def _english_word_gloss(word: str, dictionary) -> str | None:
+def english_word_gloss(word: str, dictionary) -> str | None:
     found = dictionary.gloss_english_word(word)
     if found:
         return found
@@ -190,7 +141,7 @@ def _english_word_gloss(word: str, dictionary) -> str | None:
 # Endings tried in order when an English word as written has no entry ("powers" -> "power").
 _ENGLISH_ENDINGS = (("ies", "y"), ("ied", "y"), ("es", ""), ("s", ""), ("ed", "e"), ("ed", ""), ("ing", "e"), ("ing", ""))
 # English function words that carry a question's or a sentence's sense.
-_ENGLISH_FUNCTION_WORDS = {
+_ENGLISHGERMAN_FUNCTION_SENSES = {
     "not": "nicht", "no": "kein", "never": "nie", "without": "ohne", "against": "gegen",
     "before": "vor", "after": "nach", "because": "weil", "who": "wer", "what": "was",
     "why": "warum", "how": "wie", "where": "wo", "when": "wann",
@@ -211,25 +162,23 @@ def gloss_hash(gloss: str, fingerprint: str = "") -> str:
     return hashlib.sha256(f"gloss{GLOSS_VERSION}\0{fingerprint}\0{gloss}".encode()).hexdigest()
 
 
-def _gloss_token(token: str, dictionary) -> str | None:
+def german_token_gloss(token: str, dictionary) -> str | None:
     lower = token.lower()
-    fixed = _FUNCTION_WORDS.get(lower)
+    fixed = GERMAN_FUNCTION_SENSES.get(lower)
     if fixed is not None:
         return fixed
     if lower in STOPWORDS["de"]:
         return None
     if not token.isalpha():
         return token  # numbers, years
-    return _gloss_word(token, dictionary) or token
-
-
-def _gloss_word(word: str, dictionary) -> str | None:
-    return _cached_gloss_word(word, dictionary)
+    return german_word_gloss(token, dictionary) or token
 
 
 @lru_cache(maxsize=100_000)
-def _cached_gloss_word(word: str, dictionary) -> str | None:
-    found = _lookup_forms(word, dictionary)
+def german_word_gloss(word: str, dictionary) -> str | None:
+    """The gloss of one German word: of its form (``german_forms_gloss``), else of the parts of the
+    compound it is ("Hubschrauberabsturz" -> "helicopter fall"); None when neither has an entry."""
+    found = german_forms_gloss(word, dictionary)
     if found:
         return found
     lower = word.lower()
@@ -238,11 +187,11 @@ def _cached_gloss_word(word: str, dictionary) -> str | None:
     )
     if len(parts) < 2:
         return None
-    glossed = [_lookup_forms(part.capitalize(), dictionary) or part for part in parts]
+    glossed = [german_forms_gloss(part.capitalize(), dictionary) or part for part in parts]
     return " ".join(glossed)
 
 
-def _lookup_forms(word: str, dictionary) -> str | None:
+def german_forms_gloss(word: str, dictionary) -> str | None:
     """The gloss of the word as written, in other case, or without an inflection ending."""
     lower = word.lower()
     variants = [word, lower, lower.capitalize()]

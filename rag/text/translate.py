@@ -215,7 +215,7 @@ class Dictionary:
 
     def prepare_glosses(self) -> None:
         """Build the gloss tables now (~0.25 s of plain Python), e.g. in a background thread
-        (``rag.text.gloss.DictionaryGlosser.prepare_in_background``)."""
+        (``rag.text.reading_gloss.DictionaryGlosser.prepare_in_background``)."""
         self._glosses, self._english_glosses, self.gloss_vocabulary  # noqa: B018 (built on first access)
 
     def gloss_word(self, word: str) -> str | None:

@@ -1,0 +1,87 @@
+"""Glosses a person reads under a quote in another language: word order, punctuation and function
+words kept, separable German verbs joined, verb forms found through their infinitive."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, strategies as st
+
+from rag.text.function_words import ENGLISH_TO_GERMAN, GERMAN_TO_ENGLISH
+from rag.text.gloss import GERMAN_FUNCTION_SENSES, gloss_german
+from rag.text.language import STOPWORDS
+from rag.text.reading_gloss import DictionaryGlosser, reading_gloss_english, reading_gloss_german
+
+
+def test_a_german_sentence_is_glossed_in_its_own_order_with_its_function_words_and_punctuation(dictionary):
+    glossed = reading_gloss_german("Sie fleht Clark an, seine Kräfte zu benutzen um ihr Leben zu retten.", dictionary)
+    assert glossed.startswith("she ")
+    assert "Clark," in glossed and glossed.endswith(".")
+    words = glossed.split()
+    assert words.index("his") < words.index("forces") < words.index("life")
+    # the bag of content words that feeds retrieval has none of these
+    assert "his" not in gloss_german("seine Kräfte", dictionary).split()
+
+
+@pytest.mark.parametrize(
+    "clause, infinitive",
+    [
+        ("Sie fleht Clark an.", "anflehen"),
+        ("Jor-El verbietet ihm zu gehen, willigt aber letztlich ein.", "einwilligen"),
+        ("Lex sammelt sie auf der Strasse auf.", "aufsammeln"),
+    ],
+)
+def test_a_verb_and_the_particle_its_clause_moved_to_the_end_are_glossed_as_one_verb(dictionary, clause, infinitive):
+    glossed = reading_gloss_german(clause, dictionary)
+    assert dictionary.gloss_word(infinitive) in glossed
+    particle = clause.rstrip(".").split()[-1]
+    assert not glossed.rstrip(".").endswith(" " + GERMAN_TO_ENGLISH[particle])  # "ein" is no article here
+
+
+def test_a_particle_that_does_not_end_its_clause_is_read_as_a_preposition(dictionary):
+    assert reading_gloss_german("Er wartet an der Tür.", dictionary).split()[2] == "at"
+
+
+def test_a_verb_form_without_an_entry_of_its_own_is_glossed_through_its_infinitive(dictionary):
+    assert dictionary.gloss_word("mitteilt") is None
+    assert dictionary.gloss_word("mitteilen") in reading_gloss_german("der ihnen mitteilt", dictionary)
+
+
+def test_a_capitalised_function_word_inside_a_sentence_is_a_noun(dictionary):
+    glossed = reading_gloss_german("Der Weg ist weit. Weg mit ihm!", dictionary).split()
+    assert glossed[:2] == ["the", dictionary.gloss_word("Weg")]
+    assert glossed[4] == "away"  # "Weg" starting a sentence is the adverb "weg"
+
+
+def test_names_are_kept_as_written_in_both_directions(dictionary):
+    assert reading_gloss_german("Lex lacht.", dictionary, frozenset({"Lex"})).startswith("Lex ")
+    glosser = DictionaryGlosser(lambda: dictionary)
+    assert glosser.gloss("Then Faith runs to Buffy.", "en", "de").split()[1:5:3] == ["Faith", "Buffy."]
+
+
+def test_an_english_sentence_is_glossed_into_german_with_its_contractions(dictionary):
+    assert reading_gloss_english("I didn't know.", dictionary).split()[:2] == ["ich", "nicht"]
+
+
+def test_every_stopword_has_a_reading_so_no_function_word_silently_disappears():
+    german = set(GERMAN_TO_ENGLISH) | set(GERMAN_FUNCTION_SENSES)
+    assert STOPWORDS["de"] <= german
+    english_pieces = {piece for word in STOPWORDS["en"] for piece in re.findall(r"[^\W_]+", word)}
+    assert english_pieces <= set(ENGLISH_TO_GERMAN)
+
+
+_WORDS = st.sampled_from(["Clark", "sieht", "die", "Sonne", "und", "an", "ein", "Weg", "weg", "12", "Lana"])
+_MARKS = st.sampled_from(["", ",", ".", "!"])
+
+
+@given(st.lists(st.tuples(_WORDS, _MARKS), min_size=1, max_size=12))
+def test_a_reading_gloss_keeps_every_punctuation_mark_in_order(dictionary, pieces):
+    text = " ".join(word + mark for word, mark in pieces)
+    marks = [mark for _, mark in pieces if mark]
+    assert re.findall(r"[.,!]", reading_gloss_german(text, dictionary)) == marks
+
+
+def test_a_separable_verb_with_zu_inside_is_glossed_as_its_infinitive(dictionary):
+    assert dictionary.gloss_word("zurückzuholen") is None
+    assert dictionary.gloss_word("zurückholen") in reading_gloss_german("um ihn zurückzuholen", dictionary)
