@@ -56,6 +56,7 @@ def test_a_capitalised_function_word_inside_a_sentence_is_a_noun(dictionary):
 
 def test_names_are_kept_as_written_in_both_directions(dictionary):
     assert reading_gloss_german("Lex lacht.", dictionary, frozenset({"Lex"})).startswith("Lex ")
+    assert reading_gloss_german("Jor-El lacht.", dictionary).startswith("Jor-El ")  # hyphenated: one word
     glosser = DictionaryGlosser(lambda: dictionary)
     assert glosser.gloss("Then Faith runs to Buffy.", "en", "de").split()[1:5:3] == ["Faith", "Buffy."]
 

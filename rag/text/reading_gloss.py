@@ -29,7 +29,8 @@ from rag.text.gloss import (
 
 # The retrieval glosses' fixed senses ("laut" -> "according to") and the rest of the closed class.
 _GERMAN_FUNCTION_WORDS = {**GERMAN_FUNCTION_SENSES, **GERMAN_TO_ENGLISH}
-_TOKEN_RE = re.compile(r"[^\W_]+|[.,;:!?]")
+# Words (hyphenated ones whole: "Jor-El"), and the punctuation a reader needs.
+_TOKEN_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)*|[.,;:!?]")
 _PUNCTUATION = frozenset(".,;:!?")
 _SENTENCE_END = frozenset(".!?:")
 # Endings of finite verb forms and participles, longest first, tried to reach the infinitive.
@@ -49,6 +50,8 @@ def reading_gloss_german(text: str, dictionary, keep: frozenset[str] = frozenset
             continue
         if index in particle_of_verb:
             rendering = _particle_verb_gloss(tokens[particle_of_verb[index]], token, dictionary) or token
+        elif "-" in token:
+            rendering = "-".join(_german_rendering([part], 0, dictionary, keep) for part in token.split("-"))
         else:
             rendering = _german_rendering(tokens, index, dictionary, keep)
         _append(words, token, rendering)
@@ -60,7 +63,11 @@ def reading_gloss_english(text: str, dictionary, keep: frozenset[str] = frozense
     tokens = _TOKEN_RE.findall(text)
     words: list[str] = []
     for index, token in enumerate(tokens):
-        _append(words, token, _english_rendering(tokens, index, dictionary, keep))
+        if "-" in token:
+            rendering = "-".join(_english_rendering([part], 0, dictionary, keep) for part in token.split("-"))
+        else:
+            rendering = _english_rendering(tokens, index, dictionary, keep)
+        _append(words, token, rendering)
     return " ".join(words)
 
 
