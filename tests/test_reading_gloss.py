@@ -34,7 +34,7 @@ def test_a_german_sentence_is_glossed_in_its_own_order_with_its_function_words_a
 )
 def test_a_verb_and_the_particle_its_clause_moved_to_the_end_are_glossed_as_one_verb(dictionary, clause, infinitive):
     glossed = reading_gloss_german(clause, dictionary)
-    assert dictionary.gloss_word(infinitive) in glossed
+    assert dictionary.reading_gloss_word(infinitive) in glossed
     particle = clause.rstrip(".").split()[-1]
     assert not glossed.rstrip(".").endswith(" " + GERMAN_TO_ENGLISH[particle])  # "ein" is no article here
 
@@ -45,12 +45,12 @@ def test_a_particle_that_does_not_end_its_clause_is_read_as_a_preposition(dictio
 
 def test_a_verb_form_without_an_entry_of_its_own_is_glossed_through_its_infinitive(dictionary):
     assert dictionary.gloss_word("mitteilt") is None
-    assert dictionary.gloss_word("mitteilen") in reading_gloss_german("der ihnen mitteilt", dictionary)
+    assert dictionary.reading_gloss_word("mitteilen") in reading_gloss_german("der ihnen mitteilt", dictionary)
 
 
 def test_a_capitalised_function_word_inside_a_sentence_is_a_noun(dictionary):
     glossed = reading_gloss_german("Der Weg ist weit. Weg mit ihm!", dictionary).split()
-    assert glossed[:2] == ["the", dictionary.gloss_word("Weg")]
+    assert glossed[:2] == ["the", dictionary.reading_gloss_word("Weg")]
     assert glossed[4] == "away"  # "Weg" starting a sentence is the adverb "weg"
 
 
@@ -85,4 +85,22 @@ def test_a_reading_gloss_keeps_every_punctuation_mark_in_order(dictionary, piece
 
 def test_a_separable_verb_with_zu_inside_is_glossed_as_its_infinitive(dictionary):
     assert dictionary.gloss_word("zurückzuholen") is None
-    assert dictionary.gloss_word("zurückholen") in reading_gloss_german("um ihn zurückzuholen", dictionary)
+    assert dictionary.reading_gloss_word("zurückholen") in reading_gloss_german("um ihn zurückzuholen", dictionary)
+
+
+@pytest.mark.parametrize("german, idiom_sense, word_sense", [("Theater", "to-do", "theatre"), ("langsam", "be getting", "slow")])
+def test_a_reader_sees_a_word_glossed_by_a_word_where_retrieval_keeps_the_dictionarys_favourite_phrase(
+    dictionary, german, idiom_sense, word_sense
+):
+    assert dictionary.gloss_word(german) == idiom_sense  # retrieval glosses: unchanged (bench/notes.md)
+    assert dictionary.reading_gloss_word(german) == word_sense
+    assert reading_gloss_german(f"Das ist {german}.", dictionary).split()[-1] == word_sense + "."
+
+
+def test_the_reading_tables_survive_the_dictionary_cache(dictionary):
+    from rag.text.translate import Dictionary
+
+    restored = Dictionary.from_state(dictionary.to_state())
+    for word in ("Theater", "langsam", "Kräfte", "entzogen"):
+        assert restored.reading_gloss_word(word) == dictionary.reading_gloss_word(word)
+    assert restored.reading_gloss_english_word("floor") == dictionary.reading_gloss_english_word("floor")

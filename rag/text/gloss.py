@@ -126,13 +126,16 @@ def gloss_english(text: str, dictionary) -> str:
     return " ".join(words)
 
 
-def english_word_gloss(word: str, dictionary) -> str | None:
-    found = dictionary.gloss_english_word(word)
+def english_word_gloss(word: str, dictionary, reading: bool = False) -> str | None:
+    """The German gloss of one lowercase English word, also through a dropped ending; ``reading``:
+    the one-word rendering a reader is shown (``Dictionary.reading_gloss_english_word``)."""
+    lookup = dictionary.reading_gloss_english_word if reading else dictionary.gloss_english_word
+    found = lookup(word)
     if found:
         return found
     for ending, replacement in _ENGLISH_ENDINGS:
         if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
-            found = dictionary.gloss_english_word(word[: len(word) - len(ending)] + replacement)
+            found = lookup(word[: len(word) - len(ending)] + replacement)
             if found:
                 return found
     return None
@@ -175,10 +178,10 @@ def german_token_gloss(token: str, dictionary) -> str | None:
 
 
 @lru_cache(maxsize=100_000)
-def german_word_gloss(word: str, dictionary) -> str | None:
+def german_word_gloss(word: str, dictionary, reading: bool = False) -> str | None:
     """The gloss of one German word: of its form (``german_forms_gloss``), else of the parts of the
     compound it is ("Hubschrauberabsturz" -> "helicopter fall"); None when neither has an entry."""
-    found = german_forms_gloss(word, dictionary)
+    found = german_forms_gloss(word, dictionary, reading)
     if found:
         return found
     lower = word.lower()
@@ -187,16 +190,18 @@ def german_word_gloss(word: str, dictionary) -> str | None:
     )
     if len(parts) < 2:
         return None
-    glossed = [german_forms_gloss(part.capitalize(), dictionary) or part for part in parts]
+    glossed = [german_forms_gloss(part.capitalize(), dictionary, reading) or part for part in parts]
     return " ".join(glossed)
 
 
-def german_forms_gloss(word: str, dictionary) -> str | None:
-    """The gloss of the word as written, in other case, or without an inflection ending."""
+def german_forms_gloss(word: str, dictionary, reading: bool = False) -> str | None:
+    """The gloss of the word as written, in other case, or without an inflection ending; ``reading``:
+    the one-word rendering a reader is shown (``Dictionary.reading_gloss_word``)."""
+    lookup = dictionary.reading_gloss_word if reading else dictionary.gloss_word
     lower = word.lower()
     variants = [word, lower, lower.capitalize()]
     for variant in variants:
-        found = dictionary.gloss_word(variant)
+        found = lookup(variant)
         if found:
             return found
     endings = _NOUN_ENDINGS if word[:1].isupper() else _OTHER_ENDINGS
@@ -204,7 +209,7 @@ def german_forms_gloss(word: str, dictionary) -> str | None:
         if lower.endswith(ending) and len(lower) - len(ending) >= _MIN_STEM:
             base = word[: len(word) - len(ending)]
             for variant in (base, base.lower(), base.lower().capitalize()):
-                found = dictionary.gloss_word(variant)
+                found = lookup(variant)
                 if found:
                     return found
     return None

@@ -105,10 +105,12 @@ def _german_rendering(tokens: list[str], index: int, dictionary, keep: frozenset
     if not token.isalpha():
         return token  # numbers, years
     if token.islower():  # a verb form is looked up through its infinitive before it is split
-        found = german_forms_gloss(token, dictionary) or _through_infinitive(token, dictionary.gloss_word)
+        found = german_forms_gloss(token, dictionary, reading=True) or _through_infinitive(
+            token, dictionary.reading_gloss_word
+        )
         if found:
             return found
-    return german_word_gloss(token, dictionary) or token
+    return german_word_gloss(token, dictionary, reading=True) or token
 
 
 def _english_rendering(tokens: list[str], index: int, dictionary, keep: frozenset[str]) -> str:
@@ -122,7 +124,7 @@ def _english_rendering(tokens: list[str], index: int, dictionary, keep: frozense
         return "ich"
     if not token.isalpha():
         return token
-    return english_word_gloss(token.lower(), dictionary) or token
+    return english_word_gloss(token.lower(), dictionary, reading=True) or token
 
 
 def _infinitives(form: str) -> list[str]:
@@ -184,7 +186,8 @@ def _clause_verb(tokens: list[str], start: int, particle: int, dictionary) -> in
 
 
 def _particle_verb_gloss(particle: str, verb: str, dictionary) -> str | None:
-    return dictionary.gloss_word(particle + verb) or _through_infinitive(particle + verb, dictionary.gloss_word)
+    lookup = dictionary.reading_gloss_word
+    return lookup(particle + verb) or _through_infinitive(particle + verb, lookup)
 
 
 class DictionaryGlosser:

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DICTIONARY_PATH = Path("/usr/share/trans/de-en")
 # Bump when parsing or weighting changes, so stale caches are rebuilt.
-FORMAT_VERSION = 7  # 4: German noun senses marked in the English-German links; 5: no phrasal verbs; 6: English glosses; 7: glosses prefer common words
+FORMAT_VERSION = 8  # 4: German noun senses marked in the English-German links; 5: no phrasal verbs; 6: English glosses; 7: glosses prefer common words; 8: reading glosses
 MAX_TRANSLATIONS_PER_TERM = 32
 
 _DIRECTIONS = (("en", "de"), ("de", "en"))
@@ -93,14 +93,20 @@ class Dictionary:
         links: Mapping[tuple[str, str], _Links],
         glosses: Mapping[str, str] | str | None = None,
         english_glosses: Mapping[str, str] | str | None = None,
+        reading_glosses: Mapping[str, str] | str | None = None,
+        english_reading_glosses: Mapping[str, str] | str | None = None,
     ):
         """``glosses``: German word -> English gloss, or that table as serialised by
         :meth:`to_state` (parsed on first use: only German text needs it, and building its
-        ~280,000 entries costs a cold start 0.2 s)."""
+        ~280,000 entries costs a cold start 0.2 s). ``reading_glosses``: the one-word gloss of the
+        German words whose gloss is a phrase, where they have one (``reading_gloss_word``); the
+        ``english_`` tables are the same from English words into German."""
         self._terms = {lang: terms.get(lang, []) for lang in SUPPORTED}
         self._links = dict(links)
         self._gloss_source = glosses or {}
         self._english_gloss_source = english_glosses or {}
+        self._reading_gloss_source = reading_glosses or {}
+        self._english_reading_gloss_source = english_reading_glosses or {}
         self._term_ids: dict[str, dict[str, int]] = {}
 
     def _ids(self, lang: str) -> dict[str, int]:
@@ -119,6 +125,14 @@ class Dictionary:
     @cached_property
     def _english_glosses(self) -> dict[str, str]:
         return _gloss_table(self._english_gloss_source)
+
+    @cached_property
+    def _reading_glosses(self) -> dict[str, str]:
+        return _gloss_table(self._reading_gloss_source)
+
+    @cached_property
+    def _english_reading_glosses(self) -> dict[str, str]:
+        return _gloss_table(self._english_reading_gloss_source)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{s}->{d}: {len(self.source_terms(s))}" for s, d in _DIRECTIONS)
@@ -165,8 +179,8 @@ class Dictionary:
             if not any(weights.values()):
                 raise ValueError(f"no dictionary entries found in {source}")
             dictionary = cls.from_weights(weights)
-            dictionary._glosses = _parse_glosses(lines)
-            dictionary._english_glosses = _parse_english_glosses(lines)
+            dictionary._glosses, dictionary._reading_glosses = _parse_glosses(lines)
+            dictionary._english_glosses, dictionary._english_reading_glosses = _parse_english_glosses(lines)
             return dictionary
 
     @classmethod
@@ -217,6 +231,7 @@ class Dictionary:
         """Build the gloss tables now (~0.25 s of plain Python), e.g. in a background thread
         (``rag.text.reading_gloss.DictionaryGlosser.prepare_in_background``)."""
         self._glosses, self._english_glosses, self.gloss_vocabulary  # noqa: B018 (built on first access)
+        self._reading_glosses, self._english_reading_glosses  # noqa: B018
 
     def gloss_word(self, word: str) -> str | None:
         """The most usual English rendering of one German word as written ("Orte" -> "localities").
@@ -230,6 +245,17 @@ class Dictionary:
         """The most usual German rendering of one lowercase English word ("lost" -> "verloren").
         None when the dictionary has no single-word entry for it."""
         return self._english_glosses.get(word)
+
+    def reading_gloss_word(self, word: str) -> str | None:
+        """``gloss_word``, but a one-word rendering where the dictionary has one ("Theater" ->
+        "theatre", not "to-do"): what a gloss a person reads shows (rag.text.reading_gloss). The
+        retrieval glosses keep ``gloss_word``: one-word glosses there lost reader questions'
+        passages (bench/notes.md, "Glosses a person reads")."""
+        return self._reading_glosses.get(word) or self._glosses.get(word)
+
+    def reading_gloss_english_word(self, word: str) -> str | None:
+        """``gloss_english_word``, but a one-word rendering where the dictionary has one."""
+        return self._english_reading_glosses.get(word) or self._english_glosses.get(word)
 
     @cached_property
     def gloss_vocabulary(self) -> frozenset[str]:
@@ -329,8 +355,10 @@ class Dictionary:
         return {
             "terms": {lang: "\n".join(ts) for lang, ts in self._terms.items()},
             "links": {f"{s}-{d}": self._links[(s, d)].to_state() for s, d in _DIRECTIONS},
-            "glosses": "\n".join(f"{de}\t{en}" for de, en in self._glosses.items()),
-            "english_glosses": "\n".join(f"{en}\t{de}" for en, de in self._english_glosses.items()),
+            "glosses": _serialised(self._glosses),
+            "english_glosses": _serialised(self._english_glosses),
+            "reading_glosses": _serialised(self._reading_glosses),
+            "english_reading_glosses": _serialised(self._english_reading_glosses),
         }
 
     @classmethod
@@ -338,7 +366,8 @@ class Dictionary:
         """Inverse of :meth:`to_state`."""
         terms = {lang: text.split("\n") if text else [] for lang, text in state["terms"].items()}
         links = {(s, d): _Links.from_state(state["links"][f"{s}-{d}"]) for s, d in _DIRECTIONS}
-        return cls(terms, links, state.get("glosses", ""), state.get("english_glosses", ""))
+        tables = ("glosses", "english_glosses", "reading_glosses", "english_reading_glosses")
+        return cls(terms, links, *(state.get(table, "") for table in tables))
 
 
 
@@ -473,8 +502,9 @@ def _links_of_line(line: str, readers: Mapping[str, _PhraseReader]) -> dict[tupl
     return links
 
 
-def _parse_glosses(lines: Iterable[str]) -> dict[str, str]:
-    """German surface word -> its best-attested English phrase, from single-word German synonyms.
+def _parse_glosses(lines: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """German surface word -> its best-attested English phrase, from single-word German synonyms;
+    and the best one-word phrase of the words whose best phrase has several (``_best_renderings``).
 
     A pairing's weight adds up over entries (segment and synonym rank discount it as in the term
     links); the English phrase loses its "to " and object placeholders ("to lose sth." -> "lose").
@@ -482,7 +512,7 @@ def _parse_glosses(lines: Iterable[str]) -> dict[str, str]:
     return _best_renderings(lines, "de", _german_gloss_key)
 
 
-def _parse_english_glosses(lines: Iterable[str]) -> dict[str, str]:
+def _parse_english_glosses(lines: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
     """Lowercase English word -> its best-attested German phrase (the mirror of _parse_glosses):
     from single-word English synonyms ("to lose" counts as "lose"), weighted the same way."""
     return _best_renderings(lines, "en", _english_gloss_key)
@@ -518,10 +548,15 @@ def _english_gloss_key(synonym: str) -> str | None:
     return phrase.lower() if phrase is not None and " " not in phrase else None
 
 
-def _best_renderings(lines: Iterable[str], source: str, key_of: Callable[[str], str | None]) -> dict[str, str]:
+def _best_renderings(
+    lines: Iterable[str], source: str, key_of: Callable[[str], str | None]
+) -> tuple[dict[str, str], dict[str, str]]:
     """Word of ``source`` (as ``key_of`` reads a synonym) -> the other side's phrase that the
     dictionary pairs with it most often; into English also weighted by how common the phrase is
-    (``_rendering_score``; ties: the shortest, then alphabetical)."""
+    (``_rendering_score``; ties: the shortest, then alphabetical). Second: the same choice among
+    one-word phrases, for the words whose best phrase has several words and that have one-word
+    phrases too. wordfreq rates phrases of common words as common, so idioms that merely contain
+    the word win the first choice ("Theater" -> "to-do", "langsam" -> "be getting")."""
     scores: dict[str, dict[str, float]] = {}
     for line in lines:
         sides = _split_entry(line)
@@ -542,10 +577,28 @@ def _best_renderings(lines: Iterable[str], source: str, key_of: Callable[[str], 
                     weight = segment_weight * _synonym_weight(source_rank) * _synonym_weight(target_rank)
                     table[phrase] = table.get(phrase, 0.0) + weight
     score = _rendering_score if source == "de" else _attestation
-    return {
-        word: min(table.items(), key=lambda pw: (-score(pw[0], pw[1]), len(pw[0]), pw[0]))[0]
-        for word, table in scores.items()
-    }
+
+    def rank(pair: tuple[str, float]) -> tuple[float, int, str]:
+        return (-score(*pair), len(pair[0]), pair[0])
+
+    best: dict[str, str] = {}
+    one_word: dict[str, str] = {}
+    for word, table in scores.items():
+        best[word] = min(table.items(), key=rank)[0]
+        if not _is_one_word(best[word]):
+            one_words = [pair for pair in table.items() if _is_one_word(pair[0])]
+            if one_words:
+                one_word[word] = min(one_words, key=rank)[0]
+    return best, one_word
+
+
+def _is_one_word(phrase: str) -> bool:
+    return " " not in phrase and "-" not in phrase
+
+
+def _serialised(table: Mapping[str, str]) -> str:
+    """A gloss table as one string, a line per word (tab-separated): read back by ``_gloss_table``."""
+    return "\n".join(f"{word}\t{gloss}" for word, gloss in table.items())
 
 
 def _gloss_table(source: Mapping[str, str] | str) -> dict[str, str]:
