@@ -429,3 +429,40 @@ def test_compiles_in_several_threads_leave_the_process_decoding_text_as_it_did(s
     for thread in threads:
         thread.join()
     assert locale.getpreferredencoding(False) == before
+
+
+def _text_io_without_encoding(tree) -> list[int]:
+    """Lines of ``x.read_text()``, ``x.write_text(data)``, ``open(file, ...)`` and ``x.open(...)``
+    calls in text mode that name no encoding (``os.open`` takes flags, not a mode)."""
+    import ast
+
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or any(k.arg == "encoding" for k in node.keywords):
+            continue
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in ("read_text", "write_text"):
+            found.append(node.lineno)
+        elif (isinstance(func, ast.Name) and func.id == "open") or (
+            isinstance(func, ast.Attribute) and func.attr == "open" and getattr(func.value, "id", "") != "os"
+        ):
+            mode_at = 1 if isinstance(func, ast.Name) else 0
+            modes = [a.value for a in node.args[mode_at : mode_at + 1] if isinstance(a, ast.Constant)]
+            modes += [k.value.value for k in node.keywords if k.arg == "mode" and isinstance(k.value, ast.Constant)]
+            if not any("b" in str(mode) for mode in modes):
+                found.append(node.lineno)
+    return found
+
+
+def test_every_text_file_the_package_reads_or_writes_names_its_encoding():
+    """While OpenVINO compiles, the process's C locale is "C" (see the test above): a file opened in
+    text mode without an encoding would then be read as ASCII. Every text read or write in rag/
+    names its encoding, so no compile in another thread can change how a file is read."""
+    import ast
+
+    offenders = {
+        str(path.relative_to(REPO)): lines
+        for path in sorted((REPO / "rag").rglob("*.py"))
+        if (lines := _text_io_without_encoding(ast.parse(path.read_text(encoding="utf-8"))))
+    }
+    assert not offenders

@@ -55,7 +55,7 @@ class E5Encoder:
         import openvino as ov
 
         self.folder = Path(cache_dir)
-        meta = json.loads((self.folder / "meta.json").read_text())
+        meta = json.loads((self.folder / "meta.json").read_text(encoding="utf-8"))
         self.max_length = int(meta["max_positions"])
         self.dim = int(meta["hidden"])
         self.query_prefix, self.passage_prefix = meta["query_prefix"], meta["passage_prefix"]

@@ -147,7 +147,7 @@ def build_in_process(cache_dir: Path, precision: str, weights: Path, calibration
             "recipe": RECIPE_VERSION, "weights": str(weights.resolve()),
             "query_prefix": QUERY_PREFIX, "passage_prefix": PASSAGE_PREFIX,
         }
-        (work / "meta.json").write_text(json.dumps(config, indent=2))
+        (work / "meta.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     return target
 
 

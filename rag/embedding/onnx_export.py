@@ -73,13 +73,13 @@ def read_model_spec(model_dir: str | Path) -> ModelSpec:
     max_len = 512
     st_config = folder / "sentence_bert_config.json"
     if st_config.is_file():
-        max_len = int(json.loads(st_config.read_text()).get("max_seq_length") or max_len)
-    config = json.loads((folder / "config.json").read_text())
+        max_len = int(json.loads(st_config.read_text(encoding="utf-8")).get("max_seq_length") or max_len)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     max_len = min(max_len, int(config.get("max_position_embeddings", max_len)))
     pooling = "mean"
     pooling_file = folder / "1_Pooling" / "config.json"
     if pooling_file.is_file():
-        pooling_config = json.loads(pooling_file.read_text())
+        pooling_config = json.loads(pooling_file.read_text(encoding="utf-8"))
         if pooling_config.get("pooling_mode_cls_token") and not pooling_config.get("pooling_mode_mean_tokens"):
             pooling = "cls"
     uses_types = config.get("type_vocab_size", 0) > 1 and config.get("model_type") not in ("distilbert",)
@@ -153,7 +153,7 @@ def atomic_folder(target: Path) -> Iterator[Path]:
 
 def write_meta(work: Path, model_dir: str | Path, precision: str, version: str) -> None:
     meta = {"model_dir": str(Path(model_dir).resolve()), "precision": precision, "export_version": version}
-    (work / "meta.json").write_text(json.dumps(meta, indent=2))
+    (work / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
 
 def export_to_cache(model_dir: str | Path, precision: str, cache_dir: str | Path) -> Path:
@@ -219,7 +219,7 @@ FUSABLE_MODEL_TYPES = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert",
 def fuse_transformer(model_dir: str | Path, path: Path) -> bool:
     """Fuse attention, skip-layer-norm and GELU subgraphs in place (ONNX Runtime's transformer
     optimizer, no hardware-specific rewrites). Returns False, leaving the file, when it cannot."""
-    config = json.loads((Path(model_dir) / "config.json").read_text())
+    config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
     model_type = FUSABLE_MODEL_TYPES.get(config.get("model_type", ""))
     if model_type is None:
         return False

@@ -143,7 +143,7 @@ def creation_lock(settings: Settings) -> Iterator[None]:
         yield
         return
     try:
-        handle = open(Path(settings.store_dir) / CREATION_LOCK_FILE, "a")
+        handle = open(Path(settings.store_dir) / CREATION_LOCK_FILE, "a", encoding="utf-8")
     except OSError:
         yield
         return
