@@ -104,3 +104,16 @@ def test_the_reading_tables_survive_the_dictionary_cache(dictionary):
     for word in ("Theater", "langsam", "Kräfte", "entzogen"):
         assert restored.reading_gloss_word(word) == dictionary.reading_gloss_word(word)
     assert restored.reading_gloss_english_word("floor") == dictionary.reading_gloss_english_word("floor")
+
+
+def test_a_reflexive_verb_is_glossed_through_its_entry_with_sich(dictionary):
+    assert dictionary.gloss_word("kümmern") is None  # Ding lists it only as "sich kümmern"
+    glossed = reading_gloss_german("Er kümmert sich um Lana.", dictionary)
+    assert dictionary.reading_gloss_word("kümmern") in glossed.split()
+
+
+@pytest.mark.parametrize(
+    "german, pronoun", [("Sie fleht Clark an.", "she"), ("Sie kommen morgen.", "they"), ("Dort werden sie warten.", "they")]
+)
+def test_sie_beside_a_plural_verb_is_they(dictionary, german, pronoun):
+    assert pronoun in reading_gloss_german(german, dictionary).split()

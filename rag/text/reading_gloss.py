@@ -36,6 +36,10 @@ _SENTENCE_END = frozenset(".!?:")
 # Endings of finite verb forms and participles, longest first, tried to reach the infinitive.
 _VERB_ENDINGS = ("test", "tet", "ten", "te", "st", "et", "t", "e", "en", "")
 _MIN_VERB_STEM = 3
+_PLURAL_AUXILIARIES = frozenset(
+    "sind waren wären haben hatten hätten werden wurden würden können konnten könnten müssen mussten "
+    "müssten sollen sollten wollen wollten dürfen durften".split()
+)
 
 
 def reading_gloss_german(text: str, dictionary, keep: frozenset[str] = frozenset()) -> str:
@@ -100,6 +104,8 @@ def _german_rendering(tokens: list[str], index: int, dictionary, keep: frozenset
     if token in _PUNCTUATION or token in keep:
         return token
     function = _function_word(tokens, index, _GERMAN_FUNCTION_WORDS)
+    if function == "she" and _beside_a_plural_verb(tokens, index):
+        return "they"
     if function is not None:
         return function
     if not token.isalpha():
@@ -125,6 +131,16 @@ def _english_rendering(tokens: list[str], index: int, dictionary, keep: frozense
     if not token.isalpha():
         return token
     return english_word_gloss(token.lower(), dictionary, reading=True) or token
+
+
+def _beside_a_plural_verb(tokens: list[str], index: int) -> bool:
+    """Whether "sie" stands next to a verb in the plural ("sie kommen", "werden sie"): "they", not
+    "she". A verb is a lowercase word ending in "en" that is no function word, or a plural auxiliary."""
+    neighbours = tokens[index + 1 : index + 2] + tokens[max(index - 1, 0) : index]
+    return any(
+        word in _PLURAL_AUXILIARIES or (word.islower() and word.endswith("en") and word not in _GERMAN_FUNCTION_WORDS)
+        for word in neighbours
+    )
 
 
 def _infinitives(form: str) -> list[str]:

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DICTIONARY_PATH = Path("/usr/share/trans/de-en")
 # Bump when parsing or weighting changes, so stale caches are rebuilt.
-FORMAT_VERSION = 8  # 4: German noun senses marked in the English-German links; 5: no phrasal verbs; 6: English glosses; 7: glosses prefer common words; 8: reading glosses
+FORMAT_VERSION = 9  # 4: German noun senses marked in the English-German links; 5: no phrasal verbs; 6: English glosses; 7: glosses prefer common words; 8: reading glosses (one-word renderings); 9: reflexive verbs in them
 MAX_TRANSLATIONS_PER_TERM = 32
 
 _DIRECTIONS = (("en", "de"), ("de", "en"))
@@ -509,7 +509,7 @@ def _parse_glosses(lines: Iterable[str]) -> tuple[dict[str, str], dict[str, str]
     A pairing's weight adds up over entries (segment and synonym rank discount it as in the term
     links); the English phrase loses its "to " and object placeholders ("to lose sth." -> "lose").
     """
-    return _best_renderings(lines, "de", _german_gloss_key)
+    return _best_renderings(lines, "de", _german_gloss_key, _german_reflexive_key)
 
 
 def _parse_english_glosses(lines: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -543,21 +543,36 @@ def _german_gloss_key(synonym: str) -> str | None:
     return words[0] if len(words) == 1 and words[0].isalpha() else None
 
 
+def _german_reflexive_key(synonym: str) -> str | None:
+    """The verb of a reflexive synonym ("sich kümmern", "freut sich" -> "kümmern", "freut"): the
+    reading glosses render it where the verb has no entry of its own ("sich" itself is left out)."""
+    words = [w for w in synonym.split() if not _is_placeholder_group(w)]
+    if len(words) != 2 or "sich" not in words:
+        return None
+    verb = words[1] if words[0] == "sich" else words[0]
+    return verb if verb.isalpha() and verb != "sich" else None
+
+
 def _english_gloss_key(synonym: str) -> str | None:
     phrase = _gloss_phrase(synonym)
     return phrase.lower() if phrase is not None and " " not in phrase else None
 
 
 def _best_renderings(
-    lines: Iterable[str], source: str, key_of: Callable[[str], str | None]
+    lines: Iterable[str],
+    source: str,
+    key_of: Callable[[str], str | None],
+    reading_key_of: Callable[[str], str | None] | None = None,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Word of ``source`` (as ``key_of`` reads a synonym) -> the other side's phrase that the
     dictionary pairs with it most often; into English also weighted by how common the phrase is
     (``_rendering_score``; ties: the shortest, then alphabetical). Second: the same choice among
     one-word phrases, for the words whose best phrase has several words and that have one-word
     phrases too. wordfreq rates phrases of common words as common, so idioms that merely contain
-    the word win the first choice ("Theater" -> "to-do", "langsam" -> "be getting")."""
+    the word win the first choice ("Theater" -> "to-do", "langsam" -> "be getting"). Words that only
+    ``reading_key_of`` reads from a synonym (reflexive verbs) join the second table alone."""
     scores: dict[str, dict[str, float]] = {}
+    reading_scores: dict[str, dict[str, float]] = {}
     for line in lines:
         sides = _split_entry(line)
         if sides is None:
@@ -569,10 +584,12 @@ def _best_renderings(
                 continue
             segment_weight = 1.0 if index == 0 else _LATER_SEGMENT_WEIGHT
             for source_rank, synonym in enumerate(_synonyms(source_segment)):
-                word = key_of(synonym)
+                word, into = key_of(synonym), scores
+                if word is None and reading_key_of is not None:
+                    word, into = reading_key_of(synonym), reading_scores
                 if word is None:
                     continue
-                table = scores.setdefault(word, {})
+                table = into.setdefault(word, {})
                 for target_rank, phrase in enumerate(renderings):
                     weight = segment_weight * _synonym_weight(source_rank) * _synonym_weight(target_rank)
                     table[phrase] = table.get(phrase, 0.0) + weight
@@ -589,6 +606,10 @@ def _best_renderings(
             one_words = [pair for pair in table.items() if _is_one_word(pair[0])]
             if one_words:
                 one_word[word] = min(one_words, key=rank)[0]
+    for word, table in reading_scores.items():
+        if word not in scores:
+            one_words = [pair for pair in table.items() if _is_one_word(pair[0])]
+            one_word[word] = min(one_words or table.items(), key=rank)[0]
     return best, one_word
 
 
