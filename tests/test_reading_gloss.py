@@ -117,3 +117,11 @@ def test_a_reflexive_verb_is_glossed_through_its_entry_with_sich(dictionary):
 )
 def test_sie_beside_a_plural_verb_is_they(dictionary, german, pronoun):
     assert pronoun in reading_gloss_german(german, dictionary).split()
+
+
+@given(st.text(max_size=200))
+def test_any_text_glosses_to_words_and_plain_punctuation_only(dictionary, text):
+    """Document text is data: whatever a quote holds (markup, control characters, RTL marks), its
+    gloss is made of words, hyphens inside words, spaces and .,;:!? alone."""
+    for glossed in (reading_gloss_german(text, dictionary), reading_gloss_english(text, dictionary)):
+        assert all(ch.isalnum() or ch in " -.,;:!?" for ch in glossed), glossed
