@@ -234,6 +234,8 @@ def update_gloss_vectors(store, embedding, dictionary, fingerprint: str = "", ba
         gloss_vectors.delete(stale)
     if dictionary is None:
         return 0
+    if german:
+        dictionary.prepare_glosses()  # every German word is looked up: dicts, not the tables read in place
     glosses = {c.chunk_id: gloss_german(c.text, dictionary) for c in german}
     hashes = {chunk_id: gloss_hash(g, fingerprint) for chunk_id, g in glosses.items()}
     missing = [chunk_id for chunk_id, h in hashes.items() if stored.get(chunk_id) != h]

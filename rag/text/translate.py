@@ -19,7 +19,7 @@ import pickle
 import re
 import threading
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import suppress
 from functools import cached_property, lru_cache
 from operator import itemgetter
@@ -34,12 +34,15 @@ from rag.text.language import (
     Analyzer,
     split_compound,
 )
+from rag.text.sorted_lines import SortedLines
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DICTIONARY_PATH = Path("/usr/share/trans/de-en")
 # Bump when parsing or weighting changes, so stale caches are rebuilt.
-FORMAT_VERSION = 9  # 4: German noun senses marked in the English-German links; 5: no phrasal verbs; 6: English glosses; 7: glosses prefer common words; 8: reading glosses (one-word renderings); 9: reflexive verbs in them
+FORMAT_VERSION = 10  # 4: German noun senses marked in the English-German links; 5: no phrasal verbs; 6: English glosses; 7: glosses prefer common words; 8: reading glosses (one-word renderings); 9: reflexive verbs in them; 10: gloss tables sorted, read in place
+#: The gloss tables, in the order Dictionary takes them (rag.text.gloss, rag.text.reading_gloss).
+_GLOSS_TABLES = ("glosses", "english_glosses", "reading_glosses", "english_reading_glosses")
 MAX_TRANSLATIONS_PER_TERM = 32
 
 _DIRECTIONS = (("en", "de"), ("de", "en"))
@@ -95,18 +98,21 @@ class Dictionary:
         english_glosses: Mapping[str, str] | str | None = None,
         reading_glosses: Mapping[str, str] | str | None = None,
         english_reading_glosses: Mapping[str, str] | str | None = None,
+        gloss_vocabulary: str | None = None,
     ):
         """``glosses``: German word -> English gloss, or that table as serialised by
-        :meth:`to_state` (parsed on first use: only German text needs it, and building its
-        ~280,000 entries costs a cold start 0.2 s). ``reading_glosses``: the one-word gloss of the
-        German words whose gloss is a phrase, where they have one (``reading_gloss_word``); the
-        ``english_`` tables are the same from English words into German."""
+        :meth:`to_state` (sorted lines, read in place until ``prepare_glosses`` builds dicts:
+        building all of them costs a cold start ~0.3 s of CPU). ``reading_glosses``: the one-word
+        gloss of the German words whose gloss is a phrase, where they have one
+        (``reading_gloss_word``); the ``english_`` tables are the same from English words into
+        German. ``gloss_vocabulary``: the serialised ``gloss_vocabulary``."""
         self._terms = {lang: terms.get(lang, []) for lang in SUPPORTED}
         self._links = dict(links)
-        self._gloss_source = glosses or {}
-        self._english_gloss_source = english_glosses or {}
-        self._reading_gloss_source = reading_glosses or {}
-        self._english_reading_gloss_source = english_reading_glosses or {}
+        sources = (glosses, english_glosses, reading_glosses, english_reading_glosses)
+        self._gloss_sources = {name: source or {} for name, source in zip(_GLOSS_TABLES, sources)}
+        self._gloss_tables: dict[str, Mapping[str, str] | SortedLines] = {}
+        self._vocabulary_source = gloss_vocabulary
+        self._vocabulary: Collection[str] | None = None
         self._term_ids: dict[str, dict[str, int]] = {}
 
     def _ids(self, lang: str) -> dict[str, int]:
@@ -118,21 +124,14 @@ class Dictionary:
             ids = self._term_ids[lang] = dict(zip(terms, range(len(terms))))
         return ids
 
-    @cached_property
-    def _glosses(self) -> dict[str, str]:
-        return _gloss_table(self._gloss_source)
-
-    @cached_property
-    def _english_glosses(self) -> dict[str, str]:
-        return _gloss_table(self._english_gloss_source)
-
-    @cached_property
-    def _reading_glosses(self) -> dict[str, str]:
-        return _gloss_table(self._reading_gloss_source)
-
-    @cached_property
-    def _english_reading_glosses(self) -> dict[str, str]:
-        return _gloss_table(self._english_reading_gloss_source)
+    def _table(self, name: str) -> Mapping[str, str] | SortedLines:
+        """A gloss table: its dict once built, else its serialised lines read in place."""
+        table = self._gloss_tables.get(name)
+        if table is None:
+            source = self._gloss_sources[name]
+            table = SortedLines(source) if isinstance(source, str) else dict(source)
+            self._gloss_tables[name] = table
+        return table
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{s}->{d}: {len(self.source_terms(s))}" for s, d in _DIRECTIONS)
@@ -179,8 +178,10 @@ class Dictionary:
             if not any(weights.values()):
                 raise ValueError(f"no dictionary entries found in {source}")
             dictionary = cls.from_weights(weights)
-            dictionary._glosses, dictionary._reading_glosses = _parse_glosses(lines)
-            dictionary._english_glosses, dictionary._english_reading_glosses = _parse_english_glosses(lines)
+            glosses, reading = _parse_glosses(lines)
+            english, english_reading = _parse_english_glosses(lines)
+            for name, table in zip(_GLOSS_TABLES, (glosses, english, reading, english_reading)):
+                dictionary._gloss_sources[name] = dictionary._gloss_tables[name] = table
             return dictionary
 
     @classmethod
@@ -228,10 +229,13 @@ class Dictionary:
         return [(dst_terms[i], w) for i, w in self._links[(src, dst)].row(term_id)]
 
     def prepare_glosses(self) -> None:
-        """Build the gloss tables now (~0.25 s of plain Python), e.g. in a background thread
-        (``rag.text.reading_gloss.DictionaryGlosser.prepare_in_background``)."""
-        self._glosses, self._english_glosses, self.gloss_vocabulary  # noqa: B018 (built on first access)
-        self._reading_glosses, self._english_reading_glosses  # noqa: B018
+        """Build the gloss tables as dicts now (~0.3 s of plain Python), for many lookups (an
+        ingest glossing every German chunk); a few lookups read the serialised tables in place."""
+        for name in _GLOSS_TABLES:
+            if not isinstance(self._gloss_tables.get(name), dict):
+                self._gloss_tables[name] = _gloss_table(self._gloss_sources[name])
+        if not isinstance(self._vocabulary, frozenset):
+            self._vocabulary = _vocabulary_of(self._gloss_tables["glosses"])
 
     def gloss_word(self, word: str) -> str | None:
         """The most usual English rendering of one German word as written ("Orte" -> "localities").
@@ -239,28 +243,34 @@ class Dictionary:
         Keys are surface forms with their case, so the noun "Macht" ("power") and the verb form
         "macht" ("makes") differ. None when the dictionary has no single-word entry for it.
         """
-        return self._glosses.get(word)
+        return self._table("glosses").get(word)
 
     def gloss_english_word(self, word: str) -> str | None:
         """The most usual German rendering of one lowercase English word ("lost" -> "verloren").
         None when the dictionary has no single-word entry for it."""
-        return self._english_glosses.get(word)
+        return self._table("english_glosses").get(word)
 
     def reading_gloss_word(self, word: str) -> str | None:
         """``gloss_word``, but a one-word rendering where the dictionary has one ("Theater" ->
         "theatre", not "to-do"): what a gloss a person reads shows (rag.text.reading_gloss). The
         retrieval glosses keep ``gloss_word``: one-word glosses there lost reader questions'
         passages (bench/notes.md, "Glosses a person reads")."""
-        return self._reading_glosses.get(word) or self._glosses.get(word)
+        return self._table("reading_glosses").get(word) or self.gloss_word(word)
 
     def reading_gloss_english_word(self, word: str) -> str | None:
         """``gloss_english_word``, but a one-word rendering where the dictionary has one."""
-        return self._english_reading_glosses.get(word) or self._english_glosses.get(word)
+        return self._table("english_reading_glosses").get(word) or self.gloss_english_word(word)
 
-    @cached_property
-    def gloss_vocabulary(self) -> frozenset[str]:
-        """Lowercase German words with a gloss (for splitting compounds into glossable parts)."""
-        return frozenset(w.lower() for w in self._glosses if len(w) >= _COMPOUND_MIN_PART)
+    @property
+    def gloss_vocabulary(self) -> Collection[str]:
+        """Lowercase German words with a gloss (for splitting compounds into glossable parts): a
+        frozenset once built, else its serialised lines read in place."""
+        if self._vocabulary is None:
+            if self._vocabulary_source is not None:
+                self._vocabulary = SortedLines(self._vocabulary_source)
+            else:
+                self._vocabulary = _vocabulary_of(self._table("glosses"))
+        return self._vocabulary
 
     def source_terms(self, lang: str) -> frozenset[str]:
         """All analyzed terms of `lang` that have at least one translation."""
@@ -355,10 +365,8 @@ class Dictionary:
         return {
             "terms": {lang: "\n".join(ts) for lang, ts in self._terms.items()},
             "links": {f"{s}-{d}": self._links[(s, d)].to_state() for s, d in _DIRECTIONS},
-            "glosses": _serialised(self._glosses),
-            "english_glosses": _serialised(self._english_glosses),
-            "reading_glosses": _serialised(self._reading_glosses),
-            "english_reading_glosses": _serialised(self._english_reading_glosses),
+            **{name: _serialised(self._table(name)) for name in _GLOSS_TABLES},
+            "gloss_vocabulary": SortedLines.of(self.gloss_vocabulary).text,
         }
 
     @classmethod
@@ -366,8 +374,8 @@ class Dictionary:
         """Inverse of :meth:`to_state`."""
         terms = {lang: text.split("\n") if text else [] for lang, text in state["terms"].items()}
         links = {(s, d): _Links.from_state(state["links"][f"{s}-{d}"]) for s, d in _DIRECTIONS}
-        tables = ("glosses", "english_glosses", "reading_glosses", "english_reading_glosses")
-        return cls(terms, links, *(state.get(table, "") for table in tables))
+        tables = (state.get(name, "") for name in _GLOSS_TABLES)
+        return cls(terms, links, *tables, gloss_vocabulary=state.get("gloss_vocabulary"))
 
 
 
@@ -617,9 +625,14 @@ def _is_one_word(phrase: str) -> bool:
     return " " not in phrase and "-" not in phrase
 
 
-def _serialised(table: Mapping[str, str]) -> str:
-    """A gloss table as one string, a line per word (tab-separated): read back by ``_gloss_table``."""
-    return "\n".join(f"{word}\t{gloss}" for word, gloss in table.items())
+def _serialised(table: Mapping[str, str] | SortedLines) -> str:
+    """A gloss table as one string, a line per word (tab-separated), sorted: read in place by
+    ``SortedLines`` or into a dict by ``_gloss_table``."""
+    return table.text if isinstance(table, SortedLines) else SortedLines.of(table).text
+
+
+def _vocabulary_of(glosses: Mapping[str, str] | SortedLines) -> frozenset[str]:
+    return frozenset(word.lower() for word, _ in glosses.items() if len(word) >= _COMPOUND_MIN_PART)
 
 
 def _gloss_table(source: Mapping[str, str] | str) -> dict[str, str]:
