@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 #: The one answer given when the sources do not support an answer. Tests assert on it.
 REFUSAL = "The sources do not contain an answer to this question."
@@ -215,39 +215,69 @@ class Answer(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     not_found: bool = Field(description="True when the sources do not support an answer.")
     mode: str = Field(description="'extractive' or 'llm'.")
-    usage: TokenUsage = Field(default_factory=TokenUsage)
+    reported_usage: TokenUsage | None = Field(
+        None,
+        description="Token counts the LLM answerer reported or counted; None: ``usage`` counts the "
+        "question, the passages and the text with tiktoken when first asked.",
+    )
     searched_question: str = Field("", description="The question as it was searched.")
     passages: list[Passage] = Field(
         default_factory=list, description="Every retrieved passage, cited or not."
     )
+    _counted: TokenUsage | None = PrivateAttr(None)
+
+    @property
+    def usage(self) -> TokenUsage:
+        """Tokens of what the answerer read (the question and the passages) and of the answer.
+        Counted on first use unless reported: tiktoken's first load costs a cold start ~0.12 s
+        that a plain ``rag ask`` never needs (bench/notes.md, "A cold start without building the
+        gloss tables")."""
+        if self.reported_usage is not None:
+            return self.reported_usage
+        if self._counted is None:
+            from rag.text.tokens import count_tokens
+
+            prompt = count_tokens(self.question) + sum(count_tokens(p.text) for p in self.passages)
+            self._counted = TokenUsage(prompt=prompt, completion=count_tokens(self.text))
+        return self._counted
 
     @classmethod
     def cited(
-        cls, question: str, text: str, citations: list[Citation], mode: str, usage: TokenUsage, passages: list[Passage]
+        cls,
+        question: str,
+        text: str,
+        citations: list[Citation],
+        mode: str,
+        usage: TokenUsage | None,
+        passages: list[Passage],
     ) -> Answer:
-        """A found answer, supported by its citations."""
+        """A found answer, supported by its citations; ``usage`` None: counted when asked."""
         return cls(
             question=question,
             text=text,
             citations=citations,
             not_found=False,
             mode=mode,
-            usage=usage,
+            reported_usage=usage,
             searched_question=question,
             passages=passages,
         )
 
     @classmethod
-    def refusal(cls, question: str, mode: str, passages: list[Passage], prompt_tokens: int = 0) -> Answer:
-        """The fixed refusal ``REFUSAL``: the sources do not support an answer."""
-        from rag.text.tokens import count_tokens
+    def refusal(cls, question: str, mode: str, passages: list[Passage], prompt_tokens: int | None = None) -> Answer:
+        """The fixed refusal ``REFUSAL``: the sources do not support an answer. ``prompt_tokens``
+        None: the question and the passages are counted when asked."""
+        usage = None
+        if prompt_tokens is not None:
+            from rag.text.tokens import count_tokens
 
+            usage = TokenUsage(prompt=prompt_tokens, completion=count_tokens(REFUSAL))
         return cls(
             question=question,
             text=REFUSAL,
             not_found=True,
             mode=mode,
-            usage=TokenUsage(prompt=prompt_tokens, completion=count_tokens(REFUSAL)),
+            reported_usage=usage,
             searched_question=question,
             passages=passages,
         )

@@ -7,6 +7,7 @@ import pytest
 from rag import REFUSAL, Passage
 from rag.types import MEANING_SUPPORT_WEIGHT, meaning_floor
 from rag.errors import InvalidQuestionError
+from support.environment import child_environment
 from support.paths import SEEDS
 
 SUMMARY_000 = "000_10d9073bc3f8410e.txt"
@@ -73,10 +74,30 @@ def test_questions_the_texts_do_not_cover_are_refused(seed_rag, question):
 
 
 def test_token_counts_are_reported(seed_rag):
+    from rag.text.tokens import count_tokens
+
     answer = seed_rag.ask("Why did Clark lose his powers?")
-    assert answer.usage.prompt > 50
-    assert answer.usage.completion > 5
+    assert answer.usage.prompt == count_tokens(answer.question) + sum(count_tokens(p.text) for p in answer.passages)
+    assert answer.usage.completion == count_tokens(answer.text) > 5
     assert answer.usage.total == answer.usage.prompt + answer.usage.completion
+    assert answer.to_json()["tokens"]["total"] == answer.usage.total
+
+
+def test_a_plain_answer_does_not_load_the_token_counter(seed_rag):
+    """Extractive answers count their tokens when asked (``--json``, ``Answer.usage``): tiktoken's
+    first load cost every cold ``rag ask`` ~0.12 s (bench/notes.md)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rag.api; r = rag.api.open_rag(store_dir=sys.argv[1], show_progress=False); "
+        "r.ask('Why did Clark lose his powers?'); print('tiktoken' in sys.modules)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(seed_rag.settings.store_dir)],
+        capture_output=True, text=True, env=child_environment(), timeout=300, check=True,
+    )
+    assert run.stdout.strip() == "False", run.stderr
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t"])

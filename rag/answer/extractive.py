@@ -16,7 +16,6 @@ from rag.answer.sentences import Candidate, SentenceSelector
 from rag.retrieval.passages import RetrievalResult
 from rag.retrieval.relevance import RelevanceGate
 from rag.text.gloss import names_for_gloss
-from rag.text.tokens import count_tokens
 from rag.types import (
     Answer,
     AnswerDelta,
@@ -24,7 +23,6 @@ from rag.types import (
     Citation,
     Passage,
     StreamEvent,
-    TokenUsage,
 )
 
 if TYPE_CHECKING:
@@ -57,17 +55,15 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, retrieval: RetrievalResult, deadline: Deadline | None = None) -> Answer:
         passages = retrieval.passages
-        usage_prompt = count_tokens(question) + sum(count_tokens(p.text) for p in passages)
         if not self.gate.supports(passages):
-            return Answer.refusal(question, self.mode, passages, usage_prompt)
+            return Answer.refusal(question, self.mode, passages)
         if self.glosser is not None and any(p.language != retrieval.plan.language for p in passages):
             self.glosser.prepare_in_background()
         sentences = self.selector.select(retrieval.plan, passages, self.max_sentences, retrieval.meaning_vector)
         if not sentences:
-            return Answer.refusal(question, self.mode, passages, usage_prompt)
+            return Answer.refusal(question, self.mode, passages)
         text, citations = self.compose(sentences, passages, retrieval.plan.language, question)
-        usage = TokenUsage(prompt=usage_prompt, completion=count_tokens(text))
-        return Answer.cited(question, text, citations, self.mode, usage, passages)
+        return Answer.cited(question, text, citations, self.mode, None, passages)  # usage: counted when asked
 
     def compose(
         self, sentences: list[Candidate], passages: list[Passage], question_language: str, question: str = ""

@@ -115,7 +115,7 @@ class LLMAnswerer:
         not arrive complete within the deadline."""
         passages = retrieval.passages
         if not passages or not self.gate.supports(passages):
-            yield AnswerDone(Answer.refusal(question, self.mode, passages))
+            yield AnswerDone(Answer.refusal(question, self.mode, passages, prompt_tokens=0))  # no model call
             return
         deadline = deadline or LLMTimeouts.of(self.settings).start()
         messages, shown = self.messages(question, retrieval.plan.language, passages)
