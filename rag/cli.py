@@ -188,7 +188,7 @@ def for_each_question(question: str, handle: Callable, render: Callable, as_json
     from rag.runtime.gcpause import first_use
 
     if question != "-":
-        with first_use():
+        with first_use(process_ends=True):
             result = handle(question)
         print(render(result))
         return EXIT_OK

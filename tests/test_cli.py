@@ -147,3 +147,24 @@ def test_the_network_guard_really_refuses_outside_connections():
     code = "import socket; socket.create_connection(('93.184.216.34', 80), timeout=2)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_environment())
     assert result.returncode != 0 and "test network guard" in result.stderr
+
+
+def test_the_collector_stays_paused_after_the_one_answer_of_a_process_and_resumes_in_a_batch():
+    """A process that prints one answer and exits keeps the collector paused after it (collections
+    would only scan what the exit frees); a batch of questions resumes it after the first."""
+    import gc
+
+    from rag.runtime.gcpause import first_use
+
+    assert gc.isenabled()
+    try:
+        with first_use(process_ends=True):
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+        gc.enable()
+        with first_use():
+            assert not gc.isenabled()
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()  # first_use froze the test process's objects

@@ -25,11 +25,19 @@ def gc_paused() -> Iterator[None]:
 
 
 @contextmanager
-def first_use() -> Iterator[None]:
+def first_use(process_ends: bool = False) -> Iterator[None]:
     """For the first question of a process, which imports LlamaIndex and loads the index and the
     model: objects that live until the process ends. The collector pauses meanwhile (it would
     spend ~0.2 s of a 2 s cold start rescanning them), and they are frozen afterwards, so that
-    later collections, and the one at exit, skip them."""
-    with gc_paused():
+    later collections, and the one at exit, skip them. ``process_ends``: the process prints this
+    one answer and exits, so the collector stays paused: collections after it only scanned what
+    the exit frees anyway (~0.08 s of a cold ``rag ask``, bench/notes.md, "A cold start without
+    building the gloss tables")."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
         yield
-    gc.freeze()
+    finally:
+        gc.freeze()
+        if was_enabled and not process_ends:
+            gc.enable()
