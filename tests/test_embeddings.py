@@ -466,3 +466,23 @@ def test_every_text_file_the_package_reads_or_writes_names_its_encoding():
         if (lines := _text_io_without_encoding(ast.parse(path.read_text(encoding="utf-8"))))
     }
     assert not offenders
+
+
+def test_openvino_is_loaded_without_its_model_conversion_api_which_still_imports_when_asked():
+    """A cold start's warm-up threads import OpenVINO beside LlamaIndex: its model-conversion API
+    and telemetry client are left out of that (nothing converts a model at run time), and
+    importing the API explicitly afterwards still works (rag.runtime.openvino.import_openvino)."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from rag.runtime.openvino import import_openvino
+        ov = import_openvino()
+        print("core" if hasattr(ov, "Core") and hasattr(ov, "save_model") else "no core")
+        print("ovc" if "openvino.tools.ovc" in sys.modules else "no ovc")
+        print("telemetry" if "openvino_telemetry" in sys.modules else "no telemetry")
+        from openvino.tools.ovc import convert_model
+        print("convert" if callable(convert_model) else "no convert")
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_environment(), timeout=120)
+    assert run.stdout.split() == ["core", "no", "ovc", "no", "telemetry", "convert"], run.stderr

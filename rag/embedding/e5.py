@@ -18,7 +18,13 @@ import numpy as np
 
 from rag.embedding.e5_tokenizer import E5Tokenizer
 from rag.embedding.e5_weights import _dequantize
-from rag.runtime.openvino import compiled_on_cpu, infer_in_flight, query_session_config, throughput_session_config
+from rag.runtime.openvino import (
+    compiled_on_cpu,
+    import_openvino,
+    infer_in_flight,
+    query_session_config,
+    throughput_session_config,
+)
 
 
 class WordEmbedder:
@@ -52,7 +58,7 @@ class E5Encoder:
         batch_size: int = 16,
         compiled_cache: bool = True,
     ) -> None:
-        import openvino as ov
+        ov = import_openvino()
 
         self.folder = Path(cache_dir)
         meta = json.loads((self.folder / "meta.json").read_text(encoding="utf-8"))

@@ -14,6 +14,7 @@ from rag.embedding.openvino_export import blob_folder
 from rag.runtime.openvino import (
     OPENVINO_INFERENCE,
     compile_model,
+    import_openvino,
     infer_in_flight,
     query_session_config,
     throughput_session_config,
@@ -60,7 +61,7 @@ class OpenVinoEmbedding(OnnxEmbedding):
             return compiled
 
     def _compile(self, ingest: bool) -> Any:
-        import openvino as ov
+        ov = import_openvino()
 
         if self._core is None:
             self._core = ov.Core()

@@ -5,6 +5,7 @@ in flight."""
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -25,6 +26,31 @@ OPENVINO_INFERENCE = threading.Lock()
 #: could restore each other's "C" and leave Python decoding text as ASCII for the rest of the
 #: process (bench/notes.md, "Compiles one at a time").
 _COMPILING = threading.Lock()
+
+_IMPORTING = threading.Lock()
+_CONVERSION_API = "openvino.tools.ovc"
+
+
+def import_openvino() -> Any:
+    """The ``openvino`` module, imported without its model-conversion API.
+
+    The package imports ``openvino.tools.ovc`` (and through it its telemetry client) as it loads,
+    and tolerates that import failing. Nothing here converts a model in this process (the one-time
+    exports run in a child process: rag.embedding.openvino_export, rag.embedding.e5_export), and
+    that import is GIL-bound work a cold start's warm-up threads did beside the LlamaIndex import:
+    without it, a cold ``rag ask`` at 10^4 chunks took 1.85-2.00 s instead of 1.93-2.08 s
+    (bench/notes.md, "A cold start without building the gloss tables"). Once ``openvino`` is
+    loaded, the conversion API imports normally (``from openvino.tools.ovc import convert_model``).
+    """
+    with _IMPORTING:
+        if "openvino" not in sys.modules:
+            blocked = sys.modules.setdefault(_CONVERSION_API, None) is None
+            try:
+                import openvino  # noqa: F401
+            finally:
+                if blocked and sys.modules.get(_CONVERSION_API, ...) is None:
+                    del sys.modules[_CONVERSION_API]
+    return sys.modules["openvino"]
 
 
 def query_session_config(threads: int, inference_precision: str) -> dict[str, Any]:
@@ -101,7 +127,7 @@ def compile_ahead(model_file: Path, blob_dir: Path, config: dict[str, Any]) -> N
     model's query session while LlamaIndex is imported: bench/notes.md, "Cold start: the LlamaIndex
     import beside the meaning model"). A failure is kept for nobody: ``compile_model`` then compiles itself
     and reports its own error."""
-    import openvino as ov
+    ov = import_openvino()
 
     future: Future = Future()
     with _AHEAD_LOCK:
