@@ -155,6 +155,7 @@ def test_a_cached_dictionary_glosses_without_building_its_tables(dictionary):
     assert restored.gloss_english_word("floor") == dictionary.gloss_english_word("floor")
     assert ("hubschrauber" in restored.gloss_vocabulary) == ("hubschrauber" in dictionary.gloss_vocabulary)
     assert isinstance(restored._table("glosses"), SortedLines)
+    assert Dictionary.from_state(restored.to_state()).to_state() == restored.to_state()  # cached again as read
     restored.prepare_glosses()  # an ingest, glossing every German word, builds the dicts
     assert isinstance(restored._table("glosses"), dict)
     assert restored.gloss_word("Kräfte") == dictionary.gloss_word("Kräfte")

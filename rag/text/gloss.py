@@ -115,8 +115,8 @@ def gloss_english(text: str, dictionary) -> str:
     words = []
     for token in _WORD_RE.findall(text):
         lower = token.lower()
-        if lower in _ENGLISHGERMAN_FUNCTION_SENSES:
-            words.append(_ENGLISHGERMAN_FUNCTION_SENSES[lower])
+        if lower in _ENGLISH_FUNCTION_SENSES:
+            words.append(_ENGLISH_FUNCTION_SENSES[lower])
         elif lower in STOPWORDS["en"]:
             continue
         elif not token.isalpha():
@@ -144,7 +144,7 @@ def english_word_gloss(word: str, dictionary, reading: bool = False) -> str | No
 # Endings tried in order when an English word as written has no entry ("powers" -> "power").
 _ENGLISH_ENDINGS = (("ies", "y"), ("ied", "y"), ("es", ""), ("s", ""), ("ed", "e"), ("ed", ""), ("ing", "e"), ("ing", ""))
 # English function words that carry a question's or a sentence's sense.
-_ENGLISHGERMAN_FUNCTION_SENSES = {
+_ENGLISH_FUNCTION_SENSES = {
     "not": "nicht", "no": "kein", "never": "nie", "without": "ohne", "against": "gegen",
     "before": "vor", "after": "nach", "because": "weil", "who": "wer", "what": "was",
     "why": "warum", "how": "wie", "where": "wo", "when": "wann",

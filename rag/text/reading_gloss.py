@@ -54,10 +54,8 @@ def reading_gloss_german(text: str, dictionary, keep: frozenset[str] = frozenset
             continue
         if index in particle_of_verb:
             rendering = _particle_verb_gloss(tokens[particle_of_verb[index]], token, dictionary) or token
-        elif "-" in token:
-            rendering = "-".join(_german_rendering([part], 0, dictionary, keep) for part in token.split("-"))
         else:
-            rendering = _german_rendering(tokens, index, dictionary, keep)
+            rendering = _whole_words(_german_rendering, tokens, index, dictionary, keep)
         _append(words, token, rendering)
     return " ".join(words)
 
@@ -67,12 +65,22 @@ def reading_gloss_english(text: str, dictionary, keep: frozenset[str] = frozense
     tokens = _TOKEN_RE.findall(text)
     words: list[str] = []
     for index, token in enumerate(tokens):
-        if "-" in token:
-            rendering = "-".join(_english_rendering([part], 0, dictionary, keep) for part in token.split("-"))
-        else:
-            rendering = _english_rendering(tokens, index, dictionary, keep)
-        _append(words, token, rendering)
+        _append(words, token, _whole_words(_english_rendering, tokens, index, dictionary, keep))
     return " ".join(words)
+
+
+def _whole_words(
+    render: Callable[[list[str], int, object, frozenset[str]], str],
+    tokens: list[str],
+    index: int,
+    dictionary,
+    keep: frozenset[str],
+) -> str:
+    """``render`` of the token, a hyphenated one kept whole ("Jor-El") with each part rendered alone."""
+    token = tokens[index]
+    if "-" in token:
+        return "-".join(render([part], 0, dictionary, keep) for part in token.split("-"))
+    return render(tokens, index, dictionary, keep)
 
 
 def _append(words: list[str], token: str, rendering: str) -> None:

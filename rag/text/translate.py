@@ -366,7 +366,7 @@ class Dictionary:
             "terms": {lang: "\n".join(ts) for lang, ts in self._terms.items()},
             "links": {f"{s}-{d}": self._links[(s, d)].to_state() for s, d in _DIRECTIONS},
             **{name: _serialised(self._table(name)) for name in _GLOSS_TABLES},
-            "gloss_vocabulary": SortedLines.of(self.gloss_vocabulary).text,
+            "gloss_vocabulary": _serialised(self.gloss_vocabulary),
         }
 
     @classmethod
@@ -606,18 +606,21 @@ def _best_renderings(
     def rank(pair: tuple[str, float]) -> tuple[float, int, str]:
         return (-score(*pair), len(pair[0]), pair[0])
 
+    def best_of(pairs: Iterable[tuple[str, float]]) -> str | None:
+        return min(pairs, key=rank, default=(None, 0.0))[0]
+
+    def best_one_word(table: dict[str, float]) -> str | None:
+        return best_of(pair for pair in table.items() if _is_one_word(pair[0]))
+
     best: dict[str, str] = {}
     one_word: dict[str, str] = {}
     for word, table in scores.items():
-        best[word] = min(table.items(), key=rank)[0]
-        if not _is_one_word(best[word]):
-            one_words = [pair for pair in table.items() if _is_one_word(pair[0])]
-            if one_words:
-                one_word[word] = min(one_words, key=rank)[0]
+        best[word] = best_of(table.items())
+        if not _is_one_word(best[word]) and (found := best_one_word(table)):
+            one_word[word] = found
     for word, table in reading_scores.items():
         if word not in scores:
-            one_words = [pair for pair in table.items() if _is_one_word(pair[0])]
-            one_word[word] = min(one_words or table.items(), key=rank)[0]
+            one_word[word] = best_one_word(table) or best_of(table.items())
     return best, one_word
 
 
@@ -625,9 +628,9 @@ def _is_one_word(phrase: str) -> bool:
     return " " not in phrase and "-" not in phrase
 
 
-def _serialised(table: Mapping[str, str] | SortedLines) -> str:
-    """A gloss table as one string, a line per word (tab-separated), sorted: read in place by
-    ``SortedLines`` or into a dict by ``_gloss_table``."""
+def _serialised(table: Mapping[str, str] | Collection[str] | SortedLines) -> str:
+    """A gloss table (or the vocabulary, keys alone) as one string, a line per word (tab-separated),
+    sorted: read in place by ``SortedLines`` or into a dict by ``_gloss_table``."""
     return table.text if isinstance(table, SortedLines) else SortedLines.of(table).text
 
 
